@@ -1,0 +1,40 @@
+"""spe, the Social Performance Estimator.
+
+Predict how many likes a picture will get on one person's own account,
+learned from that account's past posts, with scikit-learn tooling.
+
+The Keras-based estimators are imported on first use, so that
+``from spe import ImageLoader`` does not start TensorFlow.
+"""
+
+import importlib
+import os
+from importlib.metadata import PackageNotFoundError, version
+
+# Before anything imports TensorFlow: keep its C++ log lines quiet.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from ._loader import ImageLoader  # noqa: E402
+
+try:
+    __version__ = version("spe")
+except PackageNotFoundError:  # running from a source tree
+    __version__ = "0.0.0"
+
+_LAZY = {
+    "CNNLikesRegressor": "._regressor",
+}
+
+__all__ = ["CNNLikesRegressor", "ImageLoader", "__version__"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'spe' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

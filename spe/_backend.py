@@ -1,0 +1,44 @@
+"""Import Keras once, quietly.
+
+TensorFlow writes start-up lines (oneDNN, CUDA) straight to file
+descriptor 2 from C++, before its logging is set up, so
+``TF_CPP_MIN_LOG_LEVEL`` alone cannot hide them. The first import of
+Keras here sends that descriptor to a temporary file and replays it only
+if the import fails, so real errors are never swallowed.
+"""
+
+import os
+import sys
+import tempfile
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _import_keras_quietly():
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr descriptor (some embedded hosts)
+        import keras
+
+        return keras
+    with tempfile.TemporaryFile() as sink:
+        sys.stderr.flush()
+        os.dup2(sink.fileno(), 2)
+        try:
+            import keras
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    return keras
+
+
+keras = _import_keras_quietly()
+
+__all__ = ["keras"]

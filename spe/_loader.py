@@ -1,0 +1,308 @@
+"""ImageLoader: image paths in, a float32 ``(n, height, width, channels)`` array out."""
+
+from numbers import Integral
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from .exceptions import ImageLoadError
+
+__all__ = ["ImageLoader", "image_paths"]
+
+_COLOR_MODES = {"rgb": 3, "grayscale": 1}
+_CROPS = ("center", "none")
+# Modes whose pixel values are not 8-bit: scaled to 8 bits by hand, since
+# Pillow's convert() clips them instead.
+_WIDE_MODES = {"I;16": 65535.0, "I;16L": 65535.0, "I;16B": 65535.0, "I": 65535.0, "F": 1.0}
+
+
+def image_paths(X):
+    """Return the image paths in ``X`` as a list of strings.
+
+    Parameters
+    ----------
+    X : sequence of path-like, 1-D array, pandas Series or DataFrame
+        A DataFrame must have a single column or an ``image`` column.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not one path per sample.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> image_paths(pd.DataFrame({"image": ["a.jpg", "b.jpg"], "likes": [1, 2]}))
+    ['a.jpg', 'b.jpg']
+    """
+    if isinstance(X, pd.DataFrame):
+        if "image" in X.columns:
+            X = X["image"]
+        elif X.shape[1] == 1:
+            X = X.iloc[:, 0]
+        else:
+            raise ValueError(
+                "X is a DataFrame with several columns and no 'image' column; "
+                f"got columns {list(X.columns)}."
+            )
+    if isinstance(X, (str, Path)):
+        raise ValueError(
+            f"X must be a sequence of image paths, got a single path {str(X)!r}; "
+            "wrap it in a list."
+        )
+    arr = np.asarray(X, dtype=object)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(
+            "X must be a 1-D sequence of image paths (one per sample), got an "
+            f"array of shape {arr.shape}. Numeric image arrays go straight to "
+            "the regressor, without ImageLoader."
+        )
+    bad = [p for p in arr if not isinstance(p, (str, Path))]
+    if bad:
+        raise ValueError(
+            f"X must hold image paths (str or pathlib.Path); got {type(bad[0]).__name__} "
+            f"value {bad[0]!r}."
+        )
+    return [str(p) for p in arr]
+
+
+def _to_rgb_or_l(img, color_mode):
+    """Convert any Pillow mode to ``RGB`` or ``L``."""
+    target = "RGB" if color_mode == "rgb" else "L"
+    if img.mode in _WIDE_MODES:
+        arr = np.asarray(img, dtype=np.float32) / _WIDE_MODES[img.mode]
+        img = Image.fromarray((np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8), "L")
+    if img.mode == "P":
+        # Palette images may carry transparency; RGBA keeps it for compositing.
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        # Transparent pixels keep arbitrary colours; show them on white, as
+        # an image viewer does.
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    return img.convert(target) if img.mode != target else img
+
+
+def _crop_box(width, height, size, crop):
+    """The source box that ``crop`` maps onto the output ``size``."""
+    if crop == "none":
+        return (0, 0, width, height)
+    target_ratio = size[0] / size[1]
+    if width / height > target_ratio:
+        new_w = height * target_ratio
+        left = (width - new_w) / 2
+        return (left, 0, left + new_w, height)
+    new_h = width / target_ratio
+    top = (height - new_h) / 2
+    return (0, top, width, top + new_h)
+
+
+def _load_one(path, size, color_mode, crop):
+    """Decode one image to a uint8 array of shape (h, w, c)."""
+    wh = (size[1], size[0])  # Pillow sizes are (width, height)
+    try:
+        with Image.open(path) as img:
+            if img.width * img.height > Image.MAX_IMAGE_PIXELS:
+                raise Image.DecompressionBombError(
+                    f"{img.width}x{img.height} pixels is more than Pillow's limit of "
+                    f"{Image.MAX_IMAGE_PIXELS} (PIL.Image.MAX_IMAGE_PIXELS)"
+                )
+            # JPEG only: decode at 1/2, 1/4 or 1/8 scale, never below the
+            # target in either orientation (EXIF rotation may swap sides).
+            side = max(wh)
+            img.draft(img.mode if img.mode in ("RGB", "L") else None, (side, side))
+            img = ImageOps.exif_transpose(img)
+            img = _to_rgb_or_l(img, color_mode)
+            box = _crop_box(img.width, img.height, wh, crop)
+            img = img.resize(wh, Image.Resampling.BILINEAR, box=box, reducing_gap=2.0)
+            arr = np.asarray(img, dtype=np.uint8)
+    except FileNotFoundError:
+        raise ImageLoadError(f"Image file not found: {path}") from None
+    except IsADirectoryError:
+        raise ImageLoadError(f"Image path is a folder, not a file: {path}") from None
+    except UnidentifiedImageError:
+        raise ImageLoadError(
+            f"Cannot read image {path}: not an image file Pillow can decode"
+        ) from None
+    except Image.DecompressionBombError as exc:
+        raise ImageLoadError(f"Refusing to decode image {path}: {exc}") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        # Truncated or corrupt data, symlink loops, unreadable files.
+        raise ImageLoadError(f"Cannot read image {path}: {exc}") from exc
+    return arr if arr.ndim == 3 else arr[:, :, np.newaxis]
+
+
+class ImageLoader(TransformerMixin, BaseEstimator):
+    """Load image files into a float32 array scaled to ``[0, 1]``.
+
+    A stateless transformer: the first step of a likes pipeline, turning
+    image paths into what :class:`~spe.CNNLikesRegressor` takes. JPEGs are
+    decoded at reduced scale (Pillow's ``draft``) and files are decoded in
+    parallel threads, so loading phone-sized photos is fast.
+
+    Parameters
+    ----------
+    size : tuple of (int, int), default=(64, 64)
+        Output ``(height, width)`` in pixels.
+    color_mode : {"rgb", "grayscale"}, default="rgb"
+        Three channels or one.
+    crop : {"center", "none"}, default="center"
+        ``"center"`` keeps the aspect ratio and crops the middle;
+        ``"none"`` squashes the whole picture to ``size``, as the seed
+        project did.
+    n_jobs : int, default=None
+        Threads used to decode. ``None`` means 1 unless in a
+        :func:`joblib.parallel_config` context; ``-1`` uses all cores.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Always 1 after :meth:`fit`: one path per sample.
+
+    See Also
+    --------
+    spe.CNNLikesRegressor : The regressor that takes these arrays.
+
+    Notes
+    -----
+    EXIF orientation is honoured. Palette, grey, alpha, CMYK and 16-bit
+    images are converted; transparent areas are shown on white. GIFs and
+    other animations give their first frame. A file that cannot be decoded
+    raises :class:`~spe.exceptions.ImageLoadError` naming it: nothing is
+    skipped, since that would misalign images and their like counts.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from PIL import Image
+    >>> from spe import ImageLoader
+    >>> path = tempfile.mkdtemp() + "/red.png"
+    >>> Image.new("RGB", (40, 20), "red").save(path)
+    >>> X = ImageLoader(size=(8, 8)).fit_transform([path, path])
+    >>> X.shape, X.dtype, float(X[0, 0, 0, 0])
+    ((2, 8, 8, 3), dtype('float32'), 1.0)
+    """
+
+    def __init__(self, size=(64, 64), color_mode="rgb", crop="center", n_jobs=None):
+        self.size = size
+        self.color_mode = color_mode
+        self.crop = crop
+        self.n_jobs = n_jobs
+
+    def _validate_params(self):
+        size = self.size
+        if (
+            not isinstance(size, (tuple, list))
+            or len(size) != 2
+            or not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in size)
+        ):
+            raise ValueError(
+                f"ImageLoader parameter 'size' must be a (height, width) pair of "
+                f"positive integers, got {size!r}."
+            )
+        if self.color_mode not in _COLOR_MODES:
+            raise ValueError(
+                f"ImageLoader parameter 'color_mode' must be one of "
+                f"{sorted(_COLOR_MODES)}, got {self.color_mode!r}."
+            )
+        if self.crop not in _CROPS:
+            raise ValueError(
+                f"ImageLoader parameter 'crop' must be one of {list(_CROPS)}, "
+                f"got {self.crop!r}."
+            )
+        return (int(size[0]), int(size[1]))
+
+    def fit(self, X, y=None):
+        """Check the parameters and the input; learn nothing.
+
+        Parameters
+        ----------
+        X : sequence of path-like
+            Image paths.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : ImageLoader
+        """
+        self._validate_params()
+        image_paths(X)
+        self.n_features_in_ = 1
+        return self
+
+    def transform(self, X):
+        """Decode the images.
+
+        Parameters
+        ----------
+        X : sequence of path-like, 1-D array, pandas Series or DataFrame
+            Image paths; a DataFrame must have one column or an ``image``
+            column.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, height, width, channels), dtype float32
+            Pixel values in ``[0, 1]``.
+
+        Raises
+        ------
+        spe.exceptions.ImageLoadError
+            If a file is missing or cannot be decoded; the message names it.
+        """
+        return self.load_uint8(X).astype(np.float32) / np.float32(255.0)
+
+    def load_uint8(self, X):
+        """Decode the images to uint8, a quarter of the memory of :meth:`transform`.
+
+        Parameters
+        ----------
+        X : sequence of path-like
+            Image paths.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, height, width, channels), dtype uint8
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from PIL import Image
+        >>> path = tempfile.mkdtemp() + "/grey.png"
+        >>> Image.new("L", (8, 8), 128).save(path)
+        >>> ImageLoader(size=(4, 4)).load_uint8([path]).max()
+        np.uint8(128)
+        """
+        size = self._validate_params()
+        paths = image_paths(X)
+        out = np.empty((len(paths), *size, _COLOR_MODES[self.color_mode]), dtype=np.uint8)
+
+        def load_into(i, path):
+            out[i] = _load_one(path, size, self.color_mode, self.crop)
+
+        # Threads, not processes: Pillow releases the GIL while decoding and
+        # the results land in one shared array.
+        Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            delayed(load_into)(i, p) for i, p in enumerate(paths)
+        )
+        return out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.input_tags.two_d_array = False
+        tags.input_tags.one_d_array = True
+        tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags

@@ -1,0 +1,135 @@
+"""Workarounds for scikeras 0.13 with scikit-learn >= 1.6 and Keras 3.
+
+scikeras has been unmaintained since 2024. Every workaround lives in this
+module, each with its reason, so that it can go when upstream changes.
+:class:`FixedKerasRegressor` is :class:`scikeras.wrappers.KerasRegressor`
+with them applied; :class:`spe.CNNLikesRegressor` builds on it.
+"""
+
+import os
+import random
+import tempfile
+from contextlib import contextmanager
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from ._backend import keras
+
+from scikeras.wrappers import KerasRegressor  # noqa: E402  (after the quiet Keras import)
+
+__all__ = ["FixedKerasRegressor", "keras_seed", "model_from_bytes", "model_to_bytes"]
+
+
+@contextmanager
+def keras_seed(seed):
+    """Seed Keras (and its backend) for the duration of the block.
+
+    scikeras' own seeding (``scikeras.utils.random_state``) switches on
+    TensorFlow's global op determinism, and a later unseeded fit in the
+    same process then fails with "Random ops require a seed to be set when
+    determinism is enabled". Seeding through the public
+    :func:`keras.utils.set_random_seed` gives identical results for the same
+    seed on every backend without that global switch. Python's and NumPy's
+    global generators are restored afterwards, so a seeded fit does not
+    change the caller's random streams.
+    """
+    if seed is None:
+        yield
+        return
+    py_state, np_state = random.getstate(), np.random.get_state()
+    keras.utils.set_random_seed(int(seed))
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+
+
+def model_to_bytes(model):
+    """Serialise a Keras model to ``.keras`` bytes with the public saving API.
+
+    scikeras pickles models by patching ``keras.Model.__reduce__`` to call the
+    private ``keras.src.saving.saving_lib``, which breaks when Keras moves its
+    internals. The public API needs a file name ending in ``.keras``.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.keras")
+        model.save(path)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def model_from_bytes(data):
+    """Inverse of :func:`model_to_bytes`; loads in Keras' safe mode."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.keras")
+        with open(path, "wb") as f:
+            f.write(data)
+        return keras.saving.load_model(path, compile=True, safe_mode=True)
+
+
+class FixedKerasRegressor(KerasRegressor):
+    """:class:`~scikeras.wrappers.KerasRegressor` with the workarounds applied."""
+
+    def __sklearn_tags__(self):
+        # scikeras declares its regressor-ness with ``_estimator_type`` and
+        # ``_more_tags``, which scikit-learn >= 1.6 ignores: without this,
+        # ``is_regressor()`` is False and scorers, cross-validation splitters
+        # and ``StackingRegressor`` treat the estimator as unknown.
+        from sklearn.utils import RegressorTags
+
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "regressor"
+        tags.regressor_tags = RegressorTags()
+        tags.target_tags.required = True
+        tags.input_tags.three_d_array = True
+        return tags
+
+    # scikeras reads ``self._random_state`` in ``_build_keras_model`` and
+    # ``_fit_keras_model`` and, when it is set, wraps both in its own seeding,
+    # which leaks TensorFlow's global op determinism (see ``keras_seed``).
+    # Always reading None turns that off; ``_fit`` seeds instead.
+    @property
+    def _random_state(self):
+        return None
+
+    @_random_state.setter
+    def _random_state(self, value):
+        pass
+
+    def _seed(self):
+        """An int seed drawn from ``random_state``, or None."""
+        if self.random_state is None:
+            return None
+        return check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+
+    def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
+        with keras_seed(self._seed()):
+            super()._fit(
+                X,
+                y,
+                sample_weight=sample_weight,
+                warm_start=warm_start,
+                epochs=epochs,
+                initial_epoch=initial_epoch,
+                **kwargs,
+            )
+
+    # Pickling: store the fitted network as ``.keras`` bytes written by the
+    # public API (see ``model_to_bytes``), and drop the callback lists, which
+    # hold a reference to the model and are rebuilt from the parameters.
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_fit_callbacks", None)
+        state.pop("_predict_callbacks", None)
+        if "model_" in state:
+            state["model_"] = model_to_bytes(state["model_"])
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("model_"), bytes):
+            state["model_"] = model_from_bytes(state["model_"])
+        self.__dict__.update(state)
+        if "model_" in state:
+            self._initialize_callbacks()

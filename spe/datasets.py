@@ -1,0 +1,552 @@
+"""Read an account's posts into a DataFrame, or make a synthetic account.
+
+Every reader returns a :class:`pandas.DataFrame` with one row per post in
+posting order, oldest first: ``image`` (absolute path, str) and ``likes``
+(int64), plus, where the source knows them, ``post_index``, ``timestamp``
+(UTC), ``comments``, ``caption`` and ``followers``.
+"""
+
+import math
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageDraw
+from sklearn.utils import check_random_state
+
+from .exceptions import DataError
+
+__all__ = ["LIKES_FILE", "load_csv", "load_data", "load_folder", "load_instaloader", "make_posts"]
+
+#: Name of the likes file in the seed project's folder format.
+LIKES_FILE = "y_likes_data.txt"
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+_INT64_MAX = np.iinfo(np.int64).max
+_LIKES_LINE = re.compile(r"^\s*(\d+)\s*:\s*(\S+)\s*$")
+
+
+def _parse_likes(text, where):
+    """Parse one like count; ``where`` names the file and line for errors."""
+    s = str(text).strip()
+    try:
+        value = int(s)
+    except ValueError:
+        try:
+            number = float(s)
+        except ValueError:
+            raise DataError(f"{where}: like count {s!r} is not a number") from None
+        if math.isnan(number):
+            raise DataError(f"{where}: like count is NaN") from None
+        if math.isinf(number):
+            raise DataError(f"{where}: like count is infinite") from None
+        if not number.is_integer():
+            raise DataError(f"{where}: like count {s!r} is not a whole number") from None
+        value = int(number)
+    if value < 0:
+        raise DataError(f"{where}: like count {value} is negative")
+    if value > _INT64_MAX:
+        raise DataError(f"{where}: like count {s} is too large (more than int64 holds)")
+    return value
+
+
+def _read_likes_file(path):
+    """``{post number: likes}`` from a seed-format likes file."""
+    try:
+        # utf-8-sig drops a byte-order mark; universal newlines handle CRLF.
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a UTF-8 text file ({exc.reason})") from None
+    likes, first_line = {}, {}
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        where = f"{path}, line {lineno}"
+        m = _LIKES_LINE.match(line)
+        if not m:
+            raise DataError(f"{where}: expected 'N: likes', got {raw.strip()!r}")
+        number = int(m.group(1))
+        if number in likes:
+            raise DataError(
+                f"{where}: post number {number} appears again "
+                f"(first on line {first_line[number]})"
+            )
+        likes[number] = _parse_likes(m.group(2), where)
+        first_line[number] = lineno
+    if not likes:
+        raise DataError(f"{path}: no 'N: likes' lines found; the likes file is empty")
+    return likes, first_line
+
+
+def _find_likes_file(folder):
+    for candidate in (folder / LIKES_FILE, folder.parent / LIKES_FILE):
+        if candidate.is_file():
+            return candidate
+    raise DataError(
+        f"No likes file: looked for {folder / LIKES_FILE} and {folder.parent / LIKES_FILE}"
+    )
+
+
+def load_folder(path):
+    """Read the seed project's format: numbered images and a likes file.
+
+    Images are named ``1.jpg`` … ``n.jpg`` (also ``.jpeg``, ``.png``,
+    ``.webp``), the number being the posting order. Likes are in
+    ``y_likes_data.txt``, in the image folder or the folder above it, one
+    ``N: likes`` line per image; blank lines and ``#`` comments are allowed,
+    as are Windows line endings and a byte-order mark.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The image folder.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``image``, ``likes``, ``post_index``, sorted by
+        ``post_index``.
+
+    Raises
+    ------
+    spe.exceptions.DataError
+        If the folder or likes file is missing or malformed, or an image
+        has no likes line or a likes line has no image; the message names
+        the file and line.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from spe.datasets import make_posts, load_folder
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = make_posts(5, directory=folder, random_state=0)
+    >>> load_folder(folder).columns.tolist()
+    ['image', 'likes', 'post_index']
+    """
+    folder = Path(path).expanduser().resolve()
+    if not folder.is_dir():
+        raise DataError(f"Not a folder: {folder}")
+    images = {}
+    for f in folder.iterdir():
+        if f.suffix.lower() in IMAGE_EXTENSIONS and f.stem.isdigit():
+            number = int(f.stem)
+            if number in images:
+                raise DataError(
+                    f"{folder}: two images for post {number}: {images[number].name} and {f.name}"
+                )
+            images[number] = f
+    likes_path = _find_likes_file(folder)
+    if not images:
+        raise DataError(
+            f"{folder}: no numbered images (1.jpg, 2.jpg, ...; extensions "
+            f"{', '.join(IMAGE_EXTENSIONS)})"
+        )
+    likes, first_line = _read_likes_file(likes_path)
+    missing = sorted(set(images) - set(likes))
+    if missing:
+        raise DataError(
+            f"{likes_path}: no likes line for image {images[missing[0]].name}"
+            + (f" and {len(missing) - 1} more" if len(missing) > 1 else "")
+        )
+    orphans = sorted(set(likes) - set(images))
+    if orphans:
+        n = orphans[0]
+        raise DataError(
+            f"{likes_path}, line {first_line[n]}: likes for post {n} but no image "
+            f"{n}.jpg (or .jpeg/.png/.webp) in {folder}"
+            + (f"; {len(orphans) - 1} more such lines" if len(orphans) > 1 else "")
+        )
+    order = sorted(images)
+    return pd.DataFrame(
+        {
+            "image": [str(images[n]) for n in order],
+            "likes": np.array([likes[n] for n in order], dtype=np.int64),
+            "post_index": np.array(order, dtype=np.int64),
+        }
+    )
+
+
+def load_csv(path):
+    """Read posts from a CSV file.
+
+    Required columns: ``image`` (a path, relative to the CSV's folder or
+    absolute) and ``likes``. Optional: ``timestamp``, ``comments``,
+    ``caption``, ``followers``, ``post_index``. Rows are put in posting
+    order by ``timestamp`` (or ``post_index``) when present, else kept in
+    file order.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The CSV file.
+
+    Returns
+    -------
+    DataFrame
+        ``image`` (absolute paths), ``likes``, ``post_index`` and the
+        optional columns present in the file.
+
+    Raises
+    ------
+    spe.exceptions.DataError
+        If a column is missing, a like count is invalid or an image file
+        does not exist; the message names the file and line.
+
+    Warns
+    -----
+    UserWarning
+        If relative image paths point outside the CSV's folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from spe.datasets import make_posts, load_csv
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> posts = make_posts(3, directory=folder / "images", random_state=0)
+    >>> posts[["image", "likes"]].to_csv(folder / "posts.csv", index=False)
+    >>> load_csv(folder / "posts.csv")["likes"].tolist() == posts["likes"].tolist()
+    True
+    """
+    csv_path = Path(path).expanduser().resolve()
+    if not csv_path.is_file():
+        raise DataError(f"CSV file not found: {csv_path}")
+    try:
+        df = pd.read_csv(csv_path, encoding="utf-8-sig", dtype={"image": str, "likes": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(f"{csv_path}: cannot parse as CSV ({exc})") from None
+    missing_cols = [c for c in ("image", "likes") if c not in df.columns]
+    if missing_cols:
+        raise DataError(
+            f"{csv_path}: missing column(s) {missing_cols}; found {list(df.columns)}"
+        )
+    if df.empty:
+        raise DataError(f"{csv_path}: no rows")
+    base = csv_path.parent
+    images, likes, outside = [], [], []
+    for i, (image, count) in enumerate(zip(df["image"], df["likes"])):
+        where = f"{csv_path}, line {i + 2}"  # header is line 1
+        if pd.isna(image) or not str(image).strip():
+            raise DataError(f"{where}: empty image path")
+        raw = Path(str(image).strip()).expanduser()
+        resolved = (raw if raw.is_absolute() else base / raw).resolve()
+        if not raw.is_absolute() and not resolved.is_relative_to(base):
+            outside.append(str(raw))
+        if not resolved.is_file():
+            raise DataError(f"{where}: image file not found: {resolved}")
+        if pd.isna(count):
+            raise DataError(f"{where}: like count is empty")
+        images.append(str(resolved))
+        likes.append(_parse_likes(count, where))
+    if outside:
+        warnings.warn(
+            f"{csv_path}: {len(outside)} relative image path(s) point outside the "
+            f"CSV's folder {base}, e.g. {outside[0]!r}",
+            UserWarning,
+            stacklevel=2,
+        )
+    out = pd.DataFrame({"image": images, "likes": np.array(likes, dtype=np.int64)})
+    for col in ("timestamp", "comments", "caption", "followers", "post_index"):
+        if col in df.columns:
+            out[col] = df[col].to_numpy()
+    if "timestamp" in out:
+        try:
+            out["timestamp"] = pd.to_datetime(out["timestamp"], utc=True)
+        except (ValueError, TypeError) as exc:
+            raise DataError(f"{csv_path}: column 'timestamp' is not a date/time ({exc})") from None
+        out = out.sort_values("timestamp", kind="stable")
+    elif "post_index" in out:
+        out = out.sort_values("post_index", kind="stable")
+    out = out.reset_index(drop=True)
+    if "post_index" not in out:
+        out["post_index"] = np.arange(1, len(out) + 1, dtype=np.int64)
+    return out
+
+
+def _instaloader_image(json_path, stem):
+    """The post's picture: ``stem.jpg``, else the first ``stem_N.jpg``."""
+    folder = json_path.parent
+    for ext in IMAGE_EXTENSIONS:
+        if (folder / f"{stem}{ext}").is_file():
+            return folder / f"{stem}{ext}"
+    numbered = []
+    for f in folder.glob(f"{stem}_*"):
+        suffix = f.stem[len(stem) + 1:]
+        if f.suffix.lower() in IMAGE_EXTENSIONS and suffix.isdigit():
+            numbered.append((int(suffix), f))
+    return min(numbered)[1] if numbered else None
+
+
+def load_instaloader(path, *, include_videos=False, missing_image="raise"):
+    """Read a profile folder downloaded with instaloader.
+
+    Metadata files (``{date}_UTC.json.xz`` or ``.json``) are read with
+    instaloader's own :func:`instaloader.load_structure_from_file`, so its
+    JSON layout need not be known here. Needs the optional extra
+    ``spe[instagram]``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The profile folder.
+    include_videos : bool, default=False
+        Keep video posts, using their thumbnail image when it was
+        downloaded. By default they are skipped.
+    missing_image : {"raise", "skip"}, default="raise"
+        What to do with a post whose picture is not in the folder.
+
+    Returns
+    -------
+    DataFrame
+        ``image``, ``likes``, ``post_index``, ``timestamp``, ``comments``,
+        ``caption``, oldest post first. A carousel uses its first image.
+
+    Raises
+    ------
+    ImportError
+        If instaloader is not installed.
+    spe.exceptions.DataError
+        If a metadata file is corrupt, a post's image is missing (with
+        ``missing_image="raise"``) or no posts are left.
+
+    Warns
+    -----
+    UserWarning
+        Naming how many posts were dropped because their like count is
+        hidden (instaloader reports -1), or skipped as videos.
+
+    Examples
+    --------
+    >>> from spe.datasets import load_instaloader
+    >>> load_instaloader("my_profile")  # doctest: +SKIP
+    """
+    try:
+        import instaloader
+    except ImportError:
+        raise ImportError(
+            "load_instaloader needs instaloader: pip install 'spe[instagram]'"
+        ) from None
+    if missing_image not in ("raise", "skip"):
+        raise ValueError(
+            f"missing_image must be 'raise' or 'skip', got {missing_image!r}"
+        )
+    folder = Path(path).expanduser().resolve()
+    if not folder.is_dir():
+        raise DataError(f"Not a folder: {folder}")
+    # One connection attempt: a field missing from the file makes
+    # instaloader query Instagram, which must fail fast offline.
+    context = instaloader.Instaloader(quiet=True, max_connection_attempts=1).context
+    rows, hidden, videos, no_image = [], 0, 0, []
+    metadata = sorted(folder.glob("*_UTC.json.xz")) + sorted(folder.glob("*_UTC.json"))
+    for json_path in metadata:
+        stem = json_path.name.removesuffix(".xz").removesuffix(".json")
+        try:
+            post = instaloader.load_structure_from_file(context, str(json_path))
+        except Exception as exc:  # lzma, json and instaloader errors alike
+            raise DataError(
+                f"{json_path}: corrupt instaloader metadata ({type(exc).__name__}: {exc})"
+            ) from None
+        if not isinstance(post, instaloader.Post):
+            continue
+        try:
+            likes, is_video = post.likes, post.is_video
+            timestamp = post.date_utc
+            comments, caption = post.comments, post.caption
+        except Exception as exc:
+            raise DataError(
+                f"{json_path}: incomplete instaloader metadata ({type(exc).__name__}: {exc})"
+            ) from None
+        if likes is None or likes < 0:
+            hidden += 1
+            continue
+        if is_video and not include_videos:
+            videos += 1
+            continue
+        image = _instaloader_image(json_path, stem)
+        if image is None:
+            if missing_image == "raise":
+                raise DataError(
+                    f"{json_path}: no image for this post in {folder} (looked for "
+                    f"{stem}.jpg and {stem}_1.jpg ...); pass missing_image='skip' to drop it"
+                )
+            no_image.append(stem)
+            continue
+        rows.append(
+            {
+                "image": str(image),
+                "likes": int(likes),
+                "timestamp": pd.Timestamp(timestamp, tz="UTC"),
+                "comments": comments,
+                "caption": caption,
+            }
+        )
+    if hidden:
+        warnings.warn(
+            f"{folder}: dropped {hidden} post(s) whose like count is hidden", UserWarning, stacklevel=2
+        )
+    if videos:
+        warnings.warn(f"{folder}: skipped {videos} video post(s)", UserWarning, stacklevel=2)
+    if no_image:
+        warnings.warn(
+            f"{folder}: skipped {len(no_image)} post(s) with no image, e.g. {no_image[0]}",
+            UserWarning,
+            stacklevel=2,
+        )
+    if not rows:
+        raise DataError(f"{folder}: no usable posts (no '*_UTC.json.xz' or '*_UTC.json' metadata with images)")
+    out = pd.DataFrame(rows).sort_values("timestamp", kind="stable").reset_index(drop=True)
+    out["likes"] = out["likes"].astype(np.int64)
+    out.insert(2, "post_index", np.arange(1, len(out) + 1, dtype=np.int64))
+    return out
+
+
+def load_data(path):
+    """Read posts from any supported source, detected from ``path``.
+
+    A ``.csv`` file goes to :func:`load_csv`; a folder with ``*_UTC.json``
+    or ``*_UTC.json.xz`` metadata to :func:`load_instaloader`; any other
+    folder to :func:`load_folder`.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    DataFrame
+
+    Raises
+    ------
+    spe.exceptions.DataError
+        If ``path`` does not exist or its format is not recognised.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from spe.datasets import make_posts, load_data
+    >>> folder = tempfile.mkdtemp()
+    >>> len(load_data(make_posts(4, directory=folder).attrs["directory"]))
+    4
+    """
+    p = Path(path).expanduser()
+    if p.is_file() and p.suffix.lower() == ".csv":
+        return load_csv(p)
+    if p.is_dir():
+        if any(p.glob("*_UTC.json.xz")) or any(p.glob("*_UTC.json")):
+            return load_instaloader(p)
+        return load_folder(p)
+    if not p.exists():
+        raise DataError(f"No such file or folder: {p}")
+    raise DataError(
+        f"{p}: not a recognised data source (a .csv file, a folder of numbered "
+        "images with y_likes_data.txt, or an instaloader profile folder)"
+    )
+
+
+def make_posts(
+    n_samples=200,
+    *,
+    directory,
+    image_size=(64, 64),
+    pixel_effect=1.5,
+    trend=0.5,
+    noise=0.15,
+    random_state=None,
+):
+    """Write a synthetic account in the seed's folder format and read it back.
+
+    Each picture is a flat background with one filled disc, red or blue,
+    of random radius and position. Like counts follow::
+
+        size   = (radius / min(height, width) - 0.1) / 0.35      # 0 .. 1
+        pixels = 0.7 * size + 0.3 * (disc is red) - 0.5          # -0.5 .. 0.5
+        t      = post_index / n_samples                          # 0 .. 1
+        likes  = round(100 * exp(pixel_effect * pixels
+                                 + trend * (t - 0.5)
+                                 + noise * N(0, 1)))
+
+    so bigger and red discs get more likes, the account grows over time and
+    the log-normal noise gives the heavy upper tail of real like counts.
+    With the defaults, 200 posts have a mean near 110, a standard
+    deviation near 45 and a maximum near 260, close to the seed's real
+    account (mean 118, sd 48, min 16, max 296), and the pixel signal is
+    strong enough for a small CNN to learn.
+
+    Parameters
+    ----------
+    n_samples : int, default=200
+        Number of posts.
+    directory : str or path-like
+        Where to write ``1.jpg`` … ``n.jpg`` and ``y_likes_data.txt``.
+        Created if needed; must be empty if it exists.
+    image_size : tuple of (int, int), default=(64, 64)
+        ``(height, width)`` of the pictures.
+    pixel_effect : float, default=1.5
+        Weight of the picture on log-likes.
+    trend : float, default=0.5
+        Growth of log-likes from the first post to the last.
+    noise : float, default=0.15
+        Standard deviation of the log-normal noise.
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible data.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`load_folder` returns, plus ``radius``, ``red`` and
+        ``pixel_score`` columns holding the true image attributes.
+        ``DataFrame.attrs["directory"]`` is the folder written.
+
+    Raises
+    ------
+    FileExistsError
+        If ``directory`` exists and is not empty.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from spe.datasets import make_posts
+    >>> posts = make_posts(20, directory=tempfile.mkdtemp(), random_state=0)
+    >>> posts.shape
+    (20, 6)
+    >>> bool((posts["likes"] > 0).all())
+    True
+    """
+    n_samples = int(n_samples)
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be at least 1, got {n_samples}")
+    height, width = image_size
+    rng = check_random_state(random_state)
+    folder = Path(directory).expanduser().resolve()
+    if folder.exists() and any(folder.iterdir()):
+        raise FileExistsError(f"make_posts writes into an empty folder; {folder} is not empty")
+    folder.mkdir(parents=True, exist_ok=True)
+
+    side = min(height, width)
+    frac = rng.uniform(0.1, 0.45, n_samples)
+    red = rng.random_sample(n_samples) < 0.5
+    pixels = 0.7 * (frac - 0.1) / 0.35 + 0.3 * red - 0.5
+    t = np.arange(1, n_samples + 1) / n_samples
+    log_likes = pixel_effect * pixels + trend * (t - 0.5) + noise * rng.standard_normal(n_samples)
+    likes = np.round(100.0 * np.exp(log_likes)).astype(np.int64)
+
+    lines = ["# post number: likes (written by spe.datasets.make_posts)"]
+    for i in range(n_samples):
+        background = tuple(int(v) for v in rng.randint(90, 200, 3))
+        img = Image.new("RGB", (width, height), background)
+        r = frac[i] * side
+        cx = rng.uniform(r, width - r)
+        cy = rng.uniform(r, height - r)
+        colour = (220, 30, 30) if red[i] else (30, 50, 220)
+        ImageDraw.Draw(img).ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour)
+        img.save(folder / f"{i + 1}.jpg", quality=95)
+        lines.append(f"{i + 1}: {likes[i]}")
+    (folder / LIKES_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    posts = load_folder(folder)
+    posts["radius"] = frac * side
+    posts["red"] = red
+    posts["pixel_score"] = pixels
+    posts.attrs["directory"] = str(folder)
+    return posts

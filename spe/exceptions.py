@@ -1,0 +1,34 @@
+"""Exceptions raised by :mod:`spe`.
+
+Both derive from :class:`ValueError`, so code that already catches the
+errors scikit-learn raises for bad input keeps working.
+"""
+
+__all__ = ["DataError", "ImageLoadError"]
+
+
+class DataError(ValueError):
+    """A dataset (likes file, CSV, instaloader folder) cannot be read.
+
+    The message names the file and, where there is one, the line.
+
+    Examples
+    --------
+    >>> from spe.exceptions import DataError
+    >>> issubclass(DataError, ValueError)
+    True
+    """
+
+
+class ImageLoadError(ValueError):
+    """An image file cannot be decoded.
+
+    The message names the file. Raised instead of skipping the file, since
+    a skipped image would misalign the images and their like counts.
+
+    Examples
+    --------
+    >>> from spe.exceptions import ImageLoadError
+    >>> issubclass(ImageLoadError, ValueError)
+    True
+    """
