@@ -314,9 +314,11 @@ run_eagerly, validation_batch_size
         X = np.asarray(X) if not hasattr(X, "shape") else X
         if getattr(X, "ndim", 2) not in (2, 3, 4):
             as_images(X)  # raises, naming the shape
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         if len(X) < 2:
             raise ValueError(
-                f"{type(self).__name__} needs at least 2 samples to train, got {len(X)}."
+                f"{type(self).__name__} needs at least 2 samples to train, got n_samples={len(X)}."
             )
         super()._fit(
             X, y, sample_weight=sample_weight, warm_start=warm_start,

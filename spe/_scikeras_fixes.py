@@ -12,7 +12,9 @@ import tempfile
 from contextlib import contextmanager
 
 import numpy as np
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_random_state, column_or_1d
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import validate_data
 
 from ._backend import keras
 
@@ -85,6 +87,35 @@ class FixedKerasRegressor(KerasRegressor):
         tags.target_tags.required = True
         tags.input_tags.three_d_array = True
         return tags
+
+    def _validate_data(self, X=None, y=None, reset=False, y_numeric=True):
+        # scikeras validates with bare ``check_array`` calls, so a wrong
+        # number of features is reported in its own words, feature names are
+        # not tracked and ``n_features_in_`` is not checked the way
+        # scikit-learn's tools expect. ``validate_data`` does all of that; the
+        # attributes scikeras reads later (``X_shape_``, ``y_dtype_``, ...)
+        # are kept.
+        name = type(self).__name__
+        kwargs = {"reset": reset, "allow_nd": True, "dtype": (np.float32, np.float64)}
+        if X is not None and y is not None:
+            X, y = validate_data(self, X, y, y_numeric=True, **kwargs)
+        elif X is not None:
+            X = validate_data(self, X, **kwargs)
+        elif y is not None:
+            y = column_or_1d(check_array(y, ensure_2d=False, dtype="numeric"), warn=True)
+        if X is not None:
+            if reset:
+                self.X_dtype_, self.X_shape_ = X.dtype, X.shape
+            elif X.shape[1:] != tuple(self.X_shape_[1:]):
+                raise ValueError(
+                    f"X has samples of shape {X.shape[1:]}, but {name} was fitted on "
+                    f"samples of shape {tuple(self.X_shape_[1:])}. Load images with the "
+                    "same ImageLoader size and color_mode as in fit."
+                )
+        if y is not None and reset:
+            self.target_type_ = type_of_target(y)
+            self.y_dtype_, self.y_ndim_ = y.dtype, y.ndim
+        return X, y
 
     # scikeras reads ``self._random_state`` in ``_build_keras_model`` and
     # ``_fit_keras_model`` and, when it is set, wraps both in its own seeding,

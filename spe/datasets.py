@@ -252,7 +252,7 @@ def load_csv(path):
             out[col] = df[col].to_numpy()
     if "timestamp" in out:
         try:
-            out["timestamp"] = pd.to_datetime(out["timestamp"], utc=True)
+            out["timestamp"] = pd.to_datetime(out["timestamp"], utc=True, format="mixed")
         except (ValueError, TypeError) as exc:
             raise DataError(f"{csv_path}: column 'timestamp' is not a date/time ({exc})") from None
         out = out.sort_values("timestamp", kind="stable")

@@ -1,0 +1,233 @@
+import lzma
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from spe import ImageLoader
+from spe.datasets import LIKES_FILE, load_csv, load_data, load_folder, load_instaloader, make_posts
+from spe.exceptions import DataError
+
+
+def _folder(tmp_path, n=3, likes_text=None, ext=".jpg"):
+    for i in range(1, n + 1):
+        Image.new("RGB", (8, 8), (i * 20, 0, 0)).save(tmp_path / f"{i}{ext}")
+    if likes_text is None:
+        likes_text = "".join(f"{i}: {10 * i}\n" for i in range(1, n + 1))
+    (tmp_path / LIKES_FILE).write_bytes(likes_text.encode("utf-8") if isinstance(likes_text, str) else likes_text)
+    return tmp_path
+
+
+def test_load_folder_reads_posting_order(tmp_path):
+    _folder(tmp_path, n=11, likes_text="# my likes\n" + "".join(f"{i}: {i}  # post {i}\n\n" for i in range(11, 0, -1)))
+    df = load_folder(tmp_path)
+    assert df["post_index"].tolist() == list(range(1, 12))  # numeric, not 1, 10, 11, 2
+    assert df["likes"].tolist() == list(range(1, 12))
+    assert df["likes"].dtype == np.int64
+    assert all(p.startswith(str(tmp_path)) for p in df["image"])
+
+
+def test_likes_file_beside_the_image_folder(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    _folder(images)
+    (images / LIKES_FILE).rename(tmp_path / LIKES_FILE)
+    assert len(load_folder(images)) == 3
+
+
+def test_windows_line_endings_and_bom(tmp_path):
+    _folder(tmp_path, likes_text="\ufeff1: 10\r\n2: 20\r\n3: 30\r\n")
+    assert load_folder(tmp_path)["likes"].tolist() == [10, 20, 30]
+
+
+def test_mixed_extensions(tmp_path):
+    _folder(tmp_path, n=2)
+    Image.new("RGB", (8, 8)).save(tmp_path / "3.PNG")
+    (tmp_path / LIKES_FILE).write_text("1: 1\n2: 2\n3: 3\n")
+    assert load_folder(tmp_path)["image"].str.endswith("3.PNG").iloc[-1]
+
+
+@pytest.mark.parametrize(
+    ("likes_text", "message"),
+    [
+        ("1: 10\n2: 20\n", r"no likes line for image 3\.jpg"),
+        ("1: 10\n2: 20\n3: 30\n4: 40\n", r"line 4: likes for post 4 but no image"),
+        ("1: 10\n2: 20\n2: 25\n3: 30\n", r"line 3: post number 2 appears again \(first on line 2\)"),
+        ("1: 10\n2: lots\n3: 30\n", r"line 2: like count 'lots' is not a number"),
+        ("1: 10\n2: -5\n3: 30\n", r"line 2: like count -5 is negative"),
+        ("1: 10\n2: nan\n3: 30\n", r"line 2: like count is NaN"),
+        ("1: 10\n2: inf\n3: 30\n", r"line 2: like count is infinite"),
+        ("1: 10\n2: 12.5\n3: 30\n", r"line 2: like count '12.5' is not a whole number"),
+        ("1: 10\n2: 99999999999999999999\n3: 30\n", r"line 2: .*too large"),
+        ("1: 10\n2 20\n3: 30\n", r"line 2: expected 'N: likes'"),
+        ("", "empty"),
+        ("# only a comment\n", "empty"),
+    ],
+)
+def test_bad_likes_file_names_file_and_line(tmp_path, likes_text, message):
+    _folder(tmp_path, likes_text=likes_text)
+    with pytest.raises(DataError, match=message) as err:
+        load_folder(tmp_path)
+    assert LIKES_FILE in str(err.value)
+
+
+def test_missing_likes_file_and_empty_folder(tmp_path):
+    Image.new("RGB", (8, 8)).save(tmp_path / "1.jpg")
+    with pytest.raises(DataError, match="No likes file"):
+        load_folder(tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / LIKES_FILE).write_text("1: 3\n")
+    with pytest.raises(DataError, match="no numbered images"):
+        load_folder(empty)
+    with pytest.raises(DataError, match="Not a folder"):
+        load_folder(tmp_path / "nowhere")
+
+
+def test_load_csv_relative_absolute_and_order(tmp_path):
+    (tmp_path / "img").mkdir()
+    for name in ("a", "b"):
+        Image.new("RGB", (8, 8)).save(tmp_path / "img" / f"{name}.png")
+    pd.DataFrame(
+        {
+            "image": ["img/b.png", str(tmp_path / "img" / "a.png")],
+            "likes": [20, 10],
+            "timestamp": ["2024-02-01T10:00:00+01:00", "2024-01-01"],
+            "comments": [2, 1],
+        }
+    ).to_csv(tmp_path / "posts.csv", index=False)
+    df = load_csv(tmp_path / "posts.csv")
+    assert df["likes"].tolist() == [10, 20]  # sorted by time
+    assert df["image"].iloc[1] == str(tmp_path / "img" / "b.png")
+    assert str(df["timestamp"].dt.tz) == "UTC"
+    assert df["post_index"].tolist() == [1, 2]
+    assert df["comments"].tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ({"image": ["x.png"], "likes": [3]}, r"line 2: image file not found"),
+        ({"image": ["a.png"], "likes": ["many"]}, r"line 2: like count 'many'"),
+        ({"image": ["a.png", "a.png"], "likes": [1, None]}, r"line 3: like count is empty"),
+        ({"picture": ["a.png"], "likes": [1]}, r"missing column\(s\) \['image'\]"),
+    ],
+)
+def test_bad_csv(tmp_path, rows, message):
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    pd.DataFrame(rows).to_csv(tmp_path / "posts.csv", index=False)
+    with pytest.raises(DataError, match=message):
+        load_csv(tmp_path / "posts.csv")
+
+
+def test_csv_paths_outside_its_folder_warn(tmp_path):
+    (tmp_path / "data").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "outside.png")
+    pd.DataFrame({"image": ["../outside.png"], "likes": [1]}).to_csv(tmp_path / "data" / "p.csv", index=False)
+    with pytest.warns(UserWarning, match="outside the CSV's folder"):
+        df = load_csv(tmp_path / "data" / "p.csv")
+    assert df["image"].iloc[0] == str(tmp_path / "outside.png")
+
+
+# -- instaloader: fixtures written by instaloader's own writer --------------
+
+instaloader = pytest.importorskip("instaloader")
+
+
+def _post(folder, stem, likes, *, typename="GraphImage", video=False, images=("",), timestamp=1_700_000_000):
+    context = instaloader.Instaloader(quiet=True).context
+    node = {
+        "shortcode": stem.replace("-", "").replace("_", "")[:11],
+        "__typename": typename,
+        "is_video": video,
+        "taken_at_timestamp": timestamp,
+        "edge_media_preview_like": {"count": likes},
+        "edge_media_to_comment": {"count": 2},
+        "edge_media_to_caption": {"edges": [{"node": {"text": f"caption {stem}"}}]},
+    }
+    instaloader.save_structure_to_file(instaloader.Post(context, node), str(folder / f"{stem}.json.xz"))
+    for suffix in images:
+        Image.new("RGB", (8, 8), "red").save(folder / f"{stem}{suffix}.jpg")
+
+
+def test_load_instaloader(tmp_path):
+    _post(tmp_path, "2024-01-02_10-00-00_UTC", 50, timestamp=1_704_189_600)
+    _post(tmp_path, "2024-01-01_10-00-00_UTC", 40, typename="GraphSidecar", images=("_2", "_1"), timestamp=1_704_103_200)
+    _post(tmp_path, "2024-01-03_10-00-00_UTC", 60, video=True, typename="GraphVideo", images=(), timestamp=1_704_276_000)
+    _post(tmp_path, "2024-01-04_10-00-00_UTC", -1, timestamp=1_704_362_400)
+    with pytest.warns(UserWarning) as record:
+        df = load_instaloader(tmp_path)
+    messages = " ".join(str(w.message) for w in record)
+    assert "dropped 1 post(s) whose like count is hidden" in messages
+    assert "skipped 1 video post(s)" in messages
+    assert df["likes"].tolist() == [40, 50]
+    assert df["image"].iloc[0].endswith("2024-01-01_10-00-00_UTC_1.jpg")  # carousel: first image
+    assert df["caption"].iloc[1] == "caption 2024-01-02_10-00-00_UTC"
+    assert df["comments"].tolist() == [2, 2]
+    assert str(df["timestamp"].dt.tz) == "UTC"
+    assert df["post_index"].tolist() == [1, 2]
+    assert ImageLoader(size=(4, 4)).transform(df).shape == (2, 4, 4, 3)
+    with pytest.warns(UserWarning, match="hidden"):
+        assert len(load_data(tmp_path)) == 2
+
+
+def test_instaloader_missing_image_and_corrupt_metadata(tmp_path):
+    _post(tmp_path, "2024-01-01_10-00-00_UTC", 5, images=())
+    with pytest.raises(DataError, match=r"2024-01-01_10-00-00_UTC\.json\.xz: no image"):
+        load_instaloader(tmp_path)
+    _post(tmp_path, "2024-01-02_10-00-00_UTC", 6)
+    with pytest.warns(UserWarning, match="with no image"):
+        assert len(load_instaloader(tmp_path, missing_image="skip")) == 1
+    (tmp_path / "2024-01-03_10-00-00_UTC.json.xz").write_bytes(lzma.compress(b"{not json")[:20])
+    with pytest.raises(DataError, match=r"2024-01-03_10-00-00_UTC\.json\.xz: corrupt"):
+        load_instaloader(tmp_path, missing_image="skip")
+
+
+# -- make_posts ---------------------------------------------------------------
+
+
+def test_make_posts_round_trips_and_is_reproducible(tmp_path):
+    a = make_posts(30, directory=tmp_path / "a", image_size=(16, 12), random_state=1)
+    b = make_posts(30, directory=tmp_path / "b", image_size=(16, 12), random_state=1)
+    assert a["likes"].tolist() == b["likes"].tolist()
+    assert load_folder(tmp_path / "a")["likes"].tolist() == a["likes"].tolist()
+    with Image.open(a["image"].iloc[0]) as img:
+        assert img.size == (12, 16)
+
+
+def test_make_posts_statistics_resemble_a_real_account(tmp_path):
+    likes = make_posts(200, directory=tmp_path, random_state=0)["likes"]
+    # The seed's account: mean 118, sd 48, min 16, max 296 over 185 posts.
+    assert 80 < likes.mean() < 150
+    assert 30 < likes.std() < 70
+    assert likes.skew() > 0.3  # heavy upper tail
+
+
+def test_make_posts_likes_follow_the_pixels(tmp_path):
+    posts = make_posts(200, directory=tmp_path, image_size=(16, 16), random_state=0)
+    # The documented pixel score explains most of the variance of log-likes.
+    r = np.corrcoef(posts["pixel_score"], np.log(posts["likes"]))[0, 1]
+    assert r > 0.8
+    red = ImageLoader(size=(16, 16)).transform(posts["image"])[..., 0].mean(axis=(1, 2))
+    assert red[posts["red"]].mean() > red[~posts["red"]].mean() + 0.1
+
+
+def test_make_posts_refuses_a_non_empty_folder(tmp_path):
+    (tmp_path / "keep.txt").write_text("precious")
+    with pytest.raises(FileExistsError):
+        make_posts(3, directory=tmp_path)
+    assert (tmp_path / "keep.txt").read_text() == "precious"
+
+
+def test_load_data_detects_formats(tmp_path, posts):
+    assert len(load_data(posts.attrs["directory"])) == len(posts)
+    with pytest.raises(DataError, match="No such file"):
+        load_data(tmp_path / "missing")
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(DataError, match="not a recognised data source"):
+        load_data(tmp_path / "notes.txt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_data(posts.attrs["directory"])

@@ -1,0 +1,220 @@
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+from sklearn.base import clone
+from sklearn.utils import estimator_checks
+
+from spe import ImageLoader
+from spe.exceptions import ImageLoadError
+
+# ImageLoader takes paths, not 2-D arrays, so parametrize_with_checks skips
+# every check for it (scikit-learn only runs them on 2-D numeric input).
+# These are the API checks that apply to a path transformer; the data checks
+# (fit on random floats, sparse input, NaN handling, ...) cannot.
+API_CHECKS = [
+    "check_estimator_cloneable",
+    "check_estimator_tags_renamed",
+    "check_valid_tag_types",
+    "check_estimator_repr",
+    "check_no_attributes_set_in_init",
+    "check_get_params_invariance",
+    "check_set_params",
+    "check_parameters_default_constructible",
+    "check_mixin_order",
+]
+
+
+@pytest.mark.parametrize("check", API_CHECKS)
+def test_sklearn_api_checks(check):
+    getattr(estimator_checks, check)("ImageLoader", ImageLoader())
+
+
+def _save(path, mode="RGB", size=(30, 20), color="red", **kw):
+    Image.new(mode, size, color).save(path, **kw)
+    return str(path)
+
+
+def test_output_shape_dtype_and_range(tmp_path):
+    paths = [_save(tmp_path / f"{i}.png", color=(i * 40, 0, 0)) for i in range(4)]
+    X = ImageLoader(size=(8, 6)).fit_transform(paths)
+    assert X.shape == (4, 8, 6, 3)
+    assert X.dtype == np.float32
+    assert X.min() >= 0.0 and X.max() <= 1.0
+    np.testing.assert_allclose(X[3, :, :, 0], 120 / 255, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [list, np.array, pd.Series, lambda p: pd.DataFrame({"image": p, "likes": 1}), lambda p: pd.DataFrame({"x": p})],
+)
+def test_accepts_path_containers(tmp_path, wrap):
+    paths = [_save(tmp_path / "a.png"), _save(tmp_path / "b.png")]
+    assert ImageLoader(size=(4, 4)).transform(wrap(paths)).shape == (2, 4, 4, 3)
+
+
+def test_grayscale_and_stateless(tmp_path):
+    path = _save(tmp_path / "a.png")
+    loader = ImageLoader(size=(4, 4), color_mode="grayscale")
+    # No fit needed: the transformer is stateless.
+    X = loader.transform([path])
+    assert X.shape == (1, 4, 4, 1)
+    assert loader.fit([path]) is loader
+
+
+def test_center_crop_keeps_middle(tmp_path):
+    img = Image.new("RGB", (30, 10), "blue")
+    img.paste((255, 0, 0), (10, 0, 20, 10))  # red middle third
+    img.save(tmp_path / "wide.png")
+    centre = ImageLoader(size=(4, 4)).transform([str(tmp_path / "wide.png")])
+    squash = ImageLoader(size=(4, 4), crop="none").transform([str(tmp_path / "wide.png")])
+    assert np.all(centre[0, :, :, 0] > 0.8)  # all red, up to edge blending
+    assert centre[0, :, :, 2].mean() < 0.1
+    assert squash[0, :, 0, 2].mean() > 0.9  # the blue left edge survives
+
+
+def test_exif_orientation_is_honoured(tmp_path):
+    img = Image.new("RGB", (40, 20), "white")
+    img.paste((255, 0, 0), (0, 0, 20, 20))  # red left half
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    img.save(tmp_path / "rot.jpg", exif=exif, quality=95)
+    X = ImageLoader(size=(20, 10), crop="none").transform([str(tmp_path / "rot.jpg")])
+    # Displayed upright the picture is 20 wide, 40 tall, red on top.
+    assert X[0, :5, :, 1].mean() < 0.2
+    assert X[0, -5:, :, 1].mean() > 0.8
+
+
+@pytest.mark.parametrize(
+    ("mode", "fmt", "color"),
+    [
+        ("L", "PNG", 128),
+        ("LA", "PNG", (128, 255)),
+        ("P", "PNG", 3),
+        ("RGBA", "PNG", (255, 0, 0, 255)),
+        ("CMYK", "JPEG", (0, 255, 255, 0)),
+        ("I;16", "PNG", 40000),
+        ("RGB", "WEBP", (0, 0, 255)),
+        ("RGB", "GIF", (0, 255, 0)),
+    ],
+)
+def test_modes_and_formats(tmp_path, mode, fmt, color):
+    path = tmp_path / f"img.{fmt.lower()}"
+    Image.new(mode, (12, 12), color).save(path, format=fmt)
+    X = ImageLoader(size=(6, 6)).transform([str(path)])
+    assert X.shape == (1, 6, 6, 3)
+    assert np.isfinite(X).all() and X.min() >= 0 and X.max() <= 1
+
+
+def test_sixteen_bit_is_scaled_not_clipped(tmp_path):
+    Image.new("I;16", (8, 8), 32768).save(tmp_path / "deep.png")
+    X = ImageLoader(size=(4, 4), color_mode="grayscale").transform([str(tmp_path / "deep.png")])
+    np.testing.assert_allclose(X, 128 / 255, atol=1 / 255)
+
+
+def test_transparent_pixels_become_white(tmp_path):
+    Image.new("RGBA", (8, 8), (0, 0, 0, 0)).save(tmp_path / "clear.png")
+    X = ImageLoader(size=(4, 4)).transform([str(tmp_path / "clear.png")])
+    np.testing.assert_allclose(X, 1.0)
+
+
+def test_animated_gif_gives_first_frame(tmp_path):
+    frames = [Image.new("RGB", (8, 8), c) for c in ("red", "blue")]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    X = ImageLoader(size=(4, 4)).transform([str(tmp_path / "anim.gif")])
+    assert X[0, :, :, 0].mean() > 0.9 and X[0, :, :, 2].mean() < 0.1
+
+
+def test_jpeg_draft_matches_full_decode(tmp_path):
+    rng = np.random.RandomState(0)
+    big = Image.fromarray((rng.rand(27, 36, 3) * 255).astype(np.uint8)).resize((1080, 1350))
+    big.save(tmp_path / "phone.jpg", quality=90)
+    fast = ImageLoader(size=(64, 64)).transform([str(tmp_path / "phone.jpg")])[0]
+    with Image.open(tmp_path / "phone.jpg") as img:
+        full = np.asarray(img.convert("RGB").resize((64, 64), box=(0, 135, 1080, 1215))) / 255
+    assert np.abs(fast - full).mean() < 0.03
+
+
+def test_parallel_equals_serial(posts):
+    serial = ImageLoader(size=(16, 16)).transform(posts["image"])
+    parallel = ImageLoader(size=(16, 16), n_jobs=2).transform(posts["image"])
+    np.testing.assert_array_equal(serial, parallel)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: None, "not found"),
+        (lambda p: p.write_bytes(b""), "Cannot read image"),
+        (lambda p: p.write_text("hello, not a picture"), "Cannot read image"),
+        (lambda p: p.mkdir(), "folder"),
+    ],
+    ids=["missing", "zero-bytes", "text", "folder"],
+)
+def test_bad_files_name_the_file(tmp_path, make, message):
+    bad = tmp_path / "bad file é.jpg"
+    make(bad)
+    good = _save(tmp_path / "good.png")
+    with pytest.raises(ImageLoadError, match=message) as err:
+        ImageLoader(size=(4, 4)).transform([good, str(bad)])
+    assert str(bad) in str(err.value)
+
+
+def test_truncated_jpeg(tmp_path):
+    rng = np.random.RandomState(0)
+    Image.fromarray((rng.rand(64, 64, 3) * 255).astype(np.uint8)).save(tmp_path / "full.jpg")
+    data = (tmp_path / "full.jpg").read_bytes()
+    (tmp_path / "half.jpg").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageLoadError, match="half.jpg"):
+        ImageLoader(size=(8, 8)).transform([str(tmp_path / "half.jpg")])
+
+
+def test_decompression_bomb(tmp_path, monkeypatch):
+    _save(tmp_path / "big.png", size=(100, 100))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5000)
+    with pytest.raises(ImageLoadError, match=r"big\.png.*limit"):
+        ImageLoader(size=(8, 8)).transform([str(tmp_path / "big.png")])
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [({"size": (0, 4)}, "size"), ({"size": 64}, "size"), ({"color_mode": "cmyk"}, "color_mode"), ({"crop": "top"}, "crop")],
+)
+def test_bad_parameters_are_named(tmp_path, params, name):
+    with pytest.raises(ValueError, match=name):
+        ImageLoader(**params).fit_transform([_save(tmp_path / "a.png")])
+
+
+@pytest.mark.parametrize("X", [[[1.0, 2.0]], "one.jpg", np.zeros((2, 2, 2))])
+def test_numeric_or_single_path_input_is_refused(X):
+    with pytest.raises(ValueError, match="X must"):
+        ImageLoader().transform(X)
+
+
+def test_clone_keeps_parameters():
+    loader = ImageLoader(size=(8, 8), color_mode="grayscale")
+    assert clone(loader).get_params() == loader.get_params()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    width=st.integers(1, 60),
+    height=st.integers(1, 60),
+    mode=st.sampled_from(["L", "LA", "P", "RGB", "RGBA", "CMYK", "I;16"]),
+    out=st.tuples(st.integers(1, 12), st.integers(1, 12)),
+    color_mode=st.sampled_from(["rgb", "grayscale"]),
+    crop=st.sampled_from(["center", "none"]),
+    seed=st.integers(0, 2**16),
+)
+def test_property_shape_dtype_range(tmp_path_factory, width, height, mode, out, color_mode, crop, seed):
+    rng = np.random.RandomState(seed)
+    base = Image.fromarray((rng.rand(height, width, 3) * 255).astype(np.uint8))
+    img = base.convert(mode) if mode != "I;16" else base.convert("L").convert("I;16")
+    path = tmp_path_factory.mktemp("prop") / ("img.jpg" if mode == "CMYK" else "img.png")
+    img.save(path)
+    X = ImageLoader(size=out, color_mode=color_mode, crop=crop).transform([str(path)])
+    assert X.shape == (1, *out, 3 if color_mode == "rgb" else 1)
+    assert X.dtype == np.float32
+    assert np.isfinite(X).all() and X.min() >= 0.0 and X.max() <= 1.0
