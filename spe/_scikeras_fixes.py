@@ -96,6 +96,13 @@ class FixedKerasRegressor(KerasRegressor):
         # attributes scikeras reads later (``X_shape_``, ``y_dtype_``, ...)
         # are kept.
         name = type(self).__name__
+        if not reset and getattr(X, "ndim", 2) > 2 and X.shape[1:] != tuple(self.X_shape_[1:]):
+            # Before validate_data, whose message would count image rows as "features".
+            raise ValueError(
+                f"X has samples of shape {X.shape[1:]}, but {name} was fitted on "
+                f"samples of shape {tuple(self.X_shape_[1:])}. Load images with the "
+                "same ImageLoader size and color_mode as in fit."
+            )
         kwargs = {"reset": reset, "allow_nd": True, "dtype": (np.float32, np.float64)}
         if X is not None and y is not None:
             X, y = validate_data(self, X, y, y_numeric=True, **kwargs)
@@ -106,11 +113,9 @@ class FixedKerasRegressor(KerasRegressor):
         if X is not None:
             if reset:
                 self.X_dtype_, self.X_shape_ = X.dtype, X.shape
-            elif X.shape[1:] != tuple(self.X_shape_[1:]):
+            elif X.ndim != len(self.X_shape_):
                 raise ValueError(
-                    f"X has samples of shape {X.shape[1:]}, but {name} was fitted on "
-                    f"samples of shape {tuple(self.X_shape_[1:])}. Load images with the "
-                    "same ImageLoader size and color_mode as in fit."
+                    f"X has {X.ndim} dimensions, but {name} was fitted on {len(self.X_shape_)}."
                 )
         if y is not None and reset:
             self.target_type_ = type_of_target(y)
