@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 # Before anything imports TensorFlow: keep its C++ log lines quiet.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from ._baselines import RecentAverageRegressor  # noqa: E402
 from ._loader import ImageLoader  # noqa: E402
 
 try:
@@ -25,7 +26,7 @@ _LAZY = {
     "CNNLikesRegressor": "._regressor",
 }
 
-__all__ = ["CNNLikesRegressor", "ImageLoader", "__version__"]
+__all__ = ["CNNLikesRegressor", "ImageLoader", "RecentAverageRegressor", "__version__"]
 
 
 def __getattr__(name):

@@ -7,6 +7,7 @@ Keras here sends that descriptor to a temporary file and replays it only
 if the import fails, so real errors are never swallowed.
 """
 
+import logging
 import os
 import sys
 import tempfile
@@ -40,5 +41,10 @@ def _import_keras_quietly():
 
 
 keras = _import_keras_quietly()
+
+# TensorFlow warns through Python logging when predict() sees a new batch
+# shape ("triggered tf.function retracing"): expected with cross-validation
+# folds of different sizes, and only noise to a user. Errors still show.
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 __all__ = ["keras"]

@@ -85,9 +85,12 @@ class CNNLikesRegressor(FixedKerasRegressor):
     batch_size : int, default=32
         Samples per gradient step. A batch larger than the data is one
         step per epoch.
-    learning_rate : float, default=1e-3
-        Adam's step size, chosen on the sample data (see the user guide).
-        A routed ``optimizer__learning_rate`` takes precedence.
+    learning_rate : float, default=1e-4
+        Adam's step size. Chosen by measurement: on ``make_posts(200)``
+        (64x64, 50 epochs, 5-fold shuffled CV, two data seeds) the mean
+        R^2 was 0.27 at 1e-2, 0.50 and 0.57 at 1e-3, 0.59 at 3e-4 and 0.59
+        and 0.62 at 1e-4. A routed ``optimizer__learning_rate`` takes
+        precedence.
     conv_filters : tuple of int, default=(32, 64)
         Filters of each convolution block (3x3 convolution, then 2x2 max
         pooling); one block per entry.
@@ -166,7 +169,7 @@ run_eagerly, validation_batch_size
         *,
         epochs=50,
         batch_size=32,
-        learning_rate=1e-3,
+        learning_rate=1e-4,
         conv_filters=(32, 64),
         dense_units=128,
         dropout=0.2,

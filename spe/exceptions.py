@@ -4,7 +4,7 @@ Both derive from :class:`ValueError`, so code that already catches the
 errors scikit-learn raises for bad input keeps working.
 """
 
-__all__ = ["DataError", "ImageLoadError"]
+__all__ = ["DataError", "ImageLoadError", "ModelLoadError"]
 
 
 class DataError(ValueError):
@@ -30,5 +30,20 @@ class ImageLoadError(ValueError):
     --------
     >>> from spe.exceptions import ImageLoadError
     >>> issubclass(ImageLoadError, ValueError)
+    True
+    """
+
+
+class ModelLoadError(ValueError):
+    """A saved model folder cannot be loaded.
+
+    Raised for a missing or corrupt folder, one written by a newer version
+    of spe, a network that does not match its description, or a network
+    that Keras' safe mode refuses (a Lambda layer or other custom code).
+
+    Examples
+    --------
+    >>> from spe.exceptions import ModelLoadError
+    >>> issubclass(ModelLoadError, ValueError)
     True
     """

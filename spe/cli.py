@@ -1,0 +1,358 @@
+"""The ``spe`` command: evaluate, tune, fit, predict and demo.
+
+Every command that writes files writes them to a temporary folder first and
+moves them into ``--out`` only when it has finished, so an error or Ctrl-C
+never leaves half-written output.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+__all__ = ["main"]
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _floats(text):
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _ints(text):
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+
+
+def _build_parser():
+    parser = argparse.ArgumentParser(
+        prog="spe",
+        description="Social Performance Estimator: predict likes on your own account's pictures.",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def data_options(p, folds=5):
+        p.add_argument("data", metavar="DATA",
+                       help="a seed-format folder, a CSV file or an instaloader profile folder")
+        p.add_argument("--cv", choices=("time", "kfold"), default="time",
+                       help="time: train on earlier posts, test on later ones (default); kfold: shuffled")
+        p.add_argument("--folds", type=int, default=folds, help=f"cross-validation folds (default {folds})")
+        p.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
+
+    p = sub.add_parser("evaluate", help="cross-validated report against the baselines")
+    data_options(p)
+    p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--learning-rate", type=float, default=None)
+    p.add_argument("--out", type=Path, help="folder for report.json, report.csv and plots")
+
+    p = sub.add_parser("tune", help="cross-validated grid search over epochs and learning rate")
+    data_options(p)
+    p.add_argument("--epochs", type=_ints, default=[10, 30, 50], help="e.g. 10,30,50")
+    p.add_argument("--learning-rate", type=_floats, default=[1e-2, 1e-3, 1e-4], help="e.g. 1e-2,1e-3,1e-4")
+    p.add_argument("--out", type=Path, help="folder for results, heatmap and the best model")
+
+    p = sub.add_parser("fit", help="fit on all posts and save the model")
+    p.add_argument("data", metavar="DATA")
+    p.add_argument("--out", type=Path, required=True, metavar="MODEL_DIR")
+    p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--learning-rate", type=float, default=None)
+    p.add_argument("--size", type=int, default=64)
+
+    p = sub.add_parser("predict", help="predicted likes for new pictures")
+    p.add_argument("model", metavar="MODEL_DIR", type=Path)
+    p.add_argument("images", metavar="IMAGE", nargs="+")
+    p.add_argument("--actual", type=float, nargs="+", help="actual like counts, one per image")
+
+    p = sub.add_parser("demo", help="the whole job on built-in sample data")
+    p.add_argument("--out", type=Path, default=Path("spe-demo"), help="output folder (default ./spe-demo)")
+    p.add_argument("--posts", type=int, default=200, help="sample posts to make (default 200)")
+    return parser
+
+
+def _version():
+    from . import __version__
+
+    return __version__
+
+
+# -- helpers -----------------------------------------------------------------
+
+
+def _say(*args):
+    print(*args, flush=True)
+
+
+def _progress(total, desc, quiet):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, disable=quiet, file=sys.stderr, leave=False)
+
+
+@contextlib.contextmanager
+def _staged_output(out):
+    """Yield a temporary folder whose files move into ``out`` on success."""
+    if out is None:
+        yield None
+        return
+    out = Path(out).expanduser().resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.writing-"))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    out.mkdir(exist_ok=True)
+    for entry in staging.iterdir():
+        dest = out / entry.name
+        if dest.is_dir() and not dest.is_symlink():
+            shutil.rmtree(dest)
+        os.replace(entry, dest)
+    staging.rmdir()
+
+
+def _pipeline(size=64, epochs=50, learning_rate=None, memory=None, **cnn):
+    from sklearn.pipeline import Pipeline
+
+    from . import CNNLikesRegressor, ImageLoader
+
+    if learning_rate is not None:
+        cnn["learning_rate"] = learning_rate
+    return Pipeline(
+        [("load", ImageLoader(size=(size, size))), ("cnn", CNNLikesRegressor(epochs=epochs, random_state=0, **cnn))],
+        memory=memory,
+    )
+
+
+def _save_fig(fig, path):
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _summary(data):
+    likes = data["likes"]
+    return (f"{len(data)} posts; likes mean {likes.mean():.1f}, sd {likes.std():.1f}, "
+            f"min {likes.min()}, max {likes.max()}")
+
+
+# -- commands ----------------------------------------------------------------
+
+
+def _evaluate(data, args, out, pipeline=None):
+    from .evaluation import evaluate
+    from .plotting import plot_likes, plot_predicted_vs_actual
+
+    pipeline = pipeline or _pipeline(args.size, args.epochs, args.learning_rate)
+    with _progress(args.folds * 3, "evaluating", args.quiet) as bar:
+        report = evaluate(pipeline, data, cv=args.cv, n_splits=args.folds, model_name="CNN",
+                          progress=lambda _: bar.update())
+    _say(report.to_string())
+    if out is not None:
+        report.to_json(out / "report.json")
+        report.to_csv(out / "report.csv")
+        report.predictions.to_csv(out / "predictions.csv", index=False)
+        (out / "report.txt").write_text(report.to_string() + "\n", encoding="utf-8")
+        _save_fig(plot_likes(data), out / "likes.png")
+        _save_fig(plot_predicted_vs_actual(report, label="CNN"), out / "predicted_vs_actual.png")
+    return report
+
+
+def cmd_evaluate(args):
+    from .datasets import load_data
+
+    data = load_data(args.data)
+    _say(_summary(data))
+    with _staged_output(args.out) as out:
+        _evaluate(data, args, out)
+    if args.out:
+        _say(f"Report and plots written to {args.out}")
+    return 0
+
+
+def _tune(data, args, out):
+    import pandas as pd
+    from sklearn.metrics import mean_squared_error
+    from sklearn.model_selection import GridSearchCV
+
+    from .evaluation import make_cv
+    from .persistence import save_model
+    from .plotting import plot_grid_heatmap
+
+    grid = {"cnn__epochs": args.epochs, "cnn__learning_rate": args.learning_rate}
+    n_fits = len(args.epochs) * len(args.learning_rate) * args.folds
+    with tempfile.TemporaryDirectory(prefix="spe-cache-") as cache, \
+            _progress(n_fits, "tuning", args.quiet) as bar:
+        done = [0]
+
+        def neg_mse(estimator, X, y):
+            # Scored once per fit: a progress tick, and a count for Ctrl-C.
+            score = -mean_squared_error(y, estimator.predict(X))
+            done[0] += 1
+            bar.update()
+            return score
+
+        # memory=: each fold's images are decoded once, not once per setting.
+        search = GridSearchCV(_pipeline(args.size, memory=cache), grid, cv=make_cv(args.cv, args.folds),
+                              scoring=neg_mse, refit=True, error_score="raise")
+        try:
+            search.fit(data, data["likes"].to_numpy())
+        except KeyboardInterrupt:
+            raise _Interrupted(f"tuning interrupted after {done[0]} of {n_fits} fits; nothing was written") from None
+        search.best_estimator_.set_params(memory=None)
+    results = pd.DataFrame(search.cv_results_)
+    best = search.best_params_
+    _say(f"Best of {len(results)} settings ({args.folds} folds, {args.cv} CV): epochs={best['cnn__epochs']}, "
+         f"learning_rate={best['cnn__learning_rate']:g}, RMSE {(-search.best_score_) ** 0.5:.1f} likes")
+    table = results[["param_cnn__epochs", "param_cnn__learning_rate", "mean_test_score", "rank_test_score"]]
+    _say(table.assign(rmse=(-table["mean_test_score"]) ** 0.5).to_string(index=False))
+    if out is not None:
+        results.drop(columns="params").to_csv(out / "cv_results.csv", index=False)
+        (out / "best.json").write_text(json.dumps({"params": best, "mean_test_neg_mse": search.best_score_},
+                                                  indent=2), encoding="utf-8")
+        _save_fig(plot_grid_heatmap(search.cv_results_), out / "grid_heatmap.png")
+        save_model(search.best_estimator_, out / "model", data=data,
+                   scores={"grid_best_neg_mse": search.best_score_, "cv": args.cv, "folds": args.folds})
+    return search
+
+
+def cmd_tune(args):
+    from .datasets import load_data
+
+    data = load_data(args.data)
+    _say(_summary(data))
+    with _staged_output(args.out) as out:
+        _tune(data, args, out)
+    if args.out:
+        _say(f"Results, heatmap and best model written to {args.out}")
+    return 0
+
+
+def cmd_fit(args):
+    from .datasets import load_data
+    from .persistence import save_model
+
+    data = load_data(args.data)
+    _say(_summary(data))
+    pipeline = _pipeline(args.size, args.epochs, args.learning_rate)
+    t0 = time.perf_counter()
+    pipeline.fit(data, data["likes"].to_numpy())
+    path = save_model(pipeline, args.out, data=data)
+    _say(f"Fitted in {time.perf_counter() - t0:.0f} s; model saved to {path}")
+    return 0
+
+
+def _prediction_lines(images, predicted, actual):
+    lines = []
+    for i, (image, pred) in enumerate(zip(images, predicted)):
+        line = f"{image}: predicted {pred:.1f} likes"
+        if actual is not None:
+            diff = (pred - actual[i]) / max(actual[i], 1) * 100
+            line += f", actual {actual[i]:g} ({diff:+.0f}%)"
+        lines.append(line)
+    return lines
+
+
+def cmd_predict(args):
+    from .persistence import load_model
+
+    if args.actual is not None and len(args.actual) != len(args.images):
+        raise ValueError(f"--actual has {len(args.actual)} counts for {len(args.images)} images")
+    pipeline = load_model(args.model)
+    predicted = pipeline.predict(list(args.images))
+    for line in _prediction_lines(args.images, predicted, args.actual):
+        _say(line)
+    if args.actual is not None and len(args.images) == 1:
+        _say("One picture's error proves nothing; `spe evaluate` gives the cross-validated picture.")
+    return 0
+
+
+def cmd_demo(args):
+    from .datasets import make_posts
+    from .persistence import load_model
+    from .plotting import plot_loss_curve
+
+    t0 = time.perf_counter()
+    with _staged_output(args.out) as out:
+        _say(f"Making a sample account of {args.posts} posts (spe.datasets.make_posts) ...")
+        data = make_posts(args.posts, directory=out / "data", random_state=0)
+        _say(_summary(data))
+        _say("\n== 1. How well can likes be predicted? ==")
+        ns = argparse.Namespace(size=64, epochs=50, learning_rate=None, cv="time", folds=5, quiet=args.quiet)
+        _evaluate(data, ns, out)
+        _say("\n== 2. Which settings work best? ==")
+        ns = argparse.Namespace(size=64, epochs=[10, 30], learning_rate=[1e-3, 1e-4], cv="time", folds=3,
+                                quiet=args.quiet)
+        search = _tune(data, ns, out)
+        _save_fig(plot_loss_curve(search.best_estimator_), out / "loss_curve.png")
+        _say("\n== 3. What will a new picture get? ==")
+        new = make_posts(1, directory=out / "new_picture", random_state=2024)
+        model = load_model(out / "model")
+        predicted = model.predict(new["image"])
+        for line in _prediction_lines(["new picture"], predicted, new["likes"].tolist()):
+            _say(line)
+        _say("One picture's error proves nothing: the cross-validated table above is the honest answer.")
+    _say(f"\nDone in {time.perf_counter() - t0:.0f} s. Report, plots and model in {args.out}/")
+    return 0
+
+
+COMMANDS = {"evaluate": cmd_evaluate, "tune": cmd_tune, "fit": cmd_fit, "predict": cmd_predict, "demo": cmd_demo}
+
+
+def main(argv=None):
+    """Run the ``spe`` command line; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Arguments; ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    int
+        0 on success, 1 on an error (one line on stderr), 130 when
+        interrupted.
+
+    Examples
+    --------
+    >>> main(["predict", "/no/such/model", "a.jpg"])
+    1
+    """
+    args = _build_parser().parse_args(argv)
+    from .exceptions import DataError, ImageLoadError, ModelLoadError
+
+    try:
+        return COMMANDS[args.command](args)
+    except _Interrupted as exc:
+        print(f"spe: {exc}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("spe: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except (DataError, ImageLoadError, ModelLoadError, ValueError, TypeError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"spe: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
