@@ -27,7 +27,8 @@ class RecentAverageRegressor(RegressorMixin, BaseEstimator):
         How many earlier posts to average.
     order : str, default="post_index"
         The column of a DataFrame ``X`` that holds the posting order (a
-        number or a timestamp).
+        number or a timestamp). For an array ``X``, its first column is the
+        posting order and any other columns are ignored.
 
     Attributes
     ----------
@@ -36,7 +37,7 @@ class RecentAverageRegressor(RegressorMixin, BaseEstimator):
     likes_ : ndarray of shape (n_train,)
         Their like counts, in the same order.
     n_features_in_ : int
-        1 when ``X`` is an array of orders.
+        Columns of ``X`` seen in :meth:`fit`.
 
     Examples
     --------
@@ -53,22 +54,23 @@ class RecentAverageRegressor(RegressorMixin, BaseEstimator):
         self.order = order
 
     def _order_values(self, X, reset):
-        if isinstance(X, pd.DataFrame) and self.order in X.columns:
-            values = X[self.order]
-            if pd.api.types.is_datetime64_any_dtype(values):
+        if isinstance(X, pd.DataFrame):
+            if self.order not in X.columns:
+                raise ValueError(
+                    f"RecentAverageRegressor reads the posting order from column {self.order!r}, "
+                    f"which X does not have (columns: {list(X.columns)})."
+                )
+            values = X[[self.order]]
+            if pd.api.types.is_datetime64_any_dtype(values[self.order]):
                 values = values.astype("int64")
-            X = values.to_numpy(dtype=np.float64).reshape(-1, 1)
-        elif isinstance(X, pd.DataFrame) and X.shape[1] > 1:
-            raise ValueError(
-                f"RecentAverageRegressor reads the posting order from column {self.order!r}, "
-                f"which X does not have (columns: {list(X.columns)})."
-            )
-        X = validate_data(self, X, reset=reset, ensure_2d=False, dtype=np.float64)
-        if X.ndim == 2:
-            if X.shape[1] != 1:
-                raise ValueError(f"X must hold one posting-order value per post, got shape {X.shape}.")
-            X = X[:, 0]
-        return X
+            X = values
+        else:
+            X = X if hasattr(X, "ndim") else np.asarray(X)
+            if X.ndim == 1:
+                X = X.reshape(-1, 1)
+        X = validate_data(self, X, reset=reset, dtype=np.float64)
+        # An array: its first column is the posting order, the rest is ignored.
+        return X[:, 0]
 
     def fit(self, X, y):
         """Remember the training posts' order and likes.
@@ -86,7 +88,9 @@ class RecentAverageRegressor(RegressorMixin, BaseEstimator):
         """
         check_scalar(self.k, "k", Integral, min_val=1)
         order = self._order_values(X, reset=True)
-        y = column_or_1d(y, dtype=np.float64)
+        if len(order) < 1:
+            raise ValueError("RecentAverageRegressor needs at least n_samples=1 post to fit.")
+        y = column_or_1d(y, dtype=np.float64, warn=True)
         check_consistent_length(order, y)
         assert_all_finite(y, input_name="y")
         sort = np.argsort(order, kind="stable")
@@ -115,8 +119,3 @@ class RecentAverageRegressor(RegressorMixin, BaseEstimator):
         start = np.where(end == 0, 0, start)
         end = np.where(end == 0, first, end)
         return (cumsum[end] - cumsum[start]) / (end - start)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.one_d_array = True
-        return tags
