@@ -1,0 +1,106 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from spe.cli import main
+
+TINY = ["--size", "8", "--folds", "2"]
+
+
+def test_evaluate_writes_report_and_plots(posts, tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["--quiet", "evaluate", posts.attrs["directory"], *TINY, "--epochs", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "recent average (k=10)" in printed and "time-ordered" in printed
+    for name in ("report.json", "report.csv", "report.txt", "predictions.csv", "likes.png", "predicted_vs_actual.png"):
+        assert (out / name).is_file(), name
+    assert set(json.loads((out / "report.json").read_text())["scores"]) == {
+        "mean of training likes", "recent average (k=10)", "CNN"}
+
+
+def test_tune_fit_and_predict(posts, tmp_path, capsys):
+    out = tmp_path / "tuned"
+    args = ["--quiet", "tune", posts.attrs["directory"], *TINY, "--epochs", "1,2", "--learning-rate", "1e-2,1e-3"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert "Best of 4 settings" in capsys.readouterr().out
+    for name in ("cv_results.csv", "best.json", "grid_heatmap.png", "model/spe.json", "model/network.keras"):
+        assert (out / name).is_file(), name
+
+    model = tmp_path / "model"
+    assert main(["fit", posts.attrs["directory"], "--size", "8", "--epochs", "1", "--out", str(model)]) == 0
+    image = posts["image"].iloc[0]
+    assert main(["predict", str(model), image, "--actual", "100"]) == 0
+    line = capsys.readouterr().out.splitlines()[-2]
+    assert line.startswith(f"{image}: predicted ") and "actual 100 (" in line and "%)" in line
+
+
+def test_errors_are_one_line_and_exit_nonzero(posts, tmp_path, capsys):
+    assert main(["predict", str(tmp_path / "nope"), "a.jpg"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No model folder" in err and "Traceback" not in err
+    assert main(["evaluate", str(tmp_path / "missing")]) == 1
+    assert "No such file or folder" in capsys.readouterr().err
+    with pytest.raises(Exception, match="No model folder"):
+        main(["--debug", "predict", str(tmp_path / "nope"), "a.jpg"])
+
+
+def test_bad_image_in_data_names_the_file_and_writes_nothing(tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in (1, 2, 3, 4):
+        Image.new("RGB", (8, 8)).save(data / f"{i}.jpg")
+    (data / "3.jpg").write_bytes(b"\xff\xd8 half a jpeg")
+    (data / "y_likes_data.txt").write_text("1: 1\n2: 2\n3: 3\n4: 4\n")
+    out = tmp_path / "out"
+    assert main(["evaluate", str(data), "--size", "8", "--folds", "2", "--epochs", "1", "--out", str(out)]) == 1
+    assert "3.jpg" in capsys.readouterr().err
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no staging folder left
+
+
+def test_interrupted_tune_writes_nothing_and_says_how_far(posts, tmp_path, capsys, monkeypatch):
+    from sklearn.model_selection import GridSearchCV
+
+    def interrupt(self, X, y=None, **params):
+        self.scoring(self.estimator.fit(X, y), X, y)  # one fit scored, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(GridSearchCV, "fit", interrupt)
+    out = tmp_path / "tuned"
+    code = main(["--quiet", "tune", posts.attrs["directory"], *TINY, "--epochs", "1", "--learning-rate", "1e-2",
+                 "--out", str(out)])
+    assert code == 130
+    assert "interrupted after 1 of 2 fits; nothing was written" in capsys.readouterr().err
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_demo_runs_end_to_end(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["--quiet", "demo", "--out", str(out), "--posts", "40"]) == 0
+    printed = capsys.readouterr().out
+    assert "== 3. What will a new picture get? ==" in printed and "predicted" in printed
+    for name in ("report.txt", "likes.png", "predicted_vs_actual.png", "grid_heatmap.png", "loss_curve.png",
+                 "model/spe.json"):
+        assert (out / name).is_file(), name
+
+
+def _run(*args):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"}  # spe must quieten TensorFlow itself
+    env.pop("TF_CPP_MIN_LOG_LEVEL")
+    return subprocess.run([sys.executable, "-m", "spe.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=600)
+
+
+def test_subprocess_quiet_output_and_one_line_errors(posts, tmp_path):
+    ok = _run("--quiet", "evaluate", posts.attrs["directory"], *TINY, "--epochs", "1")
+    assert ok.returncode == 0, ok.stderr
+    assert "recent average" in ok.stdout
+    assert "oneDNN" not in ok.stderr and "cuda" not in ok.stderr.lower() and "WARNING" not in ok.stderr
+    bad = _run("predict", str(tmp_path / "nope"), "a.jpg")
+    assert bad.returncode == 1
+    assert bad.stderr.strip().count("\n") == 0 and bad.stderr.startswith("spe: error:")
