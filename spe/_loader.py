@@ -50,13 +50,11 @@ def image_paths(X):
             X = X.iloc[:, 0]
         else:
             raise ValueError(
-                "X is a DataFrame with several columns and no 'image' column; "
-                f"got columns {list(X.columns)}."
+                f"X is a DataFrame with several columns and no 'image' column; got columns {list(X.columns)}."
             )
     if isinstance(X, (str, Path)):
         raise ValueError(
-            f"X must be a sequence of image paths, got a single path {str(X)!r}; "
-            "wrap it in a list."
+            f"X must be a sequence of image paths, got a single path {str(X)!r}; wrap it in a list."
         )
     arr = np.asarray(X, dtype=object)
     if arr.ndim == 2 and arr.shape[1] == 1:
@@ -70,8 +68,7 @@ def image_paths(X):
     bad = [p for p in arr if not isinstance(p, (str, Path))]
     if bad:
         raise ValueError(
-            f"X must hold image paths (str or pathlib.Path); got {type(bad[0]).__name__} "
-            f"value {bad[0]!r}."
+            f"X must hold image paths (str or pathlib.Path); got {type(bad[0]).__name__} value {bad[0]!r}."
         )
     return [str(p) for p in arr]
 
@@ -132,9 +129,7 @@ def _load_one(path, size, color_mode, crop):
     except IsADirectoryError:
         raise ImageLoadError(f"Image path is a folder, not a file: {path}") from None
     except UnidentifiedImageError:
-        raise ImageLoadError(
-            f"Cannot read image {path}: not an image file Pillow can decode"
-        ) from None
+        raise ImageLoadError(f"Cannot read image {path}: not an image file Pillow can decode") from None
     except Image.DecompressionBombError as exc:
         raise ImageLoadError(f"Refusing to decode image {path}: {exc}") from None
     except (OSError, SyntaxError, ValueError) as exc:
@@ -218,8 +213,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
             )
         if self.crop not in _CROPS:
             raise ValueError(
-                f"ImageLoader parameter 'crop' must be one of {list(_CROPS)}, "
-                f"got {self.crop!r}."
+                f"ImageLoader parameter 'crop' must be one of {list(_CROPS)}, got {self.crop!r}."
             )
         return (int(size[0]), int(size[1]))
 
@@ -293,9 +287,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
 
         # Threads, not processes: Pillow releases the GIL while decoding and
         # the results land in one shared array.
-        Parallel(n_jobs=self.n_jobs, prefer="threads")(
-            delayed(load_into)(i, p) for i, p in enumerate(paths)
-        )
+        Parallel(n_jobs=self.n_jobs, prefer="threads")(delayed(load_into)(i, p) for i, p in enumerate(paths))
         return out
 
     def __sklearn_tags__(self):

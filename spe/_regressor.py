@@ -3,13 +3,12 @@
 from numbers import Integral, Real
 
 import numpy as np
+from scikeras.utils.transformers import RegressorTargetEncoder  # noqa: E402  (after _backend)
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import check_scalar
 
 from ._backend import keras  # first: imports TensorFlow quietly
 from ._scikeras_fixes import FixedKerasRegressor
-
-from scikeras.utils.transformers import RegressorTargetEncoder  # noqa: E402  (after _backend)
 
 __all__ = ["CNNLikesRegressor"]
 
@@ -272,9 +271,7 @@ run_eagerly, validation_batch_size
     def _get_compile_kwargs(self):
         compile_kwargs = super()._get_compile_kwargs()
         optimizer = compile_kwargs["optimizer"]
-        if "optimizer__learning_rate" not in vars(self) and isinstance(
-            optimizer, keras.optimizers.Optimizer
-        ):
+        if "optimizer__learning_rate" not in vars(self) and isinstance(optimizer, keras.optimizers.Optimizer):
             optimizer.learning_rate = float(self.learning_rate)
         return compile_kwargs
 
@@ -307,9 +304,7 @@ run_eagerly, validation_batch_size
             monitor = "val_loss" if self.validation_split > 0 else "loss"
             self._fit_callbacks = [
                 *self._fit_callbacks,
-                keras.callbacks.EarlyStopping(
-                    monitor=monitor, patience=patience, restore_best_weights=True
-                ),
+                keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True),
             ]
 
     def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
@@ -324,8 +319,13 @@ run_eagerly, validation_batch_size
                 f"{type(self).__name__} needs at least 2 samples to train, got n_samples={len(X)}."
             )
         super()._fit(
-            X, y, sample_weight=sample_weight, warm_start=warm_start,
-            epochs=epochs, initial_epoch=initial_epoch, **kwargs,
+            X,
+            y,
+            sample_weight=sample_weight,
+            warm_start=warm_start,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            **kwargs,
         )
 
     def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
@@ -346,8 +346,13 @@ run_eagerly, validation_batch_size
             if sample_weight is not None:
                 sample_weight = np.concatenate([sample_weight] * len(rotations))
         super()._fit_keras_model(
-            X, y, sample_weight=sample_weight, warm_start=warm_start,
-            epochs=epochs, initial_epoch=initial_epoch, **kwargs,
+            X,
+            y,
+            sample_weight=sample_weight,
+            warm_start=warm_start,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            **kwargs,
         )
 
     def predict(self, X, **kwargs):
@@ -373,4 +378,6 @@ run_eagerly, validation_batch_size
         angles = tuple(dict.fromkeys(self.rotations))
         if X.shape[1:] != tuple(self.X_shape_[1:]):
             return super().predict(X, **kwargs)  # raises the shape error
-        return np.mean([super(CNNLikesRegressor, self).predict(_rotate(X, r), **kwargs) for r in angles], axis=0)
+        return np.mean(
+            [super(CNNLikesRegressor, self).predict(_rotate(X, r), **kwargs) for r in angles], axis=0
+        )

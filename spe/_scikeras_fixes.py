@@ -12,13 +12,12 @@ import tempfile
 from contextlib import contextmanager
 
 import numpy as np
+from scikeras.wrappers import KerasRegressor  # noqa: E402  (after the quiet Keras import)
 from sklearn.utils import check_array, check_random_state, column_or_1d
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import validate_data
 
 from ._backend import keras
-
-from scikeras.wrappers import KerasRegressor  # noqa: E402  (after the quiet Keras import)
 
 __all__ = ["FixedKerasRegressor", "keras_seed", "model_from_bytes", "model_to_bytes"]
 
@@ -114,9 +113,7 @@ class FixedKerasRegressor(KerasRegressor):
             if reset:
                 self.X_dtype_, self.X_shape_ = X.dtype, X.shape
             elif X.ndim != len(self.X_shape_):
-                raise ValueError(
-                    f"X has {X.ndim} dimensions, but {name} was fitted on {len(self.X_shape_)}."
-                )
+                raise ValueError(f"X has {X.ndim} dimensions, but {name} was fitted on {len(self.X_shape_)}.")
         if y is not None and reset:
             self.target_type_ = type_of_target(y)
             self.y_dtype_, self.y_ndim_ = y.dtype, y.ndim

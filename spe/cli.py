@@ -49,10 +49,15 @@ def _build_parser():
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def data_options(p, folds=5):
-        p.add_argument("data", metavar="DATA",
-                       help="a seed-format folder, a CSV file or an instaloader profile folder")
-        p.add_argument("--cv", choices=("time", "kfold"), default="time",
-                       help="time: train on earlier posts, test on later ones (default); kfold: shuffled")
+        p.add_argument(
+            "data", metavar="DATA", help="a seed-format folder, a CSV file or an instaloader profile folder"
+        )
+        p.add_argument(
+            "--cv",
+            choices=("time", "kfold"),
+            default="time",
+            help="time: train on earlier posts, test on later ones (default); kfold: shuffled",
+        )
         p.add_argument("--folds", type=int, default=folds, help=f"cross-validation folds (default {folds})")
         p.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
 
@@ -136,7 +141,10 @@ def _pipeline(size=64, epochs=50, learning_rate=None, memory=None, **cnn):
     if learning_rate is not None:
         cnn["learning_rate"] = learning_rate
     return Pipeline(
-        [("load", ImageLoader(size=(size, size))), ("cnn", CNNLikesRegressor(epochs=epochs, random_state=0, **cnn))],
+        [
+            ("load", ImageLoader(size=(size, size))),
+            ("cnn", CNNLikesRegressor(epochs=epochs, random_state=0, **cnn)),
+        ],
         memory=memory,
     )
 
@@ -150,8 +158,10 @@ def _save_fig(fig, path):
 
 def _summary(data):
     likes = data["likes"]
-    return (f"{len(data)} posts; likes mean {likes.mean():.1f}, sd {likes.std():.1f}, "
-            f"min {likes.min()}, max {likes.max()}")
+    return (
+        f"{len(data)} posts; likes mean {likes.mean():.1f}, sd {likes.std():.1f}, "
+        f"min {likes.min()}, max {likes.max()}"
+    )
 
 
 # -- commands ----------------------------------------------------------------
@@ -163,8 +173,9 @@ def _evaluate(data, args, out, pipeline=None):
 
     pipeline = pipeline or _pipeline(args.size, args.epochs, args.learning_rate)
     with _progress(args.folds * 3, "evaluating", args.quiet) as bar:
-        report = evaluate(pipeline, data, cv=args.cv, n_splits=args.folds, model_name="CNN",
-                          progress=lambda _: bar.update())
+        report = evaluate(
+            pipeline, data, cv=args.cv, n_splits=args.folds, model_name="CNN", progress=lambda _: bar.update()
+        )
     _say(report.to_string())
     if out is not None:
         report.to_json(out / "report.json")
@@ -199,8 +210,10 @@ def _tune(data, args, out):
 
     grid = {"cnn__epochs": args.epochs, "cnn__learning_rate": args.learning_rate}
     n_fits = len(args.epochs) * len(args.learning_rate) * args.folds
-    with tempfile.TemporaryDirectory(prefix="spe-cache-") as cache, \
-            _progress(n_fits, "tuning", args.quiet) as bar:
+    with (
+        tempfile.TemporaryDirectory(prefix="spe-cache-") as cache,
+        _progress(n_fits, "tuning", args.quiet) as bar,
+    ):
         done = [0]
 
         def neg_mse(estimator, X, y):
@@ -211,26 +224,41 @@ def _tune(data, args, out):
             return score
 
         # memory=: each fold's images are decoded once, not once per setting.
-        search = GridSearchCV(_pipeline(args.size, memory=cache), grid, cv=make_cv(args.cv, args.folds),
-                              scoring=neg_mse, refit=True, error_score="raise")
+        search = GridSearchCV(
+            _pipeline(args.size, memory=cache),
+            grid,
+            cv=make_cv(args.cv, args.folds),
+            scoring=neg_mse,
+            refit=True,
+            error_score="raise",
+        )
         try:
             search.fit(data, data["likes"].to_numpy())
         except KeyboardInterrupt:
-            raise _Interrupted(f"tuning interrupted after {done[0]} of {n_fits} fits; nothing was written") from None
+            raise _Interrupted(
+                f"tuning interrupted after {done[0]} of {n_fits} fits; nothing was written"
+            ) from None
         search.best_estimator_.set_params(memory=None)
     results = pd.DataFrame(search.cv_results_)
     best = search.best_params_
-    _say(f"Best of {len(results)} settings ({args.folds} folds, {args.cv} CV): epochs={best['cnn__epochs']}, "
-         f"learning_rate={best['cnn__learning_rate']:g}, RMSE {(-search.best_score_) ** 0.5:.1f} likes")
+    _say(
+        f"Best of {len(results)} settings ({args.folds} folds, {args.cv} CV): epochs={best['cnn__epochs']}, "
+        f"learning_rate={best['cnn__learning_rate']:g}, RMSE {(-search.best_score_) ** 0.5:.1f} likes"
+    )
     table = results[["param_cnn__epochs", "param_cnn__learning_rate", "mean_test_score", "rank_test_score"]]
     _say(table.assign(rmse=(-table["mean_test_score"]) ** 0.5).to_string(index=False))
     if out is not None:
         results.drop(columns="params").to_csv(out / "cv_results.csv", index=False)
-        (out / "best.json").write_text(json.dumps({"params": best, "mean_test_neg_mse": search.best_score_},
-                                                  indent=2), encoding="utf-8")
+        (out / "best.json").write_text(
+            json.dumps({"params": best, "mean_test_neg_mse": search.best_score_}, indent=2), encoding="utf-8"
+        )
         _save_fig(plot_grid_heatmap(search.cv_results_), out / "grid_heatmap.png")
-        save_model(search.best_estimator_, out / "model", data=data,
-                   scores={"grid_best_neg_mse": search.best_score_, "cv": args.cv, "folds": args.folds})
+        save_model(
+            search.best_estimator_,
+            out / "model",
+            data=data,
+            scores={"grid_best_neg_mse": search.best_score_, "cv": args.cv, "folds": args.folds},
+        )
     return search
 
 
@@ -299,8 +327,9 @@ def cmd_demo(args):
         ns = argparse.Namespace(size=64, epochs=50, learning_rate=None, cv="time", folds=5, quiet=args.quiet)
         _evaluate(data, ns, out)
         _say("\n== 2. Which settings work best? ==")
-        ns = argparse.Namespace(size=64, epochs=[10, 30], learning_rate=[1e-3, 1e-4], cv="time", folds=3,
-                                quiet=args.quiet)
+        ns = argparse.Namespace(
+            size=64, epochs=[10, 30], learning_rate=[1e-3, 1e-4], cv="time", folds=3, quiet=args.quiet
+        )
         search = _tune(data, ns, out)
         _save_fig(plot_loss_curve(search.best_estimator_), out / "loss_curve.png")
         _say("\n== 3. What will a new picture get? ==")
@@ -314,7 +343,13 @@ def cmd_demo(args):
     return 0
 
 
-COMMANDS = {"evaluate": cmd_evaluate, "tune": cmd_tune, "fit": cmd_fit, "predict": cmd_predict, "demo": cmd_demo}
+COMMANDS = {
+    "evaluate": cmd_evaluate,
+    "tune": cmd_tune,
+    "fit": cmd_fit,
+    "predict": cmd_predict,
+    "demo": cmd_demo,
+}
 
 
 def main(argv=None):

@@ -70,8 +70,7 @@ def _read_likes_file(path):
         number = int(m.group(1))
         if number in likes:
             raise DataError(
-                f"{where}: post number {number} appears again "
-                f"(first on line {first_line[number]})"
+                f"{where}: post number {number} appears again (first on line {first_line[number]})"
             )
         likes[number] = _parse_likes(m.group(2), where)
         first_line[number] = lineno
@@ -84,9 +83,7 @@ def _find_likes_file(folder):
     for candidate in (folder / LIKES_FILE, folder.parent / LIKES_FILE):
         if candidate.is_file():
             return candidate
-    raise DataError(
-        f"No likes file: looked for {folder / LIKES_FILE} and {folder.parent / LIKES_FILE}"
-    )
+    raise DataError(f"No likes file: looked for {folder / LIKES_FILE} and {folder.parent / LIKES_FILE}")
 
 
 def load_folder(path):
@@ -133,15 +130,12 @@ def load_folder(path):
         if f.suffix.lower() in IMAGE_EXTENSIONS and f.stem.isdigit():
             number = int(f.stem)
             if number in images:
-                raise DataError(
-                    f"{folder}: two images for post {number}: {images[number].name} and {f.name}"
-                )
+                raise DataError(f"{folder}: two images for post {number}: {images[number].name} and {f.name}")
             images[number] = f
     likes_path = _find_likes_file(folder)
     if not images:
         raise DataError(
-            f"{folder}: no numbered images (1.jpg, 2.jpg, ...; extensions "
-            f"{', '.join(IMAGE_EXTENSIONS)})"
+            f"{folder}: no numbered images (1.jpg, 2.jpg, ...; extensions {', '.join(IMAGE_EXTENSIONS)})"
         )
     likes, first_line = _read_likes_file(likes_path)
     missing = sorted(set(images) - set(likes))
@@ -218,9 +212,7 @@ def load_csv(path):
         raise DataError(f"{csv_path}: cannot parse as CSV ({exc})") from None
     missing_cols = [c for c in ("image", "likes") if c not in df.columns]
     if missing_cols:
-        raise DataError(
-            f"{csv_path}: missing column(s) {missing_cols}; found {list(df.columns)}"
-        )
+        raise DataError(f"{csv_path}: missing column(s) {missing_cols}; found {list(df.columns)}")
     if df.empty:
         raise DataError(f"{csv_path}: no rows")
     base = csv_path.parent
@@ -272,7 +264,7 @@ def _instaloader_image(json_path, stem):
             return folder / f"{stem}{ext}"
     numbered = []
     for f in folder.glob(f"{stem}_*"):
-        suffix = f.stem[len(stem) + 1:]
+        suffix = f.stem[len(stem) + 1 :]
         if f.suffix.lower() in IMAGE_EXTENSIONS and suffix.isdigit():
             numbered.append((int(suffix), f))
     return min(numbered)[1] if numbered else None
@@ -324,13 +316,9 @@ def load_instaloader(path, *, include_videos=False, missing_image="raise"):
     try:
         import instaloader
     except ImportError:
-        raise ImportError(
-            "load_instaloader needs instaloader: pip install 'spe[instagram]'"
-        ) from None
+        raise ImportError("load_instaloader needs instaloader: pip install 'spe[instagram]'") from None
     if missing_image not in ("raise", "skip"):
-        raise ValueError(
-            f"missing_image must be 'raise' or 'skip', got {missing_image!r}"
-        )
+        raise ValueError(f"missing_image must be 'raise' or 'skip', got {missing_image!r}")
     folder = Path(path).expanduser().resolve()
     if not folder.is_dir():
         raise DataError(f"Not a folder: {folder}")
@@ -394,7 +382,9 @@ def load_instaloader(path, *, include_videos=False, missing_image="raise"):
             stacklevel=2,
         )
     if not rows:
-        raise DataError(f"{folder}: no usable posts (no '*_UTC.json.xz' or '*_UTC.json' metadata with images)")
+        raise DataError(
+            f"{folder}: no usable posts (no '*_UTC.json.xz' or '*_UTC.json' metadata with images)"
+        )
     out = pd.DataFrame(rows).sort_values("timestamp", kind="stable").reset_index(drop=True)
     out["likes"] = out["likes"].astype(np.int64)
     out.insert(2, "post_index", np.arange(1, len(out) + 1, dtype=np.int64))

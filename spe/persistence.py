@@ -31,8 +31,18 @@ FORMAT_VERSION = 1
 NETWORK_FILE = "network.keras"
 META_FILE = "spe.json"
 _HYPERPARAMETERS = (
-    "epochs", "batch_size", "learning_rate", "conv_filters", "dense_units", "dropout", "rotations",
-    "tta", "scale_target", "validation_split", "early_stopping", "verbose",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "conv_filters",
+    "dense_units",
+    "dropout",
+    "rotations",
+    "tta",
+    "scale_target",
+    "validation_split",
+    "early_stopping",
+    "verbose",
 )
 _TUPLES = ("conv_filters", "rotations")
 
@@ -196,7 +206,9 @@ def load_model(directory):
         reg_params = {k: tuple(v) if k in _TUPLES else v for k, v in meta["regressor"].items()}
         mean, scale = float(meta["target_scaling"]["mean"]), float(meta["target_scaling"]["scale"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise ModelLoadError(f"{meta_path}: corrupt model description ({type(exc).__name__}: {exc})") from None
+        raise ModelLoadError(
+            f"{meta_path}: corrupt model description ({type(exc).__name__}: {exc})"
+        ) from None
     if format_version > FORMAT_VERSION:
         saved_by = meta.get("versions", {}).get("spe", "a newer version")
         raise ModelLoadError(
@@ -212,7 +224,9 @@ def load_model(directory):
                 f"{network_path}: refused to load a network with a Lambda layer or custom code "
                 "(Keras safe mode). spe only loads networks it saved itself."
             ) from None
-        raise ModelLoadError(f"{network_path}: cannot load the network ({type(exc).__name__}: {exc})") from None
+        raise ModelLoadError(
+            f"{network_path}: cannot load the network ({type(exc).__name__}: {exc})"
+        ) from None
     if tuple(network.input_shape[1:]) != input_shape or tuple(network.output_shape[1:]) != (1,):
         raise ModelLoadError(
             f"{network_path}: the network takes {tuple(network.input_shape[1:])} and returns "

@@ -127,8 +127,9 @@ def plot_predicted_vs_actual(y_true, y_pred=None, *, ax=None, label="model"):
     return fig
 
 
-def plot_grid_heatmap(cv_results, *, x="param_cnn__epochs", y="param_cnn__learning_rate",
-                      score="mean_test_score", ax=None):
+def plot_grid_heatmap(
+    cv_results, *, x="param_cnn__epochs", y="param_cnn__learning_rate", score="mean_test_score", ax=None
+):
     """Grid-search scores over two hyperparameters as a heatmap.
 
     Parameters
@@ -160,10 +161,18 @@ def plot_grid_heatmap(cv_results, *, x="param_cnn__epochs", y="param_cnn__learni
     ax.set_xticks(range(table.shape[1]), [str(v) for v in table.columns])
     ax.set_yticks(range(table.shape[0]), [f"{v:g}" if isinstance(v, float) else str(v) for v in table.index])
     for (i, j), value in np.ndenumerate(table.to_numpy(dtype=float)):
-        ax.text(j, i, f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}", ha="center", va="center",
-                color="w")
-    ax.set(xlabel=x.removeprefix("param_").split("__")[-1].replace("_", " "),
-           ylabel=y.removeprefix("param_").split("__")[-1].replace("_", " "),
-           title=f"Grid search: {score.replace('_', ' ')}")
+        ax.text(
+            j,
+            i,
+            f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}",
+            ha="center",
+            va="center",
+            color="w",
+        )
+    ax.set(
+        xlabel=x.removeprefix("param_").split("__")[-1].replace("_", " "),
+        ylabel=y.removeprefix("param_").split("__")[-1].replace("_", " "),
+        title=f"Grid search: {score.replace('_', ' ')}",
+    )
     fig.colorbar(image, ax=ax)
     return fig

@@ -7,14 +7,17 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from spe import RecentAverageRegressor
 
 
-@parametrize_with_checks([RecentAverageRegressor(k=3)], expected_failed_checks=lambda est: {
-    "check_regressors_train": "a baseline of the past likes only: it does not fit X to reach R^2 > 0.5",
-    "check_fit1d": "a 1-D X is accepted on purpose: it is the list of posting orders",
-    "check_regressor_data_not_an_array": "a DataFrame X must have the posting-order column "
-    "('post_index'); the check's DataFrame has numbered columns, and guessing one would hide mistakes",
-    "check_fit2d_predict1d": "a 1-D X is read as posting orders (one column), so the error "
-    "is the feature-count mismatch, not 'Reshape your data'",
-})
+@parametrize_with_checks(
+    [RecentAverageRegressor(k=3)],
+    expected_failed_checks=lambda est: {
+        "check_regressors_train": "a baseline of the past likes only: it does not fit X to reach R^2 > 0.5",
+        "check_fit1d": "a 1-D X is accepted on purpose: it is the list of posting orders",
+        "check_regressor_data_not_an_array": "a DataFrame X must have the posting-order column "
+        "('post_index'); the check's DataFrame has numbered columns, and guessing one would hide mistakes",
+        "check_fit2d_predict1d": "a 1-D X is read as posting orders (one column), so the error "
+        "is the feature-count mismatch, not 'Reshape your data'",
+    },
+)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

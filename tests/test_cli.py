@@ -13,18 +13,40 @@ TINY = ["--size", "8", "--folds", "2"]
 
 def test_evaluate_writes_report_and_plots(posts, tmp_path, capsys):
     out = tmp_path / "report"
-    assert main(["--quiet", "evaluate", posts.attrs["directory"], *TINY, "--epochs", "1", "--out", str(out)]) == 0
+    assert (
+        main(["--quiet", "evaluate", posts.attrs["directory"], *TINY, "--epochs", "1", "--out", str(out)])
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "recent average (k=10)" in printed and "time-ordered" in printed
-    for name in ("report.json", "report.csv", "report.txt", "predictions.csv", "likes.png", "predicted_vs_actual.png"):
+    for name in (
+        "report.json",
+        "report.csv",
+        "report.txt",
+        "predictions.csv",
+        "likes.png",
+        "predicted_vs_actual.png",
+    ):
         assert (out / name).is_file(), name
     assert set(json.loads((out / "report.json").read_text())["scores"]) == {
-        "mean of training likes", "recent average (k=10)", "CNN"}
+        "mean of training likes",
+        "recent average (k=10)",
+        "CNN",
+    }
 
 
 def test_tune_fit_and_predict(posts, tmp_path, capsys):
     out = tmp_path / "tuned"
-    args = ["--quiet", "tune", posts.attrs["directory"], *TINY, "--epochs", "1,2", "--learning-rate", "1e-2,1e-3"]
+    args = [
+        "--quiet",
+        "tune",
+        posts.attrs["directory"],
+        *TINY,
+        "--epochs",
+        "1,2",
+        "--learning-rate",
+        "1e-2,1e-3",
+    ]
     assert main([*args, "--out", str(out)]) == 0
     assert "Best of 4 settings" in capsys.readouterr().out
     for name in ("cv_results.csv", "best.json", "grid_heatmap.png", "model/spe.json", "model/network.keras"):
@@ -56,7 +78,9 @@ def test_bad_image_in_data_names_the_file_and_writes_nothing(tmp_path, capsys):
     (data / "3.jpg").write_bytes(b"\xff\xd8 half a jpeg")
     (data / "y_likes_data.txt").write_text("1: 1\n2: 2\n3: 3\n4: 4\n")
     out = tmp_path / "out"
-    assert main(["evaluate", str(data), "--size", "8", "--folds", "2", "--epochs", "1", "--out", str(out)]) == 1
+    assert (
+        main(["evaluate", str(data), "--size", "8", "--folds", "2", "--epochs", "1", "--out", str(out)]) == 1
+    )
     assert "3.jpg" in capsys.readouterr().err
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no staging folder left
@@ -71,8 +95,20 @@ def test_interrupted_tune_writes_nothing_and_says_how_far(posts, tmp_path, capsy
 
     monkeypatch.setattr(GridSearchCV, "fit", interrupt)
     out = tmp_path / "tuned"
-    code = main(["--quiet", "tune", posts.attrs["directory"], *TINY, "--epochs", "1", "--learning-rate", "1e-2",
-                 "--out", str(out)])
+    code = main(
+        [
+            "--quiet",
+            "tune",
+            posts.attrs["directory"],
+            *TINY,
+            "--epochs",
+            "1",
+            "--learning-rate",
+            "1e-2",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 130
     assert "interrupted after 1 of 2 fits; nothing was written" in capsys.readouterr().err
     assert not out.exists()
@@ -84,16 +120,23 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert main(["--quiet", "demo", "--out", str(out), "--posts", "40"]) == 0
     printed = capsys.readouterr().out
     assert "== 3. What will a new picture get? ==" in printed and "predicted" in printed
-    for name in ("report.txt", "likes.png", "predicted_vs_actual.png", "grid_heatmap.png", "loss_curve.png",
-                 "model/spe.json"):
+    for name in (
+        "report.txt",
+        "likes.png",
+        "predicted_vs_actual.png",
+        "grid_heatmap.png",
+        "loss_curve.png",
+        "model/spe.json",
+    ):
         assert (out / name).is_file(), name
 
 
 def _run(*args):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"}  # spe must quieten TensorFlow itself
     env.pop("TF_CPP_MIN_LOG_LEVEL")
-    return subprocess.run([sys.executable, "-m", "spe.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "spe.cli", *args], capture_output=True, text=True, env=env, timeout=600
+    )
 
 
 def test_subprocess_quiet_output_and_one_line_errors(posts, tmp_path):

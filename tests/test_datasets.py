@@ -16,12 +16,18 @@ def _folder(tmp_path, n=3, likes_text=None, ext=".jpg"):
         Image.new("RGB", (8, 8), (i * 20, 0, 0)).save(tmp_path / f"{i}{ext}")
     if likes_text is None:
         likes_text = "".join(f"{i}: {10 * i}\n" for i in range(1, n + 1))
-    (tmp_path / LIKES_FILE).write_bytes(likes_text.encode("utf-8") if isinstance(likes_text, str) else likes_text)
+    (tmp_path / LIKES_FILE).write_bytes(
+        likes_text.encode("utf-8") if isinstance(likes_text, str) else likes_text
+    )
     return tmp_path
 
 
 def test_load_folder_reads_posting_order(tmp_path):
-    _folder(tmp_path, n=11, likes_text="# my likes\n" + "".join(f"{i}: {i}  # post {i}\n\n" for i in range(11, 0, -1)))
+    _folder(
+        tmp_path,
+        n=11,
+        likes_text="# my likes\n" + "".join(f"{i}: {i}  # post {i}\n\n" for i in range(11, 0, -1)),
+    )
     df = load_folder(tmp_path)
     assert df["post_index"].tolist() == list(range(1, 12))  # numeric, not 1, 10, 11, 2
     assert df["likes"].tolist() == list(range(1, 12))
@@ -154,8 +160,23 @@ def _post(folder, stem, likes, *, typename="GraphImage", video=False, images=(""
 
 def test_load_instaloader(tmp_path):
     _post(tmp_path, "2024-01-02_10-00-00_UTC", 50, timestamp=1_704_189_600)
-    _post(tmp_path, "2024-01-01_10-00-00_UTC", 40, typename="GraphSidecar", images=("_2", "_1"), timestamp=1_704_103_200)
-    _post(tmp_path, "2024-01-03_10-00-00_UTC", 60, video=True, typename="GraphVideo", images=(), timestamp=1_704_276_000)
+    _post(
+        tmp_path,
+        "2024-01-01_10-00-00_UTC",
+        40,
+        typename="GraphSidecar",
+        images=("_2", "_1"),
+        timestamp=1_704_103_200,
+    )
+    _post(
+        tmp_path,
+        "2024-01-03_10-00-00_UTC",
+        60,
+        video=True,
+        typename="GraphVideo",
+        images=(),
+        timestamp=1_704_276_000,
+    )
     _post(tmp_path, "2024-01-04_10-00-00_UTC", -1, timestamp=1_704_362_400)
     with pytest.warns(UserWarning) as record:
         df = load_instaloader(tmp_path)

@@ -27,7 +27,12 @@ def test_metrics():
 def test_spearman_scorer_in_grid_search():
     X = np.arange(40).reshape(-1, 1)
     y = np.arange(40) * 2.0
-    grid = GridSearchCV(RecentAverageRegressor(), {"k": [1, 20]}, scoring=spearman_scorer, cv=KFold(4, shuffle=True, random_state=0))
+    grid = GridSearchCV(
+        RecentAverageRegressor(),
+        {"k": [1, 20]},
+        scoring=spearman_scorer,
+        cv=KFold(4, shuffle=True, random_state=0),
+    )
     grid.fit(X, y)
     assert grid.best_params_ == {"k": 1}
 
@@ -64,14 +69,24 @@ def test_baseline_scores_are_computed_not_assumed(posts):
 def test_recent_average_beats_the_mean_on_a_trending_account(tmp_path):
     from spe.datasets import make_posts
 
-    posts = make_posts(120, directory=tmp_path, image_size=(8, 8), trend=3.0, pixel_effect=0.2, random_state=0)
+    posts = make_posts(
+        120, directory=tmp_path, image_size=(8, 8), trend=3.0, pixel_effect=0.2, random_state=0
+    )
     report = evaluate(DummyRegressor(), posts, n_splits=4)
     scores = report.scores
     assert scores.loc["recent average (k=10)", "MAE"] < 0.8 * scores.loc["mean of training likes", "MAE"]
 
 
 def test_cnn_pipeline_is_evaluated_on_a_dataframe(posts):
-    pipe = Pipeline([("load", ImageLoader(size=(8, 8))), ("cnn", CNNLikesRegressor(epochs=1, batch_size=8, conv_filters=(4,), dense_units=8, random_state=0))])
+    pipe = Pipeline(
+        [
+            ("load", ImageLoader(size=(8, 8))),
+            (
+                "cnn",
+                CNNLikesRegressor(epochs=1, batch_size=8, conv_filters=(4,), dense_units=8, random_state=0),
+            ),
+        ]
+    )
     ticks = []
     report = evaluate(pipe, posts, n_splits=2, model_name="CNN", progress=ticks.append)
     assert len(ticks) == 6

@@ -48,7 +48,13 @@ def test_output_shape_dtype_and_range(tmp_path):
 
 @pytest.mark.parametrize(
     "wrap",
-    [list, np.array, pd.Series, lambda p: pd.DataFrame({"image": p, "likes": 1}), lambda p: pd.DataFrame({"x": p})],
+    [
+        list,
+        np.array,
+        pd.Series,
+        lambda p: pd.DataFrame({"image": p, "likes": 1}),
+        lambda p: pd.DataFrame({"x": p}),
+    ],
 )
 def test_accepts_path_containers(tmp_path, wrap):
     paths = [_save(tmp_path / "a.png"), _save(tmp_path / "b.png")]
@@ -180,7 +186,12 @@ def test_decompression_bomb(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     ("params", "name"),
-    [({"size": (0, 4)}, "size"), ({"size": 64}, "size"), ({"color_mode": "cmyk"}, "color_mode"), ({"crop": "top"}, "crop")],
+    [
+        ({"size": (0, 4)}, "size"),
+        ({"size": 64}, "size"),
+        ({"color_mode": "cmyk"}, "color_mode"),
+        ({"crop": "top"}, "crop"),
+    ],
 )
 def test_bad_parameters_are_named(tmp_path, params, name):
     with pytest.raises(ValueError, match=name):

@@ -11,10 +11,15 @@ from spe.persistence import META_FILE, NETWORK_FILE, load_model, save_model
 
 @pytest.fixture(scope="module")
 def fitted(posts):
-    pipe = Pipeline([
-        ("load", ImageLoader(size=(8, 8))),
-        ("cnn", CNNLikesRegressor(epochs=2, batch_size=8, conv_filters=(4,), dense_units=8, random_state=0)),
-    ])
+    pipe = Pipeline(
+        [
+            ("load", ImageLoader(size=(8, 8))),
+            (
+                "cnn",
+                CNNLikesRegressor(epochs=2, batch_size=8, conv_filters=(4,), dense_units=8, random_state=0),
+            ),
+        ]
+    )
     return pipe.fit(posts, posts["likes"])
 
 

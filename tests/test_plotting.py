@@ -38,8 +38,11 @@ def test_predicted_vs_actual_has_identity_line():
 
 
 def test_heatmap_cells_match_results():
-    results = {"param_cnn__epochs": [10, 30, 10, 30], "param_cnn__learning_rate": [1e-3, 1e-3, 1e-4, 1e-4],
-               "mean_test_score": [1.0, 2.0, 3.0, 4.0]}
+    results = {
+        "param_cnn__epochs": [10, 30, 10, 30],
+        "param_cnn__learning_rate": [1e-3, 1e-3, 1e-4, 1e-4],
+        "mean_test_score": [1.0, 2.0, 3.0, 4.0],
+    }
     fig = plot_grid_heatmap(results)
     data = fig.axes[0].get_images()[0].get_array()
     np.testing.assert_array_equal(data, [[3.0, 4.0], [1.0, 2.0]])  # rows: learning rates ascending

@@ -32,8 +32,15 @@ def test_seed_network_has_the_seed_parameter_count():
     assert reg.model_.count_params() == 1_625_281
     kinds = [type(layer).__name__ for layer in reg.model_.layers]
     assert kinds == [
-        "InputLayer", "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D",
-        "Flatten", "Dense", "Dropout", "Dense",
+        "InputLayer",
+        "Conv2D",
+        "MaxPooling2D",
+        "Conv2D",
+        "MaxPooling2D",
+        "Flatten",
+        "Dense",
+        "Dropout",
+        "Dense",
     ]
 
 
@@ -90,7 +97,9 @@ def test_rotation_augmentation_multiplies_training_data_only(Xy):
     assert _steps(rotated) == 2 * 8  # 80 augmented samples
     assert rotated.predict(X).shape == (20,)  # predict never augments
     # The validation part (last 25%) is held out before augmenting.
-    held = CNNLikesRegressor(**{**TINY, "batch_size": 10}, rotations=(0, 180), validation_split=0.25).fit(X, y)
+    held = CNNLikesRegressor(**{**TINY, "batch_size": 10}, rotations=(0, 180), validation_split=0.25).fit(
+        X, y
+    )
     assert _steps(held) == 2 * 3  # 15 training images x 2 angles = 30
 
 
@@ -164,7 +173,9 @@ def test_grid_search_in_two_processes(posts):
 
 def test_cross_validate_cross_val_predict_and_clone(posts):
     pipe = tiny_pipeline()
-    scores = cross_validate(pipe, posts["image"], posts["likes"], cv=KFold(2), scoring="neg_mean_squared_error")
+    scores = cross_validate(
+        pipe, posts["image"], posts["likes"], cv=KFold(2), scoring="neg_mean_squared_error"
+    )
     assert scores["test_score"].shape == (2,)
     pred = cross_val_predict(pipe, posts["image"], posts["likes"], cv=KFold(2))
     assert pred.shape == (len(posts),)
