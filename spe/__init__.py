@@ -31,6 +31,7 @@ __all__ = ["CNNLikesRegressor", "ImageLoader", "RecentAverageRegressor", "__vers
 
 def __getattr__(name):
     if name in _LAZY:
+        importlib.import_module("._backend", __name__)  # TensorFlow's start-up noise, silenced
         value = getattr(importlib.import_module(_LAZY[name], __name__), name)
         globals()[name] = value
         return value

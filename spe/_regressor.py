@@ -2,12 +2,14 @@
 
 from numbers import Integral, Real
 
+from ._backend import keras  # first: it imports TensorFlow quietly
+
+# isort: split
 import numpy as np
-from scikeras.utils.transformers import RegressorTargetEncoder  # noqa: E402  (after _backend)
+from scikeras.utils.transformers import RegressorTargetEncoder
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import check_scalar
 
-from ._backend import keras  # first: imports TensorFlow quietly
 from ._scikeras_fixes import FixedKerasRegressor
 
 __all__ = ["CNNLikesRegressor"]

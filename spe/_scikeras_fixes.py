@@ -6,18 +6,19 @@ module, each with its reason, so that it can go when upstream changes.
 with them applied; :class:`spe.CNNLikesRegressor` builds on it.
 """
 
+from ._backend import keras  # first: it imports TensorFlow quietly
+
+# isort: split
 import os
 import random
 import tempfile
 from contextlib import contextmanager
 
 import numpy as np
-from scikeras.wrappers import KerasRegressor  # noqa: E402  (after the quiet Keras import)
+from scikeras.wrappers import KerasRegressor
 from sklearn.utils import check_array, check_random_state, column_or_1d
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import validate_data
-
-from ._backend import keras
 
 __all__ = ["FixedKerasRegressor", "keras_seed", "model_from_bytes", "model_to_bytes"]
 
