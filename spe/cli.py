@@ -156,6 +156,21 @@ def _save_fig(fig, path):
     plt.close(fig)
 
 
+def _load_checked(path, size):
+    """Read the posts and decode every image once, before any training.
+
+    A bad picture then fails in a second, naming the file, rather than
+    minutes into a grid search.
+    """
+    from . import ImageLoader
+    from .datasets import load_data
+
+    data = load_data(path)
+    ImageLoader(size=(size, size), n_jobs=-1).load_uint8(data)
+    _say(_summary(data))
+    return data
+
+
 def _summary(data):
     likes = data["likes"]
     return (
@@ -188,10 +203,7 @@ def _evaluate(data, args, out, pipeline=None):
 
 
 def cmd_evaluate(args):
-    from .datasets import load_data
-
-    data = load_data(args.data)
-    _say(_summary(data))
+    data = _load_checked(args.data, args.size)
     with _staged_output(args.out) as out:
         _evaluate(data, args, out)
     if args.out:
@@ -263,10 +275,7 @@ def _tune(data, args, out):
 
 
 def cmd_tune(args):
-    from .datasets import load_data
-
-    data = load_data(args.data)
-    _say(_summary(data))
+    data = _load_checked(args.data, args.size)
     with _staged_output(args.out) as out:
         _tune(data, args, out)
     if args.out:
@@ -275,11 +284,9 @@ def cmd_tune(args):
 
 
 def cmd_fit(args):
-    from .datasets import load_data
     from .persistence import save_model
 
-    data = load_data(args.data)
-    _say(_summary(data))
+    data = _load_checked(args.data, args.size)
     pipeline = _pipeline(args.size, args.epochs, args.learning_rate)
     t0 = time.perf_counter()
     pipeline.fit(data, data["likes"].to_numpy())

@@ -7,6 +7,7 @@ posting order, oldest first: ``image`` (absolute path, str) and ``likes``
 """
 
 import math
+import os
 import re
 import warnings
 from pathlib import Path
@@ -222,7 +223,9 @@ def load_csv(path):
         if pd.isna(image) or not str(image).strip():
             raise DataError(f"{where}: empty image path")
         raw = Path(str(image).strip()).expanduser()
-        resolved = (raw if raw.is_absolute() else base / raw).resolve()
+        # realpath, unlike Path.resolve, does not raise on a symlink loop;
+        # the loop then shows up below as a file that is not there.
+        resolved = Path(os.path.realpath(raw if raw.is_absolute() else base / raw))
         if not raw.is_absolute() and not resolved.is_relative_to(base):
             outside.append(str(raw))
         if not resolved.is_file():
