@@ -3,6 +3,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from spe.datasets import make_posts  # noqa: E402
 
@@ -12,3 +13,24 @@ def posts(tmp_path_factory):
     """A small synthetic account: 40 posts of 16x16 pixels."""
     folder = tmp_path_factory.mktemp("posts")
     return make_posts(40, directory=folder, image_size=(16, 16), random_state=0)
+
+
+def write_instaloader_post(
+    folder, stem, likes, *, typename="GraphImage", video=False, images=("",), timestamp=1_700_000_000
+):
+    """Write a post as instaloader does: its own writer, its own layout."""
+    import instaloader
+
+    context = instaloader.Instaloader(quiet=True).context
+    node = {
+        "shortcode": stem.replace("-", "").replace("_", "")[:11],
+        "__typename": typename,
+        "is_video": video,
+        "taken_at_timestamp": timestamp,
+        "edge_media_preview_like": {"count": likes},
+        "edge_media_to_comment": {"count": 2},
+        "edge_media_to_caption": {"edges": [{"node": {"text": f"caption {stem}"}}]},
+    }
+    instaloader.save_structure_to_file(instaloader.Post(context, node), str(folder / f"{stem}.json.xz"))
+    for suffix in images:
+        Image.new("RGB", (8, 8), "red").save(folder / f"{stem}{suffix}.jpg")

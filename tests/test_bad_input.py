@@ -341,3 +341,39 @@ def test_property_predictions_finite_and_batch_order_free(
     order = data.draw(st.permutations(range(len(paths))))
     shuffled = fitted_pipeline.predict([paths[i] for i in order])
     np.testing.assert_allclose(shuffled, pred[order], rtol=1e-5, atol=1e-3)
+
+
+# -- instaloader folders and model folders, from the command line --------------
+
+
+def test_instaloader_problems_cli(tmp_path, capsys):
+    pytest.importorskip("instaloader")
+    from .conftest import write_instaloader_post
+
+    data = tmp_path / "profile"
+    data.mkdir()
+    for day in range(1, 5):
+        write_instaloader_post(
+            data, f"2024-01-0{day}_10-00-00_UTC", 10 * day, timestamp=1_704_103_200 + day * 86400
+        )
+    write_instaloader_post(data, "2024-01-05_10-00-00_UTC", 5, images=(), timestamp=1_704_103_200 + 5 * 86400)
+    _expect_cli_error(tmp_path, capsys, data, "2024-01-05_10-00-00_UTC.json.xz", "no image")
+    (data / "2024-01-05_10-00-00_UTC.json.xz").write_bytes(b"\xfd7zXZ\x00 broken")
+    _expect_cli_error(tmp_path, capsys, data, "2024-01-05_10-00-00_UTC.json.xz", "corrupt")
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_instaloader_post(videos, "2024-02-01_10-00-00_UTC", 7, video=True, typename="GraphVideo", images=())
+    write_instaloader_post(videos, "2024-02-02_10-00-00_UTC", -1)
+    _expect_cli_error(tmp_path, capsys, videos, "no usable posts")
+
+
+def test_corrupt_model_folder_cli(tmp_path, capsys):
+    data = _seed_folder(tmp_path / "data")
+    model = tmp_path / "model"
+    assert main(["fit", str(data), "--size", "8", "--epochs", "1", "--out", str(model)]) == 0
+    (model / "network.keras").write_bytes(b"garbage")
+    capsys.readouterr()
+    assert main(["predict", str(model), str(data / "1.jpg")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "network.keras" in err

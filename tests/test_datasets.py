@@ -10,6 +10,8 @@ from spe import ImageLoader
 from spe.datasets import LIKES_FILE, load_csv, load_data, load_folder, load_instaloader, make_posts
 from spe.exceptions import DataError
 
+from .conftest import write_instaloader_post
+
 
 def _folder(tmp_path, n=3, likes_text=None, ext=".jpg"):
     for i in range(1, n + 1):
@@ -140,22 +142,7 @@ def test_csv_paths_outside_its_folder_warn(tmp_path):
 # -- instaloader: fixtures written by instaloader's own writer --------------
 
 instaloader = pytest.importorskip("instaloader")
-
-
-def _post(folder, stem, likes, *, typename="GraphImage", video=False, images=("",), timestamp=1_700_000_000):
-    context = instaloader.Instaloader(quiet=True).context
-    node = {
-        "shortcode": stem.replace("-", "").replace("_", "")[:11],
-        "__typename": typename,
-        "is_video": video,
-        "taken_at_timestamp": timestamp,
-        "edge_media_preview_like": {"count": likes},
-        "edge_media_to_comment": {"count": 2},
-        "edge_media_to_caption": {"edges": [{"node": {"text": f"caption {stem}"}}]},
-    }
-    instaloader.save_structure_to_file(instaloader.Post(context, node), str(folder / f"{stem}.json.xz"))
-    for suffix in images:
-        Image.new("RGB", (8, 8), "red").save(folder / f"{stem}{suffix}.jpg")
+_post = write_instaloader_post
 
 
 def test_load_instaloader(tmp_path):
