@@ -199,10 +199,11 @@ def _summary_notes(scores, model_name, mean_name, recent_name):
             f"The {model_name} is {verdict} the {name}: MAE {model['MAE']:.1f} vs "
             f"{base['MAE']:.1f} likes ({change:+.0f}%)."
         )
-    if scores["Spearman"].isna().any():
+    constant = [name for name in scores.index if np.isnan(scores.loc[name, "Spearman"])]
+    if constant:
         notes.append(
-            "Spearman n/a: the model predicted the same count for every test post of a fold "
-            "(in time order the recent average is one number per fold), so it ranks nothing."
+            f"Spearman n/a for {', '.join(constant)}: one number for every test post of a fold "
+            "(in time order the recent average is fixed by the training posts), so no ranking."
         )
     if model["R2"] < 0:
         notes.append(
@@ -306,6 +307,7 @@ def evaluate(
         pred_frames.append(frame)
     fold_scores = pd.DataFrame(fold_rows)
     scores = fold_scores.drop(columns="fold").groupby("model", sort=False).mean()
+    scores.index.name = None
     protocol = PROTOCOLS.get(cv, f"folds from {splitter!r}") if isinstance(cv, str) else f"folds from {cv!r}"
     return EvaluationReport(
         scores=scores,
