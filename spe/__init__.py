@@ -15,6 +15,8 @@ from importlib.metadata import PackageNotFoundError, version
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from ._baselines import RecentAverageRegressor  # noqa: E402
+from ._combined import LikesRegressor  # noqa: E402
+from ._features import ImageFeatures  # noqa: E402
 from ._loader import ImageLoader  # noqa: E402
 
 try:
@@ -24,9 +26,18 @@ except PackageNotFoundError:  # running from a source tree
 
 _LAZY = {
     "CNNLikesRegressor": "._regressor",
+    "PretrainedEmbedder": "._embedder",
 }
 
-__all__ = ["CNNLikesRegressor", "ImageLoader", "RecentAverageRegressor", "__version__"]
+__all__ = [
+    "CNNLikesRegressor",
+    "ImageFeatures",
+    "ImageLoader",
+    "LikesRegressor",
+    "PretrainedEmbedder",
+    "RecentAverageRegressor",
+    "__version__",
+]
 
 
 def __getattr__(name):

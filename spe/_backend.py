@@ -47,4 +47,27 @@ keras = _import_keras_quietly()
 # folds of different sizes, and only noise to a user. Errors still show.
 logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
-__all__ = ["keras"]
+__all__ = ["keras", "model_from_bytes", "model_to_bytes"]
+
+
+def model_to_bytes(model):
+    """Serialise a Keras model to ``.keras`` bytes with the public saving API.
+
+    scikeras pickles models by patching ``keras.Model.__reduce__`` to call the
+    private ``keras.src.saving.saving_lib``, which breaks when Keras moves its
+    internals. The public API needs a file name ending in ``.keras``.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.keras")
+        model.save(path)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def model_from_bytes(data):
+    """Inverse of :func:`model_to_bytes`; loads in Keras' safe mode."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.keras")
+        with open(path, "wb") as f:
+            f.write(data)
+        return keras.saving.load_model(path, compile=True, safe_mode=True)

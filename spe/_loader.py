@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .exceptions import ImageLoadError
 
-__all__ = ["ImageLoader", "image_paths"]
+__all__ = ["ImageLoader", "image_paths", "is_image_array"]
 
 _COLOR_MODES = {"rgb": 3, "grayscale": 1}
 _CROPS = ("center", "none")
@@ -71,6 +71,11 @@ def image_paths(X):
             f"X must hold image paths (str or pathlib.Path); got {type(bad[0]).__name__} value {bad[0]!r}."
         )
     return [str(p) for p in arr]
+
+
+def is_image_array(X):
+    """Whether ``X`` is already decoded images, ``(n, height, width, channels)`` numbers."""
+    return isinstance(X, np.ndarray) and X.ndim == 4 and X.dtype.kind in "fiu"
 
 
 def _to_rgb_or_l(img, color_mode):

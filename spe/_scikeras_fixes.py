@@ -6,12 +6,10 @@ module, each with its reason, so that it can go when upstream changes.
 with them applied; :class:`spe.CNNLikesRegressor` builds on it.
 """
 
-from ._backend import keras  # first: it imports TensorFlow quietly
+from ._backend import keras, model_from_bytes, model_to_bytes  # first: imports TensorFlow quietly
 
 # isort: split
-import os
 import random
-import tempfile
 from contextlib import contextmanager
 
 import numpy as np
@@ -20,7 +18,7 @@ from sklearn.utils import check_array, check_random_state, column_or_1d
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import validate_data
 
-__all__ = ["FixedKerasRegressor", "keras_seed", "model_from_bytes", "model_to_bytes"]
+__all__ = ["FixedKerasRegressor", "keras_seed"]
 
 
 @contextmanager
@@ -46,29 +44,6 @@ def keras_seed(seed):
     finally:
         random.setstate(py_state)
         np.random.set_state(np_state)
-
-
-def model_to_bytes(model):
-    """Serialise a Keras model to ``.keras`` bytes with the public saving API.
-
-    scikeras pickles models by patching ``keras.Model.__reduce__`` to call the
-    private ``keras.src.saving.saving_lib``, which breaks when Keras moves its
-    internals. The public API needs a file name ending in ``.keras``.
-    """
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.keras")
-        model.save(path)
-        with open(path, "rb") as f:
-            return f.read()
-
-
-def model_from_bytes(data):
-    """Inverse of :func:`model_to_bytes`; loads in Keras' safe mode."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.keras")
-        with open(path, "wb") as f:
-            f.write(data)
-        return keras.saving.load_model(path, compile=True, safe_mode=True)
 
 
 class FixedKerasRegressor(KerasRegressor):

@@ -442,9 +442,11 @@ def make_posts(
     *,
     directory,
     image_size=(64, 64),
-    pixel_effect=1.5,
-    trend=0.5,
-    noise=0.15,
+    pixel_effect=None,
+    trend=None,
+    drift=None,
+    noise=None,
+    realistic=False,
     random_state=None,
 ):
     """Write a synthetic account in the seed's folder format and read it back.
@@ -455,16 +457,25 @@ def make_posts(
         size   = (radius / min(height, width) - 0.1) / 0.35      # 0 .. 1
         pixels = 0.7 * size + 0.3 * (disc is red) - 0.5          # -0.5 .. 0.5
         t      = post_index / n_samples                          # 0 .. 1
+        walk   = cumulative sum of drift * N(0, 1), one step per post, centred
         likes  = round(100 * exp(pixel_effect * pixels
-                                 + trend * (t - 0.5)
+                                 + trend * (t - 0.5) + walk
                                  + noise * N(0, 1)))
 
-    so bigger and red discs get more likes, the account grows over time and
-    the log-normal noise gives the heavy upper tail of real like counts.
-    With the defaults, 200 posts have a mean near 110, a standard
-    deviation near 45 and a maximum near 260, close to the seed's real
-    account (mean 118, sd 48, min 16, max 296), and the pixel signal is
-    strong enough for a small CNN to learn.
+    so bigger and red discs get more likes, the account grows over time
+    (steadily with ``trend``, wandering with ``drift``) and the log-normal
+    noise gives the heavy upper tail of real like counts.
+
+    Two presets. The default makes the pixels matter: 200 posts have a
+    mean near 110, a standard deviation near 45 and a maximum near 260,
+    close to the seed's real account (mean 118, sd 48, min 16, max 296),
+    and the pixel signal is strong enough for a small CNN to learn
+    (``pixel_effect=1.5, trend=0.5, drift=0, noise=0.15``).
+    ``realistic=True`` is what real personal accounts look like: the time
+    trend and drift dominate and the picture's effect is modest
+    (``pixel_effect=0.7, trend=1.5, drift=0.06, noise=0.25``; 200 posts have a
+    mean near 106, a standard deviation near 43 and a maximum near 300). Parameters
+    given explicitly override either preset.
 
     Parameters
     ----------
@@ -475,12 +486,16 @@ def make_posts(
         Created if needed; must be empty if it exists.
     image_size : tuple of (int, int), default=(64, 64)
         ``(height, width)`` of the pictures.
-    pixel_effect : float, default=1.5
-        Weight of the picture on log-likes.
-    trend : float, default=0.5
-        Growth of log-likes from the first post to the last.
-    noise : float, default=0.15
-        Standard deviation of the log-normal noise.
+    pixel_effect : float, default=None
+        Weight of the picture on log-likes (1.5, or 0.7 when realistic).
+    trend : float, default=None
+        Growth of log-likes from the first post to the last (0.5, or 1.5).
+    drift : float, default=None
+        Step size of the random walk of log-likes (0, or 0.06).
+    noise : float, default=None
+        Standard deviation of the log-normal noise (0.15, or 0.25).
+    realistic : bool, default=False
+        Use the realistic preset for the parameters not given.
     random_state : int, RandomState instance or None, default=None
         Seed for reproducible data.
 
@@ -506,6 +521,11 @@ def make_posts(
     >>> bool((posts["likes"] > 0).all())
     True
     """
+    preset = (0.7, 1.5, 0.06, 0.25) if realistic else (1.5, 0.5, 0.0, 0.15)
+    pixel_effect, trend, drift, noise = (
+        default if value is None else value
+        for value, default in zip((pixel_effect, trend, drift, noise), preset)
+    )
     n_samples = int(n_samples)
     if n_samples < 1:
         raise ValueError(f"n_samples must be at least 1, got {n_samples}")
@@ -522,6 +542,9 @@ def make_posts(
     pixels = 0.7 * (frac - 0.1) / 0.35 + 0.3 * red - 0.5
     t = np.arange(1, n_samples + 1) / n_samples
     log_likes = pixel_effect * pixels + trend * (t - 0.5) + noise * rng.standard_normal(n_samples)
+    if drift:
+        walk = np.cumsum(drift * rng.standard_normal(n_samples))
+        log_likes += walk - walk.mean()
     likes = np.round(100.0 * np.exp(log_likes)).astype(np.int64)
 
     lines = ["# post number: likes (written by spe.datasets.make_posts)"]

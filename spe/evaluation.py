@@ -22,6 +22,7 @@ from ._baselines import RecentAverageRegressor
 
 __all__ = [
     "EvaluationReport",
+    "candidates",
     "evaluate",
     "make_cv",
     "median_absolute_percentage_error",
@@ -134,7 +135,8 @@ class EvaluationReport:
     Attributes
     ----------
     scores : DataFrame
-        One row per model, one column per metric: the mean over folds.
+        One row per model, one column per metric: the mean over folds, and
+        ``Spearman (all folds)`` over all out-of-fold predictions pooled.
     fold_scores : DataFrame
         The same metrics for every model and fold.
     predictions : DataFrame
@@ -189,26 +191,28 @@ class EvaluationReport:
         self.scores.to_csv(path, index_label="model")
 
 
-def _summary_notes(scores, model_name, mean_name, recent_name):
+def _summary_notes(scores, names, mean_name, recent_name):
     notes = []
-    model, mean, recent = scores.loc[model_name], scores.loc[mean_name], scores.loc[recent_name]
-    for name, base in ((mean_name, mean), (recent_name, recent)):
-        change = (model["MAE"] - base["MAE"]) / base["MAE"] * 100
-        verdict = "better than" if change < 0 else "no better than"
-        notes.append(
-            f"The {model_name} is {verdict} the {name}: MAE {model['MAE']:.1f} vs "
-            f"{base['MAE']:.1f} likes ({change:+.0f}%)."
-        )
+    for model_name in names:
+        model = scores.loc[model_name]
+        for name in (mean_name, recent_name):
+            base = scores.loc[name]
+            change = (model["MAE"] - base["MAE"]) / base["MAE"] * 100
+            verdict = "better than" if change < 0 else "no better than"
+            notes.append(
+                f"The {model_name} is {verdict} the {name}: MAE {model['MAE']:.1f} vs "
+                f"{base['MAE']:.1f} likes ({change:+.0f}%)."
+            )
+        if model["R2"] < 0:
+            notes.append(
+                f"R2 below zero for the {model_name}: on these folds it does worse than always "
+                "guessing the test posts' own mean."
+            )
     constant = [name for name in scores.index if np.isnan(scores.loc[name, "Spearman"])]
     if constant:
         notes.append(
             f"Spearman n/a for {', '.join(constant)}: one number for every test post of a fold "
             "(in time order the recent average is fixed by the training posts), so no ranking."
-        )
-    if model["R2"] < 0:
-        notes.append(
-            "R2 below zero: on these folds the model does worse than always guessing the "
-            "test posts' own mean."
         )
     return notes
 
@@ -235,9 +239,10 @@ def evaluate(
 
     Parameters
     ----------
-    estimator : estimator
+    estimator : estimator or dict of str to estimator
         The model to evaluate, e.g. ``make_pipeline(ImageLoader(),
-        CNNLikesRegressor())``. Cloned for every fold.
+        CNNLikesRegressor())``, or several candidates by name (see
+        :func:`candidates`), compared in one table. Cloned for every fold.
     data : DataFrame
         Posts in posting order, as the :mod:`spe.datasets` readers return.
     cv : {"time", "kfold"} or splitter, default="time"
@@ -250,7 +255,7 @@ def evaluate(
     target : str, default="likes"
         Column holding the like counts.
     model_name : str, default="model"
-        Row name of ``estimator`` in the report.
+        Row name of ``estimator`` in the report (when it is not a dict).
     progress : callable, default=None
         Called with a short description after each fit, e.g. a progress
         bar's update.
@@ -272,7 +277,7 @@ def evaluate(
     >>> posts = make_posts(40, directory=tempfile.mkdtemp(), random_state=0)
     >>> report = evaluate(RecentAverageRegressor(k=3), posts, cv="kfold", n_splits=4)
     >>> report.scores.shape
-    (3, 6)
+    (3, 7)
     """
     if not isinstance(data, pd.DataFrame) or target not in data.columns:
         raise ValueError(f"data must be a DataFrame of posts with a {target!r} column")
@@ -286,10 +291,11 @@ def evaluate(
     data = data.reset_index(drop=True)
     y = data[target].to_numpy(dtype=np.float64)
     mean_name, recent_name = "mean of training likes", f"recent average (k={k})"
+    candidates_ = estimator if isinstance(estimator, dict) else {model_name: estimator}
     models = {
         mean_name: DummyRegressor(strategy="mean"),
         recent_name: RecentAverageRegressor(k=k),
-        model_name: estimator,
+        **candidates_,
     }
     order = data["post_index"] if "post_index" in data else pd.Series(np.arange(1, len(data) + 1))
     pred_frames, fold_rows = [], []
@@ -308,12 +314,88 @@ def evaluate(
     fold_scores = pd.DataFrame(fold_rows)
     scores = fold_scores.drop(columns="fold").groupby("model", sort=False).mean()
     scores.index.name = None
+    predictions = pd.concat(pred_frames, ignore_index=True)
+    # Within a time-ordered fold the recent average is one number; over all
+    # folds it follows the account, so its ranking can be compared there.
+    scores["Spearman (all folds)"] = [spearman_score(predictions["actual"], predictions[m]) for m in models]
     protocol = PROTOCOLS.get(cv, f"folds from {splitter!r}") if isinstance(cv, str) else f"folds from {cv!r}"
     return EvaluationReport(
         scores=scores,
         fold_scores=fold_scores,
-        predictions=pd.concat(pred_frames, ignore_index=True),
+        predictions=predictions,
         protocol=f"{splitter.get_n_splits()} folds, {protocol}",
         n_samples=len(data),
-        notes=_summary_notes(scores, model_name, mean_name, recent_name),
+        notes=_summary_notes(scores, list(candidates_), mean_name, recent_name),
     )
+
+
+def candidates(*, size=64, epochs=50, embedding_weights=None, features=True, cnn=True, embeddings=True):
+    """The models worth comparing on an account, by name, for :func:`evaluate`.
+
+    Parameters
+    ----------
+    size : int, default=64
+        Picture side for the pixel-based models.
+    epochs : int, default=50
+        Training epochs of the CNN.
+    embedding_weights : "imagenet", path or None, default=None
+        Weights of the :class:`~spe.PretrainedEmbedder` backbone. ``None``
+        (random weights) works offline; the row is then named so.
+    features, cnn, embeddings : bool, default=True
+        Include the image-feature, CNN and embedding candidates.
+
+    Returns
+    -------
+    dict of str to estimator
+        ``trend only`` (a straight line over posting order), ``CNN on
+        pixels``, ``image features``, ``embeddings + PCA`` and ``trend x
+        picture`` (:class:`~spe.LikesRegressor`: the recent average times
+        what the picture's features add).
+
+    Examples
+    --------
+    >>> sorted(candidates(cnn=False, embeddings=False))
+    ['image features', 'trend only', 'trend x picture']
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LinearRegression, RidgeCV
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ._combined import LikesRegressor
+    from ._features import ImageFeatures
+    from ._loader import ImageLoader
+
+    alphas = np.logspace(-2, 3, 12)
+    out = {
+        "trend only": make_pipeline(
+            ColumnTransformer([("order", "passthrough", ["post_index"])]), LinearRegression()
+        ),
+    }
+    if cnn:
+        from ._regressor import CNNLikesRegressor
+
+        out["CNN on pixels"] = Pipeline(
+            [
+                ("load", ImageLoader(size=(size, size))),
+                ("cnn", CNNLikesRegressor(epochs=epochs, random_state=0)),
+            ]
+        )
+    feature_model = make_pipeline(ImageFeatures(size=(size, size)), StandardScaler(), RidgeCV(alphas=alphas))
+    if features:
+        out["image features"] = feature_model
+    if embeddings:
+        from ._embedder import PretrainedEmbedder
+
+        name = "embeddings + PCA" + (" (random weights)" if embedding_weights is None else "")
+        out[name] = make_pipeline(
+            PretrainedEmbedder(weights=embedding_weights, size=(max(size, 32), max(size, 32))),
+            PCA(
+                n_components=0.95, svd_solver="full"
+            ),  # as many as 95% of the variance needs: folds can be small
+            StandardScaler(),
+            RidgeCV(alphas=alphas),
+        )
+    out["trend x picture"] = LikesRegressor(image_model=feature_model)
+    return out

@@ -1,0 +1,165 @@
+"""PretrainedEmbedder: pooled features of a keras.applications backbone."""
+
+from pathlib import Path
+
+from ._backend import keras, model_from_bytes, model_to_bytes  # first: imports TensorFlow quietly
+
+# isort: split
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._loader import ImageLoader, is_image_array
+
+__all__ = ["PretrainedEmbedder"]
+
+# name -> the keras.applications module whose preprocess_input matches it
+BACKBONES = {
+    "MobileNetV3Small": "mobilenet_v3",
+    "MobileNetV3Large": "mobilenet_v3",
+    "EfficientNetB0": "efficientnet",
+    "ResNet50": "resnet50",
+}
+
+
+class PretrainedEmbedder(TransformerMixin, BaseEstimator):
+    """Embed pictures with a pretrained ``keras.applications`` backbone.
+
+    The global-average-pooled activations of the backbone's last
+    convolution block, one row per picture: the input of the winning
+    entry of a public likes-prediction challenge (VGG16 features, PCA to
+    128, a per-account standardised target and extra trees). Follow it
+    with :class:`~sklearn.decomposition.PCA` and a linear or tree model.
+
+    Parameters
+    ----------
+    backbone : {"MobileNetV3Small", "MobileNetV3Large", "EfficientNetB0", "ResNet50"}, \
+default="MobileNetV3Small"
+    weights : "imagenet", path or None, default="imagenet"
+        ``"imagenet"`` downloads Keras' pretrained weights (needs the
+        network once; Keras caches them in ``~/.keras``). A path loads a
+        weights file saved with ``model.save_weights``. ``None`` keeps
+        random weights, only useful for tests.
+    size : tuple of (int, int), default=(128, 128)
+        Size the pictures are loaded at (at least 32x32).
+    batch_size : int, default=32
+
+    Attributes
+    ----------
+    model_ : keras.Model
+        The backbone, built in :meth:`fit`.
+    n_features_out_ : int
+        Width of the embedding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spe import PretrainedEmbedder
+    >>> X = np.random.RandomState(0).rand(2, 32, 32, 3).astype("float32")
+    >>> PretrainedEmbedder(weights=None, size=(32, 32)).fit(X).transform(X).shape
+    (2, 576)
+    """
+
+    def __init__(self, backbone="MobileNetV3Small", weights="imagenet", size=(128, 128), batch_size=32):
+        self.backbone = backbone
+        self.weights = weights
+        self.size = size
+        self.batch_size = batch_size
+
+    def _build(self):
+        if self.backbone not in BACKBONES:
+            raise ValueError(
+                f"PretrainedEmbedder parameter 'backbone' must be one of {sorted(BACKBONES)}, "
+                f"got {self.backbone!r}."
+            )
+        height, width = ImageLoader(size=self.size)._validate_params()
+        if min(height, width) < 32:
+            raise ValueError(
+                f"PretrainedEmbedder parameter 'size' must be at least 32x32, got {self.size!r}."
+            )
+        builder = getattr(keras.applications, self.backbone)
+        local = self.weights not in ("imagenet", None)
+        if local and not Path(self.weights).is_file():
+            raise FileNotFoundError(f"PretrainedEmbedder weights file not found: {self.weights}")
+        try:
+            model = builder(
+                input_shape=(height, width, 3),
+                include_top=False,
+                weights=None if local else self.weights,
+                pooling="avg",
+            )
+        except Exception as exc:  # download failures, shape errors
+            raise ValueError(f"Cannot build {self.backbone} with weights={self.weights!r}: {exc}") from exc
+        if local:
+            try:
+                model.load_weights(self.weights)
+            except Exception as exc:
+                raise ValueError(
+                    f"Cannot load weights file {self.weights} into {self.backbone}: {exc}"
+                ) from None
+        return model
+
+    def fit(self, X=None, y=None):
+        """Build the backbone (and load its weights).
+
+        Parameters
+        ----------
+        X, y : ignored
+
+        Returns
+        -------
+        self : PretrainedEmbedder
+        """
+        self.model_ = self._build()
+        self.n_features_out_ = int(self.model_.output_shape[-1])
+        return self
+
+    def transform(self, X):
+        """Embed the pictures.
+
+        Parameters
+        ----------
+        X : sequence of path-like, DataFrame with an ``image`` column, or array of images
+            Arrays are ``(n, height, width, 3)`` in ``[0, 1]`` at ``size``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_out_)
+        """
+        check_is_fitted(self)
+        if is_image_array(X):
+            images = np.asarray(X, dtype=np.float32)
+        else:
+            images = ImageLoader(size=self.size).transform(X)
+        preprocess = getattr(keras.applications, BACKBONES[self.backbone]).preprocess_input
+        embedded = self.model_.predict(preprocess(images * 255.0), batch_size=self.batch_size, verbose=0)
+        return np.asarray(embedded, dtype=np.float64)
+
+    def get_feature_names_out(self, input_features=None):
+        """``embedding0`` … ``embedding{n-1}``.
+
+        Returns
+        -------
+        ndarray of str
+        """
+        check_is_fitted(self)
+        return np.array([f"embedding{i}" for i in range(self.n_features_out_)], dtype=object)
+
+    # The backbone travels as .keras bytes, like CNNLikesRegressor's network.
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        if "model_" in state:
+            state["model_"] = model_to_bytes(state["model_"])
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("model_"), bytes):
+            state["model_"] = model_from_bytes(state["model_"])
+        self.__dict__.update(state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.non_deterministic = self.weights is None
+        return tags

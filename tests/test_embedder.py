@@ -1,0 +1,63 @@
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.decomposition import PCA
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.utils import estimator_checks
+
+from spe import PretrainedEmbedder
+from spe._backend import keras
+
+from .test_loader import API_CHECKS
+
+
+@pytest.mark.parametrize("check", API_CHECKS)
+def test_sklearn_api_checks(check):
+    getattr(estimator_checks, check)("PretrainedEmbedder", PretrainedEmbedder())
+
+
+@pytest.fixture(scope="module")
+def images():
+    return np.random.RandomState(0).rand(4, 32, 32, 3).astype("float32")
+
+
+def test_random_weights_embed_paths_and_arrays(posts, images):
+    emb = PretrainedEmbedder(weights=None, size=(32, 32)).fit()
+    out = emb.transform(images)
+    assert out.shape == (4, 576) and np.isfinite(out).all()
+    assert len(emb.get_feature_names_out()) == 576
+    assert emb.transform(posts["image"][:3]).shape == (3, 576)
+
+
+def test_local_weights_file_written_by_the_test(tmp_path, images):
+    # What a user with downloaded weights does, offline: nothing here downloads.
+    source = keras.applications.MobileNetV3Small(
+        input_shape=(32, 32, 3), include_top=False, weights=None, pooling="avg"
+    )
+    source.save_weights(tmp_path / "mobilenet.weights.h5")
+    emb = PretrainedEmbedder(weights=str(tmp_path / "mobilenet.weights.h5"), size=(32, 32)).fit()
+    preprocess = keras.applications.mobilenet_v3.preprocess_input
+    expected = source.predict(preprocess(images * 255.0), verbose=0)
+    np.testing.assert_allclose(emb.transform(images), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_followed_by_pca_and_a_linear_model(images):
+    model = make_pipeline(PretrainedEmbedder(weights=None, size=(32, 32)), PCA(n_components=2), Ridge())
+    assert model.fit(images, [1.0, 2.0, 3.0, 4.0]).predict(images).shape == (4,)
+
+
+def test_pickles(images):
+    emb = PretrainedEmbedder(weights=None, size=(32, 32)).fit()
+    again = pickle.loads(pickle.dumps(emb))
+    np.testing.assert_allclose(again.transform(images), emb.transform(images), rtol=1e-5)
+
+
+def test_errors_name_the_parameter(tmp_path):
+    with pytest.raises(ValueError, match="backbone"):
+        PretrainedEmbedder(backbone="VGG99").fit()
+    with pytest.raises(FileNotFoundError, match="missing.h5"):
+        PretrainedEmbedder(weights=str(tmp_path / "missing.h5")).fit()
+    with pytest.raises(ValueError, match="at least 32x32"):
+        PretrainedEmbedder(weights=None, size=(16, 16)).fit()

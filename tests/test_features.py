@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from sklearn.utils import estimator_checks
+
+from spe import ImageFeatures
+
+from .test_loader import API_CHECKS
+
+
+@pytest.mark.parametrize("check", API_CHECKS)
+def test_sklearn_api_checks(check):
+    getattr(estimator_checks, check)("ImageFeatures", ImageFeatures())
+
+
+def _row(features, img):
+    return dict(zip(features.get_feature_names_out(), features.transform(img[np.newaxis])[0]))
+
+
+@pytest.fixture(scope="module")
+def features():
+    return ImageFeatures(size=(32, 32), faces=False).fit([])
+
+
+def test_named_columns(features, posts):
+    X = features.transform(posts["image"])
+    names = list(features.get_feature_names_out())
+    assert X.shape == (len(posts), len(names)) == (len(posts), 13)
+    assert names[:7] == [
+        "brightness",
+        "contrast",
+        "saturation",
+        "colourfulness",
+        "sharpness",
+        "symmetry",
+        "edge_density",
+    ]
+    assert np.isfinite(X).all()
+
+
+def test_each_feature_measures_what_it_says(features):
+    black, white = np.zeros((32, 32, 3)), np.ones((32, 32, 3))
+    assert _row(features, black)["brightness"] == 0 and _row(features, white)["brightness"] == 1
+    halves = np.zeros((32, 32, 3))
+    halves[:, 16:] = 1
+    assert _row(features, halves)["contrast"] == pytest.approx(0.5)
+    assert _row(features, halves)["symmetry"] == pytest.approx(0.0)
+    assert _row(features, white)["symmetry"] == 1
+    red = np.zeros((32, 32, 3))
+    red[..., 0] = 1
+    row = _row(features, red)
+    assert row["hue_red"] == 1 and row["hue_blue"] == 0 and row["saturation"] == 1
+    assert row["colourfulness"] > _row(features, white)["colourfulness"]
+    noise = np.random.RandomState(0).rand(32, 32, 3)
+    assert _row(features, noise)["sharpness"] > 10 * _row(features, halves)["sharpness"]
+    assert _row(features, noise)["edge_density"] > _row(features, white)["edge_density"] == 0
+
+
+def test_hue_sectors(features):
+    for name, rgb in [
+        ("green", (0, 1, 0)),
+        ("blue", (0, 0, 1)),
+        ("yellow", (1, 1, 0)),
+        ("cyan", (0, 1, 1)),
+        ("magenta", (1, 0, 1)),
+    ]:
+        img = np.ones((8, 8, 3)) * np.array(rgb, dtype=float)
+        assert _row(features, img)[f"hue_{name}"] == 1, name
+
+
+def test_disc_size_and_colour_are_visible(posts, features):
+    # make_posts' discs are saturated red or blue on duller backgrounds.
+    X = features.transform(posts["image"])
+    column = dict(zip(features.get_feature_names_out(), X.T))
+    assert np.corrcoef(column["saturation"], posts["radius"] ** 2)[0, 1] > 0.7
+    red = posts["red"].to_numpy()
+    assert column["hue_red"][red].mean() > column["hue_red"][~red].mean() + 0.3
+
+
+def test_faces_from_opencvs_bundled_cascade(tmp_path):
+    # A drawn face is no photograph; the check is that the detector runs,
+    # counts nothing on a blank picture, and reports two named columns.
+    img = Image.new("RGB", (128, 128), "white")
+    ImageDraw.Draw(img).ellipse((30, 20, 98, 108), outline="black", width=3)
+    img.save(tmp_path / "face.png")
+    features = ImageFeatures(size=(128, 128)).fit([])
+    out = features.transform([str(tmp_path / "face.png")])
+    assert list(features.get_feature_names_out()[-2:]) == ["face_count", "face_area"]
+    assert out.shape == (1, 15) and out[0, -2] >= 0 and 0 <= out[0, -1] <= 1
+
+
+def test_grey_arrays_and_bad_size():
+    grey = np.random.RandomState(0).rand(2, 16, 16, 1)
+    assert ImageFeatures(faces=False).fit([]).transform(grey).shape == (2, 13)
+    with pytest.raises(ValueError, match="size"):
+        ImageFeatures(size=(0, 3)).fit([])
