@@ -82,6 +82,13 @@ def _build_parser():
     data_options(p)
     p.add_argument("--epochs", type=_ints, default=[10, 30, 50], help="e.g. 10,30,50")
     p.add_argument("--learning-rate", type=_floats, default=[1e-2, 1e-3, 1e-4], help="e.g. 1e-2,1e-3,1e-4")
+    p.add_argument(
+        "--fast",
+        action="store_true",
+        help="one run per learning rate and fold scored at each epoch count, with successive "
+        "halving over learning rates (spe.tuning.fast_grid_search)",
+    )
+    p.add_argument("--jobs", type=int, default=1, help="processes for --fast (default 1)")
     p.add_argument("--out", type=Path, help="folder for results, heatmap and the best model")
 
     p = sub.add_parser("fit", help="fit on all posts and save the model")
@@ -228,14 +235,11 @@ def cmd_evaluate(args):
     return 0
 
 
-def _tune(data, args, out):
-    import pandas as pd
+def _grid_tune(data, args):
     from sklearn.metrics import mean_squared_error
     from sklearn.model_selection import GridSearchCV
 
     from .evaluation import make_cv
-    from .persistence import save_model
-    from .plotting import plot_grid_heatmap
 
     grid = {"cnn__epochs": args.epochs, "cnn__learning_rate": args.learning_rate}
     n_fits = len(args.epochs) * len(args.learning_rate) * args.folds
@@ -268,6 +272,48 @@ def _tune(data, args, out):
                 f"tuning interrupted after {done[0]} of {n_fits} fits; nothing was written"
             ) from None
         search.best_estimator_.set_params(memory=None)
+    return search
+
+
+def _fast_tune(data, args):
+    from .evaluation import make_cv
+    from .tuning import fast_grid_search
+
+    runs = [0]
+    with _progress(None, "tuning (fast: training runs)", args.quiet) as bar:
+
+        def tick(done):
+            bar.update(done - runs[0])
+            runs[0] = done
+
+        try:
+            return fast_grid_search(
+                _pipeline(args.size),
+                data,
+                data["likes"].to_numpy(),
+                epochs=args.epochs,
+                learning_rate=args.learning_rate,
+                cv=make_cv(args.cv, args.folds),
+                halving=True,
+                n_jobs=args.jobs,
+                progress=tick,
+            )
+        except KeyboardInterrupt:
+            raise _Interrupted(
+                f"tuning interrupted after {runs[0]} training runs; nothing was written"
+            ) from None
+
+
+def _tune(data, args, out):
+    import pandas as pd
+
+    from .persistence import save_model
+    from .plotting import plot_grid_heatmap
+
+    if getattr(args, "fast", False):
+        search = _fast_tune(data, args)
+    else:
+        search = _grid_tune(data, args)
     results = pd.DataFrame(search.cv_results_)
     best = search.best_params_
     _say(

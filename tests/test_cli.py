@@ -148,3 +148,13 @@ def test_subprocess_quiet_output_and_one_line_errors(posts, tmp_path):
     bad = _run("predict", str(tmp_path / "nope"), "a.jpg")
     assert bad.returncode == 1
     assert bad.stderr.strip().count("\n") == 0 and bad.stderr.startswith("spe: error:")
+
+
+def test_tune_fast(posts, tmp_path, capsys):
+    out = tmp_path / "fast"
+    args = ["--quiet", "tune", posts.attrs["directory"], *TINY, "--epochs", "1,2", "--learning-rate", "1e-2,1e-3",
+            "--fast", "--out", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "Best of 4 settings" in printed
+    assert (out / "model" / "spe.json").is_file() and (out / "grid_heatmap.png").is_file()

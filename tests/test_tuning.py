@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import Pipeline
+
+from spe import CNNLikesRegressor, ImageLoader
+from spe.plotting import plot_grid_heatmap
+from spe.tuning import fast_grid_search
+
+TINY = dict(batch_size=8, conv_filters=(4,), dense_units=8, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def Xy():
+    rng = np.random.RandomState(0)
+    return rng.rand(32, 12, 12, 3).astype("float32"), rng.rand(32) * 100
+
+
+def _table(cv_results, epochs_key, lr_key):
+    return {(int(e), float(lr)): s for e, lr, s in
+            zip(cv_results[epochs_key], cv_results[lr_key], cv_results["mean_test_score"])}
+
+
+def test_snapshots_give_the_same_scores_as_grid_search(Xy):
+    X, y = Xy
+    reg = CNNLikesRegressor(**TINY)
+    fast = fast_grid_search(reg, X, y, epochs=(1, 3), learning_rate=(1e-2, 1e-3), cv=KFold(2), halving=False)
+    grid = GridSearchCV(reg, {"epochs": [1, 3], "learning_rate": [1e-2, 1e-3]}, cv=KFold(2),
+                        scoring="neg_mean_squared_error").fit(X, y)
+    a = _table(fast.cv_results_, "param_cnn__epochs", "param_cnn__learning_rate")
+    b = _table(grid.cv_results_, "param_epochs", "param_learning_rate")
+    assert a.keys() == b.keys()
+    np.testing.assert_allclose([a[k] for k in sorted(a)], [b[k] for k in sorted(b)], rtol=1e-5)
+    assert fast.best_params_ == {"cnn__" + k: v for k, v in grid.best_params_.items()}
+    assert fast.n_epochs_trained_ == 2 * 2 * 3  # one 3-epoch run per rate and fold
+    assert fast.best_estimator_.predict(X).shape == (32,)
+
+
+def test_halving_stops_the_worst_rates(Xy):
+    X, y = Xy
+    res = fast_grid_search(CNNLikesRegressor(**TINY), X, y, epochs=(1, 2, 3), learning_rate=(1e-2, 1e-3, 1e-4),
+                           cv=KFold(2), halving=True, refit=False)
+    scores = np.asarray(res.cv_results_["mean_test_score"])
+    assert np.isfinite(scores).sum() == 3 + 1 + 1  # all rates at 1 epoch, then the best third
+    assert res.n_epochs_trained_ == 2 * (3 * 1 + 1 * 1 + 1 * 1)
+    assert res.best_estimator_ is None
+    assert res.cv_results_["rank_test_score"][np.argmax(np.nan_to_num(scores, nan=-np.inf))] == 1
+    plot_grid_heatmap(res.cv_results_)  # NaN cells draw as gaps
+
+
+def test_pipeline_decodes_once_per_fold_and_runs_in_two_processes(posts, monkeypatch):
+    calls = []
+    original = ImageLoader.load_uint8
+
+    def counting(self, X):
+        calls.append(len(X))
+        return original(self, X)
+
+    monkeypatch.setattr(ImageLoader, "load_uint8", counting)
+    pipe = Pipeline([("load", ImageLoader(size=(8, 8))), ("cnn", CNNLikesRegressor(**TINY))])
+    res = fast_grid_search(pipe, posts, posts["likes"], epochs=(1, 2), learning_rate=(1e-2, 1e-3), cv=KFold(2),
+                           halving=False, n_jobs=2, refit=False)
+    assert sum(calls) == len(posts) * 2  # train + test of each fold, once
+    assert np.isfinite(res.cv_results_["mean_test_score"]).all()
+
+
+def test_bad_grid():
+    with pytest.raises(ValueError, match="epochs"):
+        fast_grid_search(CNNLikesRegressor(), np.zeros((4, 8, 8, 3)), np.arange(4.0), epochs=(0,))
