@@ -287,12 +287,14 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         paths = image_paths(X)
         out = np.empty((len(paths), *size, _COLOR_MODES[self.color_mode]), dtype=np.uint8)
 
-        def load_into(i, path):
-            out[i] = _load_one(path, size, self.color_mode, self.crop)
-
-        # Threads, not processes: Pillow releases the GIL while decoding and
-        # the results land in one shared array.
-        Parallel(n_jobs=self.n_jobs, prefer="threads")(delayed(load_into)(i, p) for i, p in enumerate(paths))
+        # Threads, always (require="sharedmem"), even under a process or Dask
+        # backend: Pillow releases the GIL while decoding, and a picture
+        # never needs to travel to another process.
+        decoded = Parallel(n_jobs=self.n_jobs, require="sharedmem", return_as="generator")(
+            delayed(_load_one)(p, size, self.color_mode, self.crop) for p in paths
+        )
+        for i, arr in enumerate(decoded):
+            out[i] = arr
         return out
 
     def __sklearn_tags__(self):

@@ -281,20 +281,29 @@ run_eagerly, validation_batch_size
         _, height, width, channels = as_images(np.empty((0, *meta["X_shape_"][1:]))).shape
         inputs = keras.Input(shape=(height, width, channels))
         x = inputs
+        # Each layer's own seed, derived from random_state: Keras' default
+        # draws layer seeds from Python's global random module, which other
+        # threads of the process (a Dask worker's, say) may also draw from.
+        seed = getattr(self, "_fit_seed", None)
+        seeds = iter(range(seed, seed + 100)) if seed is not None else iter(lambda: None, 0)
+
+        def init():
+            return keras.initializers.GlorotUniform(seed=next(seeds))
+
         for filters in self.conv_filters:
             # Kernels and pools shrink to fit inputs smaller than them, so
             # tiny images and one-row feature vectors still work; at 64x64
             # this is exactly the seed's network.
             kernel = (min(3, height), min(3, width))
-            x = keras.layers.Conv2D(filters, kernel, activation="relu")(x)
+            x = keras.layers.Conv2D(filters, kernel, activation="relu", kernel_initializer=init())(x)
             height, width = height - kernel[0] + 1, width - kernel[1] + 1
             pool = (min(2, height), min(2, width))
             x = keras.layers.MaxPooling2D(pool)(x)
             height, width = height // pool[0], width // pool[1]
         x = keras.layers.Flatten()(x)
-        x = keras.layers.Dense(self.dense_units, activation="relu")(x)
-        x = keras.layers.Dropout(self.dropout)(x)
-        outputs = keras.layers.Dense(1)(x)
+        x = keras.layers.Dense(self.dense_units, activation="relu", kernel_initializer=init())(x)
+        x = keras.layers.Dropout(self.dropout, seed=next(seeds))(x)
+        outputs = keras.layers.Dense(1, kernel_initializer=init())(x)
         model = keras.Model(inputs, outputs, name="cnn_likes")
         model.compile(**compile_kwargs)
         return model

@@ -114,7 +114,9 @@ class FixedKerasRegressor(KerasRegressor):
         return check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
 
     def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
-        with keras_seed(self._seed()):
+        # Kept for the model builder, which seeds its layers from it.
+        self._fit_seed = self._seed()
+        with keras_seed(self._fit_seed):
             super()._fit(
                 X,
                 y,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from scipy.stats import spearmanr
 from sklearn.base import clone
 from sklearn.dummy import DummyRegressor
@@ -217,6 +218,11 @@ def _summary_notes(scores, names, mean_name, recent_name):
     return notes
 
 
+def _fit_predict(model, data, y, train, test):
+    fitted = clone(model).fit(data.iloc[train], y[train])
+    return np.asarray(fitted.predict(data.iloc[test]), dtype=np.float64).ravel()
+
+
 def evaluate(
     estimator,
     data,
@@ -226,6 +232,7 @@ def evaluate(
     k=10,
     target="likes",
     model_name="model",
+    n_jobs=None,
     progress=None,
 ):
     """Cross-validate ``estimator`` and two baselines on the same folds.
@@ -256,6 +263,10 @@ def evaluate(
         Column holding the like counts.
     model_name : str, default="model"
         Row name of ``estimator`` in the report (when it is not a dict).
+    n_jobs : int, default=None
+        Fits run in parallel through joblib: ``n_jobs`` processes, or the
+        workers of a Dask cluster inside
+        ``joblib.parallel_config(backend="dask")``.
     progress : callable, default=None
         Called with a short description after each fit, e.g. a progress
         bar's update.
@@ -298,19 +309,24 @@ def evaluate(
         **candidates_,
     }
     order = data["post_index"] if "post_index" in data else pd.Series(np.arange(1, len(data) + 1))
-    pred_frames, fold_rows = [], []
-    for fold, (train, test) in enumerate(splitter.split(data, y)):
-        frame = pd.DataFrame({"post_index": order.iloc[test].to_numpy(), "fold": fold, "actual": y[test]})
-        for name, model in models.items():
-            fitted = clone(model).fit(data.iloc[train], y[train])
-            pred = np.asarray(fitted.predict(data.iloc[test]), dtype=np.float64).ravel()
-            frame[name] = pred
-            fold_rows.append(
-                {"model": name, "fold": fold, **{m: f(y[test], pred) for m, f in METRICS.items()}}
-            )
-            if progress is not None:
-                progress(f"{name}, fold {fold + 1}")
-        pred_frames.append(frame)
+    splits = list(splitter.split(data, y))
+    tasks = [(fold, name) for fold in range(len(splits)) for name in models]
+    # One task per fold and model, through joblib: n_jobs processes here, or
+    # a Dask cluster under joblib.parallel_config(backend="dask").
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_fit_predict)(models[name], data, y, *splits[fold]) for fold, name in tasks
+    )
+    pred_frames = [
+        pd.DataFrame({"post_index": order.iloc[test].to_numpy(), "fold": fold, "actual": y[test]})
+        for fold, (_, test) in enumerate(splits)
+    ]
+    fold_rows = []
+    for (fold, name), pred in zip(tasks, results):
+        test = splits[fold][1]
+        pred_frames[fold][name] = pred
+        fold_rows.append({"model": name, "fold": fold, **{m: f(y[test], pred) for m, f in METRICS.items()}})
+        if progress is not None:
+            progress(f"{name}, fold {fold + 1}")
     fold_scores = pd.DataFrame(fold_rows)
     scores = fold_scores.drop(columns="fold").groupby("model", sort=False).mean()
     scores.index.name = None

@@ -152,8 +152,19 @@ def test_subprocess_quiet_output_and_one_line_errors(posts, tmp_path):
 
 def test_tune_fast(posts, tmp_path, capsys):
     out = tmp_path / "fast"
-    args = ["--quiet", "tune", posts.attrs["directory"], *TINY, "--epochs", "1,2", "--learning-rate", "1e-2,1e-3",
-            "--fast", "--out", str(out)]
+    args = [
+        "--quiet",
+        "tune",
+        posts.attrs["directory"],
+        *TINY,
+        "--epochs",
+        "1,2",
+        "--learning-rate",
+        "1e-2,1e-3",
+        "--fast",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "Best of 4 settings" in printed

@@ -17,16 +17,19 @@ def Xy():
 
 
 def _table(cv_results, epochs_key, lr_key):
-    return {(int(e), float(lr)): s for e, lr, s in
-            zip(cv_results[epochs_key], cv_results[lr_key], cv_results["mean_test_score"])}
+    return {
+        (int(e), float(lr)): s
+        for e, lr, s in zip(cv_results[epochs_key], cv_results[lr_key], cv_results["mean_test_score"])
+    }
 
 
 def test_snapshots_give_the_same_scores_as_grid_search(Xy):
     X, y = Xy
     reg = CNNLikesRegressor(**TINY)
     fast = fast_grid_search(reg, X, y, epochs=(1, 3), learning_rate=(1e-2, 1e-3), cv=KFold(2), halving=False)
-    grid = GridSearchCV(reg, {"epochs": [1, 3], "learning_rate": [1e-2, 1e-3]}, cv=KFold(2),
-                        scoring="neg_mean_squared_error").fit(X, y)
+    grid = GridSearchCV(
+        reg, {"epochs": [1, 3], "learning_rate": [1e-2, 1e-3]}, cv=KFold(2), scoring="neg_mean_squared_error"
+    ).fit(X, y)
     a = _table(fast.cv_results_, "param_cnn__epochs", "param_cnn__learning_rate")
     b = _table(grid.cv_results_, "param_epochs", "param_learning_rate")
     assert a.keys() == b.keys()
@@ -38,8 +41,16 @@ def test_snapshots_give_the_same_scores_as_grid_search(Xy):
 
 def test_halving_stops_the_worst_rates(Xy):
     X, y = Xy
-    res = fast_grid_search(CNNLikesRegressor(**TINY), X, y, epochs=(1, 2, 3), learning_rate=(1e-2, 1e-3, 1e-4),
-                           cv=KFold(2), halving=True, refit=False)
+    res = fast_grid_search(
+        CNNLikesRegressor(**TINY),
+        X,
+        y,
+        epochs=(1, 2, 3),
+        learning_rate=(1e-2, 1e-3, 1e-4),
+        cv=KFold(2),
+        halving=True,
+        refit=False,
+    )
     scores = np.asarray(res.cv_results_["mean_test_score"])
     assert np.isfinite(scores).sum() == 3 + 1 + 1  # all rates at 1 epoch, then the best third
     assert res.n_epochs_trained_ == 2 * (3 * 1 + 1 * 1 + 1 * 1)
@@ -58,8 +69,17 @@ def test_pipeline_decodes_once_per_fold_and_runs_in_two_processes(posts, monkeyp
 
     monkeypatch.setattr(ImageLoader, "load_uint8", counting)
     pipe = Pipeline([("load", ImageLoader(size=(8, 8))), ("cnn", CNNLikesRegressor(**TINY))])
-    res = fast_grid_search(pipe, posts, posts["likes"], epochs=(1, 2), learning_rate=(1e-2, 1e-3), cv=KFold(2),
-                           halving=False, n_jobs=2, refit=False)
+    res = fast_grid_search(
+        pipe,
+        posts,
+        posts["likes"],
+        epochs=(1, 2),
+        learning_rate=(1e-2, 1e-3),
+        cv=KFold(2),
+        halving=False,
+        n_jobs=2,
+        refit=False,
+    )
     assert sum(calls) == len(posts) * 2  # train + test of each fold, once
     assert np.isfinite(res.cv_results_["mean_test_score"]).all()
 
