@@ -58,8 +58,9 @@ def main():
                 )
             )
         for name, kwargs in [
-            ("snapshots only (1 process)", dict(halving=False, n_jobs=None)),
-            ("fast: snapshots + halving, 2 processes", dict(halving=True, n_jobs=2)),
+            ("snapshots, 1 process", dict(halving=False, n_jobs=None)),
+            ("snapshots, 2 processes", dict(halving=False, n_jobs=2)),
+            ("snapshots + halving, 2 processes", dict(halving=True, n_jobs=2)),
         ]:
             t0 = time.perf_counter()
             res = fast_grid_search(

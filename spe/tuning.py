@@ -28,7 +28,7 @@ from sklearn.base import clone
 from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
 
-__all__ = ["TuningResult", "fast_grid_search"]
+__all__ = ["TuningResult", "fast_grid_search", "limit_threads"]
 
 
 def limit_threads(n_threads):
@@ -36,6 +36,10 @@ def limit_threads(n_threads):
 
     Must run before TensorFlow executes anything in the process; later calls
     are ignored. Other backends are left alone.
+
+    Examples
+    --------
+    >>> limit_threads(1)  # in a fresh worker process, before any training
     """
     from ._backend import keras
 
@@ -113,6 +117,12 @@ class TuningResult:
         Refitted on all the data with the best settings.
     n_epochs_trained_ : int
         Epochs trained over all folds and learning rates (before the refit).
+
+    Examples
+    --------
+    >>> result = fast_grid_search(pipeline, posts, posts["likes"])  # doctest: +SKIP
+    >>> result.best_params_  # doctest: +SKIP
+    {'cnn__epochs': 30, 'cnn__learning_rate': 0.0001}
     """
 
     cv_results_: dict

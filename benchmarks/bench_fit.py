@@ -1,0 +1,102 @@
+"""How close does a fit of the seed network come to the machine's matrix-multiply rate?
+
+Run by hand: ``python benchmarks/bench_fit.py``. The seed network, 50 epochs on
+148 images of 64x64 (batch 32, Adam, MSE), fitted three ways in one run:
+
+- plain Keras: ``model.fit`` on NumPy arrays, Keras' defaults;
+- CNNLikesRegressor with ``steps_per_execution=1`` (what it did before);
+- CNNLikesRegressor as it is now.
+
+It counts the floating-point operations of the training from the layer
+shapes (forward pass, and twice that for the backward pass), and measures the
+machine's float32 matrix-multiply rate with the same backend in the same
+run, so the achieved rate can be read as a share of that ceiling.
+"""
+
+import argparse
+import tempfile
+import time
+
+import numpy as np
+
+from spe import CNNLikesRegressor, ImageLoader
+from spe._backend import keras
+from spe.datasets import make_posts
+
+
+def training_flops(model, n_samples, epochs):
+    """FLOPs of forward + backward passes, counted from the layer shapes."""
+    forward = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            _, out_h, out_w, out_c = layer.output.shape
+            k_h, k_w = layer.kernel_size
+            in_c = layer.input.shape[-1]
+            forward += 2 * out_h * out_w * out_c * k_h * k_w * in_c
+        elif isinstance(layer, keras.layers.Dense):
+            forward += 2 * layer.input.shape[-1] * layer.units
+    return 3 * forward * n_samples * epochs  # backward ~ 2x forward
+
+
+def matmul_rate(size=1024, repeats=20):
+    a = keras.random.normal((size, size))
+    b = keras.random.normal((size, size))
+    keras.ops.convert_to_numpy(keras.ops.matmul(a, b))  # warm-up
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        c = keras.ops.matmul(a, b)
+    keras.ops.convert_to_numpy(c)
+    return 2 * size**3 * repeats / (time.perf_counter() - t0)
+
+
+def plain_keras(X, y, epochs):
+    model = keras.Sequential(
+        [
+            keras.Input(X.shape[1:]),
+            keras.layers.Conv2D(32, (3, 3), activation="relu"),
+            keras.layers.MaxPooling2D((2, 2)),
+            keras.layers.Conv2D(64, (3, 3), activation="relu"),
+            keras.layers.MaxPooling2D((2, 2)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
+    model.fit(X, (y - y.mean()) / y.std(), epochs=epochs, batch_size=32, verbose=0)
+    return model
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--epochs", type=int, default=50)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        posts = make_posts(185, directory=tmp, random_state=0)
+        X = ImageLoader().transform(posts["image"])[:148]
+    y = posts["likes"].to_numpy(dtype=np.float64)[:148]
+    ceiling = matmul_rate()
+    runs = {
+        "plain Keras fit": lambda: plain_keras(X, y, args.epochs),
+        "CNNLikesRegressor, steps_per_execution=1": lambda: CNNLikesRegressor(
+            epochs=args.epochs, steps_per_execution=1).fit(X, y).model_,
+        "CNNLikesRegressor (now)": lambda: CNNLikesRegressor(epochs=args.epochs).fit(X, y).model_,
+    }
+    for fn in runs.values():  # warm-up: first-call costs of the backend
+        pass
+    plain_keras(X[:32], y[:32], 1)
+    print(f"backend {keras.backend.backend()}; float32 matmul 1024x1024: {ceiling / 1e9:6.1f} GFLOP/s (ceiling)")
+    print(f"148 images 64x64, {args.epochs} epochs, batch 32")
+    for name, fn in runs.items():
+        t0 = time.perf_counter()
+        model = fn()
+        seconds = time.perf_counter() - t0
+        flops = training_flops(model, len(X), args.epochs)
+        rate = flops / seconds
+        print(f"{name:42s} {seconds:6.2f} s  {flops / 1e12:5.2f} TFLOP  {rate / 1e9:6.1f} GFLOP/s  "
+              f"{rate / ceiling:5.0%} of matmul")
+
+
+if __name__ == "__main__":
+    main()
