@@ -2,7 +2,7 @@
 
 from numbers import Integral, Real
 
-from ._backend import keras  # first: it imports TensorFlow quietly
+from ._backend import keras, tensorflow_batches  # first: it imports TensorFlow quietly
 
 # isort: split
 import numpy as np
@@ -356,6 +356,13 @@ run_eagerly, validation_batch_size
             y = np.concatenate([y] * len(rotations))
             if sample_weight is not None:
                 sample_weight = np.concatenate([sample_weight] * len(rotations))
+        if self.shuffle:
+            batches = tensorflow_batches(
+                X, y, sample_weight, self.batch_size, getattr(self, "_fit_seed", None)
+            )
+            if batches is not None:
+                X, y, sample_weight = batches, None, None
+                kwargs["shuffle"] = False  # the pipeline shuffles
         super()._fit_keras_model(
             X,
             y,
