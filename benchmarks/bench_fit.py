@@ -19,6 +19,7 @@ import tempfile
 import time
 
 import numpy as np
+from _seed_network import seed_network
 
 from spe import CNNLikesRegressor, ImageLoader
 from spe import _regressor as spe_regressor
@@ -52,19 +53,7 @@ def matmul_rate(size=1024, repeats=20):
 
 
 def plain_keras(X, y, epochs):
-    model = keras.Sequential(
-        [
-            keras.Input(X.shape[1:]),
-            keras.layers.Conv2D(32, (3, 3), activation="relu"),
-            keras.layers.MaxPooling2D((2, 2)),
-            keras.layers.Conv2D(64, (3, 3), activation="relu"),
-            keras.layers.MaxPooling2D((2, 2)),
-            keras.layers.Flatten(),
-            keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dropout(0.2),
-            keras.layers.Dense(1),
-        ]
-    )
+    model = seed_network(X.shape[1:])
     model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
     model.fit(X, (y - y.mean()) / y.std(), epochs=epochs, batch_size=32, verbose=0)
     return model

@@ -13,6 +13,7 @@ import tempfile
 import time
 
 import numpy as np
+from _seed_network import seed_network
 
 from spe import CNNLikesRegressor, ImageLoader
 from spe._backend import keras
@@ -21,19 +22,7 @@ from spe.datasets import make_posts
 
 def plain_keras_fit(X, y, epochs, learning_rate):
     # The seed's script, as a Keras user writes it.
-    model = keras.Sequential(
-        [
-            keras.Input(X.shape[1:]),
-            keras.layers.Conv2D(32, (3, 3), activation="relu"),
-            keras.layers.MaxPooling2D((2, 2)),
-            keras.layers.Conv2D(64, (3, 3), activation="relu"),
-            keras.layers.MaxPooling2D((2, 2)),
-            keras.layers.Flatten(),
-            keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dropout(0.2),
-            keras.layers.Dense(1),
-        ]
-    )
+    model = seed_network(X.shape[1:])
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
     y_scaled = ((y - y.mean()) / y.std()).astype(np.float32)
     model.fit(X, y_scaled, epochs=epochs, batch_size=32, verbose=0)

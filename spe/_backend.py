@@ -47,7 +47,7 @@ keras = _import_keras_quietly()
 # folds of different sizes, and only noise to a user. Errors still show.
 logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
-__all__ = ["keras", "model_from_bytes", "model_to_bytes", "tensorflow_batches"]
+__all__ = ["PicklesKerasModel", "keras", "model_from_bytes", "model_to_bytes", "tensorflow_batches"]
 
 
 def model_to_bytes(model):
@@ -71,6 +71,28 @@ def model_from_bytes(data):
         with open(path, "wb") as f:
             f.write(data)
         return keras.saving.load_model(path, compile=True, safe_mode=True)
+
+
+class PicklesKerasModel:
+    """Mixin: pickle a fitted ``model_`` as ``.keras`` bytes, with the public saving API.
+
+    ``_not_pickled`` names attributes to drop (rebuilt after loading).
+    """
+
+    _not_pickled = ()
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # a copy: never change the live object
+        for name in self._not_pickled:
+            state.pop(name, None)
+        if "model_" in state:
+            state["model_"] = model_to_bytes(state["model_"])
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("model_"), bytes):
+            state["model_"] = model_from_bytes(state["model_"])
+        super().__setstate__(state)
 
 
 def tensorflow_batches(X, y, sample_weight, batch_size, seed):

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ._backend import keras, model_from_bytes, model_to_bytes  # first: imports TensorFlow quietly
+from ._backend import PicklesKerasModel, keras  # first: imports TensorFlow quietly
 
 # isort: split
 import numpy as np
@@ -22,7 +22,7 @@ BACKBONES = {
 }
 
 
-class PretrainedEmbedder(TransformerMixin, BaseEstimator):
+class PretrainedEmbedder(PicklesKerasModel, TransformerMixin, BaseEstimator):
     """Embed pictures with a pretrained ``keras.applications`` backbone.
 
     The global-average-pooled activations of the backbone's last
@@ -144,18 +144,6 @@ default="MobileNetV3Small"
         """
         check_is_fitted(self)
         return np.array([f"embedding{i}" for i in range(self.n_features_out_)], dtype=object)
-
-    # The backbone travels as .keras bytes, like CNNLikesRegressor's network.
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        if "model_" in state:
-            state["model_"] = model_to_bytes(state["model_"])
-        return state
-
-    def __setstate__(self, state):
-        if isinstance(state.get("model_"), bytes):
-            state["model_"] = model_from_bytes(state["model_"])
-        self.__dict__.update(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

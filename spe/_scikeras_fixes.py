@@ -6,7 +6,7 @@ module, each with its reason, so that it can go when upstream changes.
 with them applied; :class:`spe.CNNLikesRegressor` builds on it.
 """
 
-from ._backend import keras, model_from_bytes, model_to_bytes  # first: imports TensorFlow quietly
+from ._backend import PicklesKerasModel, keras  # first: imports TensorFlow quietly
 
 # isort: split
 import random
@@ -46,7 +46,7 @@ def keras_seed(seed):
         np.random.set_state(np_state)
 
 
-class FixedKerasRegressor(KerasRegressor):
+class FixedKerasRegressor(PicklesKerasModel, KerasRegressor):
     """:class:`~scikeras.wrappers.KerasRegressor` with the workarounds applied."""
 
     def __sklearn_tags__(self):
@@ -127,20 +127,12 @@ class FixedKerasRegressor(KerasRegressor):
                 **kwargs,
             )
 
-    # Pickling: store the fitted network as ``.keras`` bytes written by the
-    # public API (see ``model_to_bytes``), and drop the callback lists, which
-    # hold a reference to the model and are rebuilt from the parameters.
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state.pop("_fit_callbacks", None)
-        state.pop("_predict_callbacks", None)
-        if "model_" in state:
-            state["model_"] = model_to_bytes(state["model_"])
-        return state
+    # Pickling (PicklesKerasModel): the fitted network as ``.keras`` bytes
+    # written by the public API, instead of scikeras' patch of Keras' private
+    # saving code. The callback lists hold the model and are rebuilt.
+    _not_pickled = ("_fit_callbacks", "_predict_callbacks")
 
     def __setstate__(self, state):
-        if isinstance(state.get("model_"), bytes):
-            state["model_"] = model_from_bytes(state["model_"])
-        self.__dict__.update(state)
+        super().__setstate__(state)
         if "model_" in state:
             self._initialize_callbacks()

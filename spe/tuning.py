@@ -83,7 +83,11 @@ def _snapshot_callback(regressor, X_test, y_test, at):
 
 
 def _train_run(state, regressor, X_train, y_train, X_test, y_test, learning_rate, start, stop, at, threads):
-    """Train one (fold, learning rate) network from epoch ``start`` to ``stop``."""
+    """Train one (fold, learning rate) network from epoch ``start`` to ``stop``.
+
+    Returns the network to continue from (None after the last epoch count,
+    sparing its trip back) and the scores at the grid's epoch counts.
+    """
     if threads:
         limit_threads(threads)
     if state is None:
@@ -97,7 +101,7 @@ def _train_run(state, regressor, X_train, y_train, X_test, y_test, learning_rate
     reg.fit(X_train, y_train)
     reg.set_params(callbacks=None)
     reg._initialize_callbacks()  # drop the callback and its test data
-    return reg, {e + start: s for e, s in callback.scores.items()}
+    return (reg if stop < max(at) else None), {e + start: s for e, s in callback.scores.items()}
 
 
 @dataclass
@@ -209,9 +213,11 @@ def fast_grid_search(
     scores = {(lr, e): [np.nan] * len(folds) for lr in learning_rate for e in epochs}
     states = {(lr, f): None for lr in learning_rate for f in range(len(folds))}
     alive, start, n_epochs, done = list(learning_rate), 0, 0, 0
-    stages = [epochs[0], *epochs[1:]] if halving else [epochs[-1]]
     with Parallel(n_jobs=workers) as parallel:
-        for stop in stages:
+        while start < epochs[-1]:
+            # Stop at the next epoch count while there is still a choice to
+            # make between rates; otherwise train straight to the end.
+            stop = next(e for e in epochs if e > start) if halving and len(alive) > 1 else epochs[-1]
             jobs = [(lr, f) for lr in alive for f in range(len(folds))]
             results = parallel(
                 delayed(_train_run)(

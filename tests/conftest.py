@@ -8,6 +8,22 @@ from PIL import Image  # noqa: E402
 from spe.datasets import make_posts  # noqa: E402
 
 
+@pytest.fixture
+def count_decodes(monkeypatch):
+    """A list that gets the number of pictures of every ImageLoader decode."""
+    from spe import ImageLoader
+
+    calls = []
+    original = ImageLoader.load_uint8
+
+    def counting(self, X):
+        calls.append(len(X))
+        return original(self, X)
+
+    monkeypatch.setattr(ImageLoader, "load_uint8", counting)
+    return calls
+
+
 @pytest.fixture(scope="session")
 def posts(tmp_path_factory):
     """A small synthetic account: 40 posts of 16x16 pixels."""

@@ -182,15 +182,7 @@ def test_cross_validate_cross_val_predict_and_clone(posts):
     assert clone(pipe).get_params()["cnn__conv_filters"] == (4, 8)
 
 
-def test_pipeline_memory_decodes_images_once_per_fold(posts, tmp_path, monkeypatch):
-    calls = []
-    original = ImageLoader.load_uint8
-
-    def counting(self, X):
-        calls.append(len(X))
-        return original(self, X)
-
-    monkeypatch.setattr(ImageLoader, "load_uint8", counting)
+def test_pipeline_memory_decodes_images_once_per_fold(posts, tmp_path, count_decodes):
     pipe = tiny_pipeline(epochs=1)
     pipe.set_params(memory=str(tmp_path / "cache"))
     grid = GridSearchCV(pipe, {"cnn__learning_rate": [1e-2, 1e-3, 1e-4]}, cv=KFold(2), refit=False)
@@ -198,7 +190,7 @@ def test_pipeline_memory_decodes_images_once_per_fold(posts, tmp_path, monkeypat
     n = len(posts)
     # Training images: once per fold (2 x 20), not once per candidate (6 x 20).
     # Test images are decoded at every score, which Pipeline does not cache.
-    train_decodes = sum(calls) - 3 * n
+    train_decodes = sum(count_decodes) - 3 * n
     assert train_decodes == n
 
 

@@ -59,15 +59,7 @@ def test_halving_stops_the_worst_rates(Xy):
     plot_grid_heatmap(res.cv_results_)  # NaN cells draw as gaps
 
 
-def test_pipeline_decodes_once_per_fold_and_runs_in_two_processes(posts, monkeypatch):
-    calls = []
-    original = ImageLoader.load_uint8
-
-    def counting(self, X):
-        calls.append(len(X))
-        return original(self, X)
-
-    monkeypatch.setattr(ImageLoader, "load_uint8", counting)
+def test_pipeline_decodes_once_per_fold_and_runs_in_two_processes(posts, count_decodes):
     pipe = Pipeline([("load", ImageLoader(size=(8, 8))), ("cnn", CNNLikesRegressor(**TINY))])
     res = fast_grid_search(
         pipe,
@@ -80,7 +72,7 @@ def test_pipeline_decodes_once_per_fold_and_runs_in_two_processes(posts, monkeyp
         n_jobs=2,
         refit=False,
     )
-    assert sum(calls) == len(posts) * 2  # train + test of each fold, once
+    assert sum(count_decodes) == len(posts) * 2  # train + test of each fold, once
     assert np.isfinite(res.cv_results_["mean_test_score"]).all()
 
 
