@@ -68,3 +68,14 @@ def test_workers_limit_tensorflow_threads(client):
         return tf.config.threading.get_intra_op_parallelism_threads()
 
     assert set(client.run(threads).values()) == {1}
+
+
+def test_cross_validate_on_dask_equals_local(client, posts):
+    from sklearn.model_selection import cross_validate
+
+    local = cross_validate(_pipe(), posts, posts["likes"], cv=KFold(2), scoring="neg_mean_absolute_error")
+    with parallel_config(backend="dask"):
+        remote = cross_validate(
+            _pipe(), posts, posts["likes"], cv=KFold(2), scoring="neg_mean_absolute_error", n_jobs=-1
+        )
+    np.testing.assert_allclose(remote["test_score"], local["test_score"], rtol=1e-5)
