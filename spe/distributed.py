@@ -49,6 +49,13 @@ class LimitTensorFlowThreads(WorkerPlugin):
         self.n_threads = n_threads
 
     def setup(self, worker):
+        """Limit TensorFlow's threads as the worker starts, before it trains anything."""
         from .tuning import limit_threads
 
         limit_threads(self.n_threads or worker.state.nthreads)
+
+    def teardown(self, worker):
+        """Nothing to undo: the limit lasts as long as the worker process."""
+
+    def transition(self, key, start, finish, **kwargs):
+        """Task state changes need nothing from this plugin."""
