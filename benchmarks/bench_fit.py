@@ -15,16 +15,13 @@ run, so the achieved rate can be read as a share of that ceiling.
 """
 
 import argparse
-import tempfile
 import time
 
-import numpy as np
-from _seed_network import seed_network
+from _seed_network import seed_data, seed_network
 
-from spe import CNNLikesRegressor, ImageLoader
+from spe import CNNLikesRegressor
 from spe import _regressor as spe_regressor
 from spe._backend import keras
-from spe.datasets import make_posts
 
 
 def training_flops(model, n_samples, epochs):
@@ -63,10 +60,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--epochs", type=int, default=50)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        posts = make_posts(185, directory=tmp, random_state=0)
-        X = ImageLoader().transform(posts["image"])[:148]
-    y = posts["likes"].to_numpy(dtype=np.float64)[:148]
+    X, y = seed_data()
     ceiling = matmul_rate()
 
     def regressor(numpy_input):

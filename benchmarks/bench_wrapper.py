@@ -9,15 +9,13 @@ the medians are compared. Goal: ratio at most 1.05.
 
 import argparse
 import statistics
-import tempfile
 import time
 
 import numpy as np
-from _seed_network import seed_network
+from _seed_network import seed_data, seed_network
 
-from spe import CNNLikesRegressor, ImageLoader
+from spe import CNNLikesRegressor
 from spe._backend import keras
-from spe.datasets import make_posts
 
 
 def plain_keras_fit(X, y, epochs, learning_rate):
@@ -34,10 +32,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=50)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        posts = make_posts(185, directory=tmp, random_state=0)
-        X = ImageLoader().transform(posts["image"])[:148]
-    y = posts["likes"].to_numpy(dtype=np.float64)[:148]
+    X, y = seed_data()
 
     plain_keras_fit(X, y, 1, 1e-4)  # warm-up: first-call costs of TensorFlow
     CNNLikesRegressor(epochs=1).fit(X, y)
