@@ -47,7 +47,7 @@ keras = _import_keras_quietly()
 # folds of different sizes, and only noise to a user. Errors still show.
 logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
-__all__ = ["PicklesKerasModel", "keras", "model_from_bytes", "model_to_bytes", "tensorflow_batches"]
+__all__ = ["PicklesKerasModel", "keras", "model_from_bytes", "model_to_bytes"]
 
 
 def model_to_bytes(model):
@@ -93,23 +93,3 @@ class PicklesKerasModel:
         if isinstance(state.get("model_"), bytes):
             state["model_"] = model_from_bytes(state["model_"])
         super().__setstate__(state)
-
-
-def tensorflow_batches(X, y, sample_weight, batch_size, seed):
-    """Training data as a shuffled, batched, prefetched ``tf.data`` pipeline.
-
-    On the TensorFlow backend, Keras' own adapter for NumPy arrays rebuilds
-    its shuffling and batching every epoch; for a small network on a few
-    hundred pictures that costs about a quarter of the fit
-    (``benchmarks/bench_fit.py``). This pipeline is built once per fit and
-    reshuffles each epoch; the batches and the training are the same.
-    Returns None on other backends, which keep Keras' default.
-    """
-    if keras.backend.backend() != "tensorflow":
-        return None
-    import tensorflow as tf
-
-    parts = (X, y) if sample_weight is None else (X, y, sample_weight)
-    dataset = tf.data.Dataset.from_tensor_slices(parts).cache()
-    dataset = dataset.shuffle(len(X), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._loader import ImageLoader, is_image_array
+from ._loader import ImageLoader, float_images, is_image_array
 
 __all__ = ["PretrainedEmbedder"]
 
@@ -128,7 +128,7 @@ default="MobileNetV3Small"
         """
         check_is_fitted(self)
         if is_image_array(X):
-            images = np.asarray(X, dtype=np.float32)
+            images = float_images(X)
         else:
             images = ImageLoader(size=self.size).transform(X)
         preprocess = getattr(keras.applications, BACKBONES[self.backbone]).preprocess_input

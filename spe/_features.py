@@ -5,7 +5,7 @@ from scipy import ndimage
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._loader import ImageLoader, is_image_array
+from ._loader import ImageLoader, float_images, is_image_array
 
 __all__ = ["ImageFeatures"]
 
@@ -160,7 +160,7 @@ class ImageFeatures(TransformerMixin, BaseEstimator):
 
     def _images(self, X):
         if is_image_array(X):
-            images = np.asarray(X, dtype=np.float32)
+            images = float_images(X)
             if images.shape[-1] == 1:
                 images = np.repeat(images, 3, axis=-1)
             return images

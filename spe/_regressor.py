@@ -2,7 +2,7 @@
 
 from numbers import Integral, Real
 
-from ._backend import keras, tensorflow_batches  # first: it imports TensorFlow quietly
+from ._backend import keras  # first: it imports TensorFlow quietly
 
 # isort: split
 import numpy as np
@@ -10,20 +10,29 @@ from scikeras.utils.transformers import RegressorTargetEncoder
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import check_scalar
 
+from ._batches import ImageBatches, rotate
+from ._loader import float_images
 from ._scikeras_fixes import FixedKerasRegressor
 
 __all__ = ["CNNLikesRegressor"]
 
 _ROTATIONS = (0, 90, 180, 270)
+# uint8 images converted to float per prediction call: bounds the memory
+# predict needs on large (memory-mapped) input.
+_PREDICT_CHUNK = 1024
 
 
 def as_images(X):
-    """View ``X`` as ``(n, height, width, channels)`` float32 images.
+    """View ``X`` as ``(n, height, width, channels)`` images.
 
     ``(n, h, w)`` becomes one grey channel; ``(n, d)`` feature vectors
-    become one-row grey images ``(n, 1, d, 1)``.
+    become one-row grey images ``(n, 1, d, 1)``. uint8 pixels stay uint8
+    (without a copy: they are converted a batch at a time); anything else
+    becomes float32.
     """
-    X = np.asarray(X, dtype=np.float32)
+    X = np.asarray(X)
+    if X.dtype != np.uint8:
+        X = X.astype(np.float32, copy=False)
     if X.ndim == 2:
         return X[:, np.newaxis, :, np.newaxis]
     if X.ndim == 3:
@@ -35,10 +44,6 @@ def as_images(X):
         f"(n_samples, height, width) or (n_samples, n_features); got {X.ndim}-D "
         f"input of shape {X.shape}."
     )
-
-
-def _rotate(X, degrees):
-    return np.rot90(X, k=degrees // 90, axes=(1, 2)) if degrees else X
 
 
 class _TargetScaler(RegressorTargetEncoder):
@@ -350,19 +355,22 @@ run_eagerly, validation_batch_size
             X, y = X[:-n_val], y[:-n_val]
             sample_weight = None if sample_weight is None else sample_weight[:-n_val]
         kwargs["validation_split"] = 0.0
-        rotations = tuple(dict.fromkeys(self.rotations))
-        if rotations != (0,):
-            X = np.concatenate([_rotate(X, r) for r in rotations])
-            y = np.concatenate([y] * len(rotations))
-            if sample_weight is not None:
-                sample_weight = np.concatenate([sample_weight] * len(rotations))
-        if self.shuffle:
-            batches = tensorflow_batches(
-                X, y, sample_weight, self.batch_size, getattr(self, "_fit_seed", None)
-            )
-            if batches is not None:
-                X, y, sample_weight = batches, None, None
-                kwargs["shuffle"] = False  # the pipeline shuffles
+        # Batches are read from X and converted one at a time: uint8 memory
+        # maps stay on disk, and rotated copies are made per batch instead
+        # of stored.
+        if n_val:
+            kwargs["validation_data"] = ImageBatches(*kwargs["validation_data"], None, self.batch_size)
+        X = ImageBatches(
+            X,
+            y,
+            sample_weight,
+            self.batch_size,
+            rotations=tuple(dict.fromkeys(self.rotations)),
+            shuffle=self.shuffle,
+            seed=getattr(self, "_fit_seed", None),
+        )
+        y = sample_weight = None
+        kwargs["shuffle"] = False  # ImageBatches shuffles
         super()._fit_keras_model(
             X,
             y,
@@ -389,6 +397,15 @@ run_eagerly, validation_batch_size
         ndarray of shape (n_samples,)
             Predicted like counts.
         """
+        if getattr(X, "dtype", None) == np.uint8:
+            if len(X) > _PREDICT_CHUNK:
+                return np.concatenate(
+                    [
+                        self.predict(X[i : i + _PREDICT_CHUNK], **kwargs)
+                        for i in range(0, len(X), _PREDICT_CHUNK)
+                    ]
+                )
+            X = float_images(X)
         if not self.tta or tuple(self.rotations) == (0,):
             return super().predict(X, **kwargs)
         X = as_images(X)
@@ -397,5 +414,5 @@ run_eagerly, validation_batch_size
         if X.shape[1:] != tuple(self.X_shape_[1:]):
             return super().predict(X, **kwargs)  # raises the shape error
         return np.mean(
-            [super(CNNLikesRegressor, self).predict(_rotate(X, r), **kwargs) for r in angles], axis=0
+            [super(CNNLikesRegressor, self).predict(rotate(X, r), **kwargs) for r in angles], axis=0
         )

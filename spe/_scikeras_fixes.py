@@ -78,7 +78,9 @@ class FixedKerasRegressor(PicklesKerasModel, KerasRegressor):
                 f"samples of shape {tuple(self.X_shape_[1:])}. Load images with the "
                 "same ImageLoader size and color_mode as in fit."
             )
-        kwargs = {"reset": reset, "allow_nd": True, "dtype": (np.float32, np.float64)}
+        # uint8 pixels pass unconverted (a quarter of float32's memory);
+        # the regressor converts them a batch at a time.
+        kwargs = {"reset": reset, "allow_nd": True, "dtype": (np.float32, np.float64, np.uint8)}
         if X is not None and y is not None:
             X, y = validate_data(self, X, y, y_numeric=True, **kwargs)
         elif X is not None:

@@ -62,9 +62,10 @@ def _split(estimator):
 
 def _snapshot_callback(regressor, X_test, y_test, at):
     from ._backend import keras
+    from ._loader import float_images
     from ._regressor import as_images
 
-    X_test = as_images(X_test)
+    X_test = float_images(as_images(X_test))
 
     class Snapshots(keras.callbacks.Callback):
         # Score the network on the fold's test posts at each grid epoch count.

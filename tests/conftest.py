@@ -14,13 +14,13 @@ def count_decodes(monkeypatch):
     from spe import ImageLoader
 
     calls = []
-    original = ImageLoader.load_uint8
+    original = ImageLoader._decode
 
-    def counting(self, X):
-        calls.append(len(X))
-        return original(self, X)
+    def counting(self, paths, size):
+        calls.append(len(paths))
+        return original(self, paths, size)
 
-    monkeypatch.setattr(ImageLoader, "load_uint8", counting)
+    monkeypatch.setattr(ImageLoader, "_decode", counting)
     return calls
 
 

@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,6 +9,7 @@ from PIL import Image
 from sklearn.base import clone
 from sklearn.utils import estimator_checks
 
+import spe._loader
 from spe import ImageLoader
 from spe.exceptions import ImageLoadError
 
@@ -191,6 +194,8 @@ def test_decompression_bomb(tmp_path, monkeypatch):
         ({"size": 64}, "size"),
         ({"color_mode": "cmyk"}, "color_mode"),
         ({"crop": "top"}, "crop"),
+        ({"dtype": "float64"}, "dtype"),
+        ({"cache_dir": 3}, "cache_dir"),
     ],
 )
 def test_bad_parameters_are_named(tmp_path, params, name):
@@ -229,3 +234,56 @@ def test_property_shape_dtype_range(tmp_path_factory, width, height, mode, out, 
     assert X.shape == (1, *out, 3 if color_mode == "rgb" else 1)
     assert X.dtype == np.float32
     assert np.isfinite(X).all() and X.min() >= 0.0 and X.max() <= 1.0
+
+
+def test_uint8_output_is_the_float_output_times_255(posts):
+    as_float = ImageLoader(size=(16, 16)).transform(posts["image"])
+    as_uint8 = ImageLoader(size=(16, 16), dtype="uint8").transform(posts["image"])
+    assert as_uint8.dtype == np.uint8
+    np.testing.assert_array_equal(as_uint8.astype(np.float32) / np.float32(255), as_float)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+def test_cache_dir_gives_a_read_only_memory_map_equal_to_memory(posts, tmp_path, monkeypatch, dtype):
+    monkeypatch.setattr(spe._loader, "_CHUNK", 7)  # 40 pictures: 5 full chunks and a partial one
+    in_memory = ImageLoader(size=(16, 16), dtype=dtype).transform(posts["image"])
+    cached = ImageLoader(size=(16, 16), dtype=dtype, cache_dir=tmp_path / "cache").transform(posts["image"])
+    assert isinstance(cached, np.memmap) and not cached.flags.writeable
+    assert cached.dtype == in_memory.dtype
+    np.testing.assert_array_equal(cached, in_memory)
+    assert [p.suffix for p in (tmp_path / "cache").iterdir()] == [".npy"]
+
+
+def test_cache_is_reused_until_a_file_or_setting_changes(tmp_path, count_decodes):
+    paths = [_save(tmp_path / f"{i}.png", color=c) for i, c in enumerate(["red", "blue"])]
+    loader = ImageLoader(size=(4, 4), dtype="uint8", cache_dir=tmp_path / "cache")
+    first = loader.transform(paths)
+    np.testing.assert_array_equal(loader.transform(paths), first)
+    assert count_decodes == [2]  # the second transform read the file
+
+    ImageLoader(size=(4, 4), cache_dir=tmp_path / "cache").transform(paths)  # float32: another file
+    assert count_decodes == [2, 2]
+
+    Image.new("RGB", (30, 20), "green").save(paths[1])  # same name, new picture
+    os.utime(paths[1], ns=(1, 1))  # a different modification time, whatever the clock
+    changed = loader.transform(paths)
+    assert count_decodes == [2, 2, 2]
+    np.testing.assert_array_equal(changed[0], first[0])
+    assert tuple(changed[1, 0, 0]) == (0, 128, 0)
+    assert len(list((tmp_path / "cache").iterdir())) == 3
+
+
+@pytest.mark.parametrize("missing", [True, False], ids=["missing", "corrupt"])
+def test_cache_errors_name_the_file_and_leave_nothing_behind(tmp_path, missing):
+    good = _save(tmp_path / "good.png")
+    bad = tmp_path / "bad.jpg"
+    if not missing:
+        bad.write_text("not a picture")
+    with pytest.raises(ImageLoadError, match="bad.jpg"):
+        ImageLoader(size=(4, 4), cache_dir=tmp_path / "cache").transform([good, str(bad)])
+    assert list((tmp_path / "cache").glob("*")) == []
+
+
+def test_cache_of_no_pictures(tmp_path):
+    X = ImageLoader(size=(4, 5), dtype="uint8", cache_dir=tmp_path).transform([])
+    assert X.shape == (0, 4, 5, 3) and X.dtype == np.uint8

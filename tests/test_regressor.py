@@ -259,3 +259,53 @@ def test_predicting_on_another_image_size_is_refused(Xy):
 
 def test_model_code_uses_the_configured_backend():
     assert keras.backend.backend() in ("tensorflow", "jax", "torch")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"rotations": (0, 90, 180, 270), "tta": True, "validation_split": 0.25}],
+    ids=["plain", "rotations-tta-validation"],
+)
+def test_uint8_images_train_the_same_network_as_floats(posts, params):
+    X8 = ImageLoader(size=(8, 8), dtype="uint8").transform(posts["image"])
+    y = posts["likes"].to_numpy()
+    on_uint8 = CNNLikesRegressor(**TINY, **params).fit(X8, y)
+    on_float = CNNLikesRegressor(**TINY, **params).fit(X8.astype(np.float32) / np.float32(255), y)
+    np.testing.assert_allclose(on_uint8.history_["loss"], on_float.history_["loss"], rtol=1e-5)
+    np.testing.assert_allclose(on_uint8.predict(X8), on_float.predict(X8), rtol=1e-5)
+    # Either kind of input predicts the same on either model: uint8 is divided by 255.
+    np.testing.assert_allclose(on_uint8.predict(X8 / np.float32(255)), on_uint8.predict(X8), rtol=1e-5)
+
+
+def test_large_uint8_predictions_are_made_in_chunks(Xy, monkeypatch):
+    import spe._regressor
+
+    X8 = (Xy[0] * 255).round().astype(np.uint8)
+    reg = CNNLikesRegressor(**TINY).fit(X8, Xy[1])
+    whole = reg.predict(X8)
+    monkeypatch.setattr(spe._regressor, "_PREDICT_CHUNK", 7)  # 40 images: 6 chunks
+    np.testing.assert_array_equal(reg.predict(X8), whole)
+
+
+def test_a_uint8_memory_map_is_never_converted_whole(tmp_path, monkeypatch):
+    import tracemalloc
+
+    import spe._regressor
+
+    rng = np.random.RandomState(0)
+    n, side = 2000, 32  # the images outweigh what tracing the network costs
+    np.save(tmp_path / "x.npy", (rng.rand(n, side, side, 3) * 255).astype(np.uint8))
+    X = np.load(tmp_path / "x.npy", mmap_mode="r")
+    y = rng.rand(n) * 100
+    float_bytes = n * side * side * 3 * 4  # what one float32 copy of the images takes
+    reg = CNNLikesRegressor(**{**TINY, "epochs": 1, "batch_size": 32}, rotations=(0, 180))
+    monkeypatch.setattr(spe._regressor, "_PREDICT_CHUNK", 100)
+    peaks = []
+    for step in (lambda: reg.fit(X, y), lambda: reg.predict(X)):
+        tracemalloc.start()  # NumPy reports its allocations to tracemalloc
+        try:
+            step()
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    assert max(peaks) < float_bytes / 2, f"peaks {peaks} bytes, one float copy is {float_bytes}"
