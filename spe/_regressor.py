@@ -19,7 +19,7 @@ __all__ = ["CNNLikesRegressor"]
 _ROTATIONS = (0, 90, 180, 270)
 # uint8 images converted to float per prediction call: bounds the memory
 # predict needs on large (memory-mapped) input.
-_PREDICT_CHUNK = 1024
+_PREDICT_CHUNK = 256
 
 
 def as_images(X):

@@ -60,6 +60,16 @@ def _build_parser():
         )
         p.add_argument("--folds", type=int, default=folds, help=f"cross-validation folds (default {folds})")
         p.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
+        cache_option(p)
+
+    def cache_option(p):
+        p.add_argument(
+            "--cache-dir",
+            type=Path,
+            default=None,
+            help="decode the pictures once into this folder (uint8, memory-mapped) and stream them "
+            "to the network: flat memory for accounts of thousands of posts; later runs reuse it",
+        )
 
     p = sub.add_parser("evaluate", help="cross-validated report against the baselines")
     data_options(p)
@@ -97,6 +107,7 @@ def _build_parser():
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--learning-rate", type=float, default=None)
     p.add_argument("--size", type=int, default=64)
+    cache_option(p)
 
     p = sub.add_parser("predict", help="predicted likes for new pictures")
     p.add_argument("model", metavar="MODEL_DIR", type=Path)
@@ -154,16 +165,17 @@ def _staged_output(out):
     staging.rmdir()
 
 
-def _pipeline(size=64, epochs=50, learning_rate=None, memory=None, **cnn):
+def _pipeline(size=64, epochs=50, learning_rate=None, memory=None, cache_dir=None, **cnn):
     from sklearn.pipeline import Pipeline
 
     from . import CNNLikesRegressor, ImageLoader
+    from .evaluation import _cache_params
 
     if learning_rate is not None:
         cnn["learning_rate"] = learning_rate
     return Pipeline(
         [
-            ("load", ImageLoader(size=(size, size))),
+            ("load", ImageLoader(size=(size, size), **_cache_params(cache_dir))),
             ("cnn", CNNLikesRegressor(epochs=epochs, random_state=0, **cnn)),
         ],
         memory=memory,
@@ -177,17 +189,19 @@ def _save_fig(fig, path):
     plt.close(fig)
 
 
-def _load_checked(path, size):
+def _load_checked(path, size, cache_dir=None):
     """Read the posts and decode every image once, before any training.
 
     A bad picture then fails in a second, naming the file, rather than
-    minutes into a grid search.
+    minutes into a grid search. With a cache the decoded pictures go to
+    disk (and ``fit`` reuses them) instead of memory.
     """
     from . import ImageLoader
     from .datasets import load_data
+    from .evaluation import _cache_params
 
     data = load_data(path)
-    ImageLoader(size=(size, size), n_jobs=-1).load_uint8(data)
+    ImageLoader(size=(size, size), n_jobs=-1, **_cache_params(cache_dir)).fit_transform(data)
     _say(_summary(data))
     return data
 
@@ -208,10 +222,15 @@ def _evaluate(data, args, out):
     from .plotting import plot_likes, plot_predicted_vs_actual
 
     if getattr(args, "compare", False):
-        models = candidates(size=args.size, epochs=args.epochs, embedding_weights=args.embedding_weights)
+        models = candidates(
+            size=args.size,
+            epochs=args.epochs,
+            embedding_weights=args.embedding_weights,
+            cache_dir=args.cache_dir,
+        )
         best_guess = "trend x picture"
     else:
-        models = {"CNN": _pipeline(args.size, args.epochs, args.learning_rate)}
+        models = {"CNN": _pipeline(args.size, args.epochs, args.learning_rate, cache_dir=args.cache_dir)}
         best_guess = "CNN"
     with _progress(args.folds * (2 + len(models)), "evaluating", args.quiet) as bar:
         report = evaluate(models, data, cv=args.cv, n_splits=args.folds, progress=lambda _: bar.update())
@@ -227,7 +246,7 @@ def _evaluate(data, args, out):
 
 
 def cmd_evaluate(args):
-    data = _load_checked(args.data, args.size)
+    data = _load_checked(args.data, args.size, args.cache_dir)
     with _staged_output(args.out) as out:
         _evaluate(data, args, out)
     if args.out:
@@ -256,9 +275,10 @@ def _grid_tune(data, args):
             bar.update()
             return score
 
-        # memory=: each fold's images are decoded once, not once per setting.
+        # memory= (or the disk cache): each fold's images are decoded once,
+        # not once per setting.
         search = GridSearchCV(
-            _pipeline(args.size, memory=cache),
+            _pipeline(args.size, memory=None if args.cache_dir else cache, cache_dir=args.cache_dir),
             grid,
             cv=make_cv(args.cv, args.folds),
             scoring=neg_mse,
@@ -288,7 +308,7 @@ def _fast_tune(data, args):
 
         try:
             return fast_grid_search(
-                _pipeline(args.size),
+                _pipeline(args.size, cache_dir=args.cache_dir),
                 data,
                 data["likes"].to_numpy(),
                 epochs=args.epochs,
@@ -338,7 +358,7 @@ def _tune(data, args, out):
 
 
 def cmd_tune(args):
-    data = _load_checked(args.data, args.size)
+    data = _load_checked(args.data, args.size, args.cache_dir)
     with _staged_output(args.out) as out:
         _tune(data, args, out)
     if args.out:
@@ -349,8 +369,8 @@ def cmd_tune(args):
 def cmd_fit(args):
     from .persistence import save_model
 
-    data = _load_checked(args.data, args.size)
-    pipeline = _pipeline(args.size, args.epochs, args.learning_rate)
+    data = _load_checked(args.data, args.size, args.cache_dir)
+    pipeline = _pipeline(args.size, args.epochs, args.learning_rate, cache_dir=args.cache_dir)
     t0 = time.perf_counter()
     pipeline.fit(data, data["likes"].to_numpy())
     path = save_model(pipeline, args.out, data=data)
@@ -395,13 +415,25 @@ def cmd_demo(args):
         _say(_summary(data))
         _say("\n== 1. How well can likes be predicted? ==")
         ns = argparse.Namespace(
-            size=64, epochs=args.epochs, learning_rate=None, cv="time", folds=5, quiet=args.quiet
+            size=64,
+            epochs=args.epochs,
+            learning_rate=None,
+            cv="time",
+            folds=5,
+            quiet=args.quiet,
+            cache_dir=None,
         )
         _evaluate(data, ns, out)
         _say("\n== 2. Which settings work best? ==")
         grid_epochs = sorted({max(1, args.epochs // 5), max(1, args.epochs * 3 // 5)})
         ns = argparse.Namespace(
-            size=64, epochs=grid_epochs, learning_rate=[1e-3, 1e-4], cv="time", folds=3, quiet=args.quiet
+            size=64,
+            epochs=grid_epochs,
+            learning_rate=[1e-3, 1e-4],
+            cv="time",
+            folds=3,
+            quiet=args.quiet,
+            cache_dir=None,
         )
         search = _tune(data, ns, out)
         _save_fig(plot_loss_curve(search.best_estimator_), out / "loss_curve.png")
@@ -423,6 +455,7 @@ def cmd_demo(args):
             quiet=args.quiet,
             compare=True,
             embedding_weights=None,
+            cache_dir=None,
         )
         (out / "realistic").mkdir()
         _evaluate(real, ns, out / "realistic")

@@ -345,7 +345,14 @@ def evaluate(
     )
 
 
-def candidates(*, size=64, epochs=50, embedding_weights=None, features=True, cnn=True, embeddings=True):
+def _cache_params(cache_dir):
+    """ImageLoader settings for a disk cache: uint8 pictures, memory-mapped and streamed."""
+    return {} if cache_dir is None else {"dtype": "uint8", "cache_dir": cache_dir}
+
+
+def candidates(
+    *, size=64, epochs=50, embedding_weights=None, features=True, cnn=True, embeddings=True, cache_dir=None
+):
     """The models worth comparing on an account, by name, for :func:`evaluate`.
 
     Parameters
@@ -359,6 +366,9 @@ def candidates(*, size=64, epochs=50, embedding_weights=None, features=True, cnn
         (random weights) works offline; the row is then named so.
     features, cnn, embeddings : bool, default=True
         Include the image-feature, CNN and embedding candidates.
+    cache_dir : path-like, default=None
+        If set, the CNN reads its pictures as uint8 from this disk cache
+        (``ImageLoader(dtype="uint8", cache_dir=...)``), for large accounts.
 
     Returns
     -------
@@ -394,7 +404,7 @@ def candidates(*, size=64, epochs=50, embedding_weights=None, features=True, cnn
 
         out["CNN on pixels"] = Pipeline(
             [
-                ("load", ImageLoader(size=(size, size))),
+                ("load", ImageLoader(size=(size, size), **_cache_params(cache_dir))),
                 ("cnn", CNNLikesRegressor(epochs=epochs, random_state=0)),
             ]
         )

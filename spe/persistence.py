@@ -118,7 +118,9 @@ def save_model(pipeline, directory, *, data=None, scores=None):
         "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": _versions(),
         "keras_backend": __import__("keras").backend.backend(),
-        "loader": {**loader.get_params(), "size": list(loader.size)},
+        # The cache is a training-time folder of this machine: a saved model
+        # predicts new pictures without writing there.
+        "loader": {**loader.get_params(), "size": list(loader.size), "cache_dir": None},
         "regressor": {k: list(params[k]) if k in _TUPLES else params[k] for k in _HYPERPARAMETERS},
         "input_shape": [int(v) for v in regressor.X_shape_[1:]],
         "target_scaling": {

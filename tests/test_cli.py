@@ -169,3 +169,26 @@ def test_tune_fast(posts, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "Best of 4 settings" in printed
     assert (out / "model" / "spe.json").is_file() and (out / "grid_heatmap.png").is_file()
+
+
+def test_cache_dir_streams_and_gives_what_memory_gives(posts, tmp_path, capsys):
+    folder = posts.attrs["directory"]
+    cache = tmp_path / "cache"
+    predictions = {}
+    for name, extra in [("memory", []), ("cache", ["--cache-dir", str(cache)])]:
+        model = tmp_path / f"model-{name}"
+        assert (
+            main(["--quiet", "fit", folder, "--size", "8", "--epochs", "2", "--out", str(model), *extra]) == 0
+        )
+        capsys.readouterr()
+        assert main(["predict", str(model), *posts["image"].iloc[:3]]) == 0
+        predictions[name] = [line for line in capsys.readouterr().out.splitlines() if "predicted" in line]
+    # Same training (uint8 pictures are divided by 255 a batch at a time), same predictions.
+    assert predictions["cache"] == predictions["memory"]
+    assert len(list(cache.glob("images-*.npy"))) == 1  # decoded once, reused by fit
+    loader = json.loads((tmp_path / "model-cache" / "spe.json").read_text())["loader"]
+    assert loader["dtype"] == "uint8" and loader["cache_dir"] is None  # a saved model writes no cache
+
+    assert main(["--quiet", "evaluate", folder, *TINY, "--epochs", "1", "--cache-dir", str(cache)]) == 0
+    assert "CNN" in capsys.readouterr().out
+    assert len(list(cache.glob("images-*.npy"))) == 1 + 2 * 2  # plus train and test part of 2 folds

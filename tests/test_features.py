@@ -94,3 +94,10 @@ def test_grey_arrays_and_bad_size():
     assert ImageFeatures(faces=False).fit([]).transform(grey).shape == (2, 13)
     with pytest.raises(ValueError, match="size"):
         ImageFeatures(size=(0, 3)).fit([])
+
+
+def test_uint8_images_give_the_features_of_their_float_version(features, posts):
+    from spe import ImageLoader
+
+    X8 = ImageLoader(size=(32, 32), dtype="uint8").transform(posts["image"])
+    np.testing.assert_allclose(features.transform(X8), features.transform(X8 / np.float32(255)), rtol=1e-6)
