@@ -5,8 +5,12 @@ Run by hand: ``python benchmarks/bench_fit.py``. The seed network, 50 epochs on
 
 - plain Keras: ``model.fit`` on NumPy arrays, Keras' defaults (what
   CNNLikesRegressor did at first);
-- plain Keras fed by ``spe._batches.ImageBatches``, the PyDataset
-  CNNLikesRegressor now uses (one batch read and converted at a time);
+- plain Keras fed by ``spe._batches.tensorflow_batches``, the ``tf.data``
+  pipeline CNNLikesRegressor uses for float images in memory on the
+  TensorFlow backend (built once per fit);
+- plain Keras fed by ``spe._batches.ImageBatches``, the PyDataset it uses for
+  uint8 images (one batch read and converted at a time, memory maps stay on
+  disk);
 - CNNLikesRegressor on float32 images, and on uint8 images.
 
 It counts the floating-point operations of the training from the layer
@@ -22,7 +26,7 @@ from _seed_network import seed_data, seed_network
 
 from spe import CNNLikesRegressor
 from spe._backend import keras
-from spe._batches import ImageBatches
+from spe._batches import ImageBatches, tensorflow_batches
 
 
 def training_flops(model, n_samples, epochs):
@@ -50,12 +54,14 @@ def matmul_rate(size=1024, repeats=20):
     return 2 * size**3 * repeats / (time.perf_counter() - t0)
 
 
-def plain_keras(X, y, epochs, batches=False):
+def plain_keras(X, y, epochs, feed=None):
     model = seed_network(X.shape[1:])
     model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
     y = (y - y.mean()) / y.std()
-    if batches:
-        model.fit(ImageBatches(X, y, None, 32, shuffle=True), epochs=epochs, verbose=0)
+    if feed == "tf.data":
+        model.fit(tensorflow_batches(X, y, None, 32, seed=0), epochs=epochs, verbose=0)
+    elif feed == "ImageBatches":
+        model.fit(ImageBatches(X, y, None, 32, shuffle=True, seed=0), epochs=epochs, verbose=0)
     else:
         model.fit(X, y, epochs=epochs, batch_size=32, verbose=0)
     return model
@@ -71,7 +77,8 @@ def main():
     X8 = (X * 255).round().astype("uint8")
     runs = {
         "plain Keras fit (NumPy arrays)": lambda: plain_keras(X, y, args.epochs),
-        "plain Keras fit (ImageBatches)": lambda: plain_keras(X, y, args.epochs, batches=True),
+        "plain Keras fit (tf.data)": lambda: plain_keras(X, y, args.epochs, feed="tf.data"),
+        "plain Keras fit (ImageBatches)": lambda: plain_keras(X, y, args.epochs, feed="ImageBatches"),
         "CNNLikesRegressor, float32 images": lambda: CNNLikesRegressor(epochs=args.epochs).fit(X, y).model_,
         "CNNLikesRegressor, uint8 images": lambda: CNNLikesRegressor(epochs=args.epochs).fit(X8, y).model_,
     }

@@ -19,11 +19,14 @@ same table for much less:
 """
 
 import os
+import pickle
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib.externals.loky import get_reusable_executor
 from sklearn.base import clone
 from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
@@ -52,6 +55,27 @@ def limit_threads(n_threads):
         tf.config.threading.set_inter_op_parallelism_threads(n_threads)
     except RuntimeError:
         pass  # already initialised: keep what it has
+
+
+class _HereExecutor(Executor):
+    """Runs each task at once, in this process (``n_jobs=1``)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # KeyboardInterrupt goes straight up
+            future.set_exception(exc)
+        return future
+
+
+def _executor(workers, threads):
+    if workers == 1:
+        return _HereExecutor()
+    # joblib's process pool (loky): workers are reused from one call to the
+    # next, as joblib.Parallel reuses them, and stay 300 s when idle, as
+    # joblib's do; cloudpickle carries callbacks defined in a notebook.
+    return get_reusable_executor(max_workers=workers, timeout=300)
 
 
 def _split(estimator):
@@ -87,14 +111,16 @@ def _train_run(state, regressor, X_train, y_train, X_test, y_test, learning_rate
     """Train one (fold, learning rate) network from epoch ``start`` to ``stop``.
 
     Returns the network to continue from (None after the last epoch count,
-    sparing its trip back) and the scores at the grid's epoch counts.
+    sparing its trip back) and the scores at the grid's epoch counts. In a
+    worker process (``threads`` set) the network travels as pickled bytes,
+    which the parent only passes on, never unpickles.
     """
     if threads:
         limit_threads(threads)
     if state is None:
         reg = clone(regressor).set_params(learning_rate=learning_rate, epochs=stop)
     else:
-        reg = state
+        reg = pickle.loads(state) if isinstance(state, bytes) else state
         reg.set_params(warm_start=True, epochs=stop - start)
     callback = _snapshot_callback(reg, X_test, y_test, {e - start for e in at if start < e <= stop})
     reg.set_params(callbacks=[callback])
@@ -102,7 +128,11 @@ def _train_run(state, regressor, X_train, y_train, X_test, y_test, learning_rate
     reg.fit(X_train, y_train)
     reg.set_params(callbacks=None)
     reg._initialize_callbacks()  # drop the callback and its test data
-    return (reg if stop < max(at) else None), {e + start: s for e, s in callback.scores.items()}
+    if stop == max(at):
+        reg = None
+    elif threads:
+        reg = pickle.dumps(reg)
+    return reg, {e + start: s for e, s in callback.scores.items()}
 
 
 @dataclass
@@ -212,33 +242,62 @@ def fast_grid_search(
     workers = 1 if n_jobs in (None, 1) else (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
     threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None
     scores = {(lr, e): [np.nan] * len(folds) for lr in learning_rate for e in epochs}
-    states = {(lr, f): None for lr in learning_rate for f in range(len(folds))}
-    alive, start, n_epochs, done = list(learning_rate), 0, 0, 0
-    with Parallel(n_jobs=workers) as parallel:
-        while start < epochs[-1]:
-            # Stop at the next epoch count while there is still a choice to
-            # make between rates; otherwise train straight to the end.
-            stop = next(e for e in epochs if e > start) if halving and len(alive) > 1 else epochs[-1]
-            jobs = [(lr, f) for lr in alive for f in range(len(folds))]
-            results = parallel(
-                delayed(_train_run)(
-                    states[job], regressor, *folds[job[1]], job[0], start, stop, epochs, threads
+    alive, n_epochs, n_runs = list(learning_rate), 0, 0
+    # One chain per (learning rate, fold). Without halving each chain is one
+    # run to the last epoch count, scored on the way: exactly what separate
+    # fits would give. With halving, chains are trained one grid interval at
+    # a time (0-10, 10-30, 30-50), continuing warm: while there are rates to
+    # choose between, every chain waits at the next epoch count until all
+    # have reached it; after that a free worker takes the next interval of
+    # any chain, so 5 chains on 2 workers finish together instead of one
+    # running alone at the end.
+    ready = deque((lr, f, 0) for lr in alive for f in range(len(folds)))
+    states, paused, pending = {}, [], {}
+    executor = _executor(workers, threads)
+    try:
+        while ready or pending:
+            while ready and len(pending) < workers:
+                lr, f, start = ready.popleft()
+                stop = next(e for e in epochs if e > start) if halving else epochs[-1]
+                future = executor.submit(
+                    _train_run,
+                    states.pop((lr, f), None),
+                    regressor,
+                    *folds[f],
+                    lr,
+                    start,
+                    stop,
+                    epochs,
+                    threads,
                 )
-                for job in jobs
-            )
-            for (lr, f), (state, fold_scores) in zip(jobs, results):
+                pending[future] = (lr, f, start, stop)
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                lr, f, start, stop = pending.pop(future)
+                state, fold_scores = future.result()
+                for e, score in fold_scores.items():
+                    scores[(lr, e)][f] = score
+                n_epochs += stop - start
+                n_runs += 1
+                if progress is not None:
+                    progress(n_runs)
+                if stop == epochs[-1]:
+                    continue
                 states[(lr, f)] = state
-                for e, s in fold_scores.items():
-                    scores[(lr, e)][f] = s
-            n_epochs += (stop - start) * len(jobs)
-            done += len(jobs)
-            if progress is not None:
-                progress(done)
-            if halving and stop != epochs[-1]:
-                keep = max(1, int(np.ceil(len(alive) / factor)))
-                alive = sorted(alive, key=lambda lr: -np.mean(scores[(lr, stop)]))[:keep]
-                states = {k: v for k, v in states.items() if k[0] in alive}
-            start = stop
+                if not (halving and len(alive) > 1):
+                    ready.append((lr, f, stop))
+                    continue
+                paused.append((lr, f, stop))
+                if len(paused) == len(alive) * len(folds):  # all at this epoch count: choose
+                    keep = max(1, int(np.ceil(len(alive) / factor)))
+                    alive = sorted(alive, key=lambda rate: -np.mean(scores[(rate, stop)]))[:keep]
+                    ready.extend(chain for chain in paused if chain[0] in alive)
+                    states = {k: v for k, v in states.items() if k[0] in alive}
+                    paused = []
+    except BaseException:
+        for future in pending:
+            future.cancel()
+        raise
 
     rows = [(e, lr, s) for (lr, e), s in scores.items()]
     table = pd.DataFrame(

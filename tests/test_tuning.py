@@ -39,7 +39,8 @@ def test_snapshots_give_the_same_scores_as_grid_search(Xy):
     assert fast.best_estimator_.predict(X).shape == (32,)
 
 
-def test_halving_stops_the_worst_rates(Xy):
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_halving_stops_the_worst_rates(Xy, n_jobs):
     X, y = Xy
     res = fast_grid_search(
         CNNLikesRegressor(**TINY),
@@ -50,6 +51,7 @@ def test_halving_stops_the_worst_rates(Xy):
         cv=KFold(2),
         halving=True,
         refit=False,
+        n_jobs=n_jobs,
     )
     scores = np.asarray(res.cv_results_["mean_test_score"])
     assert np.isfinite(scores).sum() == 3 + 1 + 1  # all rates at 1 epoch, then the best third
