@@ -1,7 +1,8 @@
 """How close does a fit of the seed network come to the machine's matrix-multiply rate?
 
-Run by hand: ``python benchmarks/bench_fit.py``. The seed network, 50 epochs on
-148 images of 64x64 (batch 32, Adam, MSE), fitted three ways in one run:
+Run by hand: ``python benchmarks/bench_fit.py`` (about 4 minutes). The seed
+network, 50 epochs on 148 images of 64x64 (batch 32, Adam, MSE), fitted five
+ways in one run, in three rounds (the median is shown):
 
 - plain Keras: ``model.fit`` on NumPy arrays, Keras' defaults (what
   CNNLikesRegressor did at first);
@@ -20,6 +21,7 @@ run, so the achieved rate can be read as a share of that ceiling.
 """
 
 import argparse
+import statistics
 import time
 
 from _seed_network import seed_data, seed_network
@@ -59,9 +61,9 @@ def plain_keras(X, y, epochs, feed=None):
     model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
     y = (y - y.mean()) / y.std()
     if feed == "tf.data":
-        model.fit(tensorflow_batches(X, y, None, 32, seed=0), epochs=epochs, verbose=0)
+        model.fit(tensorflow_batches(X, y, None, 32, seed=0), epochs=epochs, verbose=0, shuffle=False)
     elif feed == "ImageBatches":
-        model.fit(ImageBatches(X, y, None, 32, shuffle=True, seed=0), epochs=epochs, verbose=0)
+        model.fit(ImageBatches(X, y, None, 32, shuffle=True, seed=0), epochs=epochs, verbose=0, shuffle=False)
     else:
         model.fit(X, y, epochs=epochs, batch_size=32, verbose=0)
     return model
@@ -70,6 +72,7 @@ def plain_keras(X, y, epochs, feed=None):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of all runs; the median is shown")
     args = parser.parse_args()
     X, y = seed_data()
     ceiling = matmul_rate()
@@ -87,16 +90,19 @@ def main():
     print(
         f"backend {keras.backend.backend()}; float32 matmul 1024x1024: {ceiling / 1e9:6.1f} GFLOP/s (ceiling)"
     )
-    print(f"148 images 64x64, {args.epochs} epochs, batch 32")
-    for name, fn in runs.items():
-        t0 = time.perf_counter()
-        model = fn()
-        seconds = time.perf_counter() - t0
-        flops = training_flops(model, len(X), args.epochs)
-        rate = flops / seconds
+    print(f"148 images 64x64, {args.epochs} epochs, batch 32, median of {args.repeats} rounds")
+    times = {name: [] for name in runs}
+    for _ in range(args.repeats):  # rounds, so that a busy moment hits every run alike
+        for name, fn in runs.items():
+            t0 = time.perf_counter()
+            model = fn()
+            times[name].append(time.perf_counter() - t0)
+    flops = training_flops(model, len(X), args.epochs)
+    for name, seconds in times.items():
+        rate = flops / statistics.median(seconds)
         print(
-            f"{name:42s} {seconds:6.2f} s  {flops / 1e12:5.2f} TFLOP  {rate / 1e9:6.1f} GFLOP/s  "
-            f"{rate / ceiling:5.0%} of matmul"
+            f"{name:42s} {statistics.median(seconds):6.2f} s  {flops / 1e12:5.2f} TFLOP  "
+            f"{rate / 1e9:6.1f} GFLOP/s  {rate / ceiling:5.0%} of matmul"
         )
 
 

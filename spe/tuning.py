@@ -15,7 +15,10 @@ same table for much less:
   best third of the learning rates train on, as
   :class:`~sklearn.model_selection.HalvingGridSearchCV` does with epochs as
   the resource; dropped cells stay NaN in ``cv_results_``;
-- runs go to ``n_jobs`` processes, each limited to its share of the cores.
+- runs go to ``n_jobs`` processes, each limited to its share of the cores;
+  with halving, runs are cut at the grid's epoch counts and a free process
+  takes the next piece of any run, so the few surviving runs share the
+  processes evenly instead of one finishing alone.
 """
 
 import os
@@ -78,6 +81,12 @@ def _executor(workers, threads):
     return get_reusable_executor(max_workers=workers, timeout=300)
 
 
+def _best_first(fold_scores):
+    """Sort key, best mean score first; a rate with a fold that stopped early comes last."""
+    mean = np.mean(fold_scores)
+    return np.inf if np.isnan(mean) else -mean
+
+
 def _split(estimator):
     if isinstance(estimator, Pipeline):
         return Pipeline(estimator.steps[:-1]) if len(estimator.steps) > 1 else None, estimator.steps[-1][1]
@@ -95,9 +104,10 @@ def _snapshot_callback(regressor, X_test, y_test, at):
         # Score the network on the fold's test posts at each grid epoch count.
         def __init__(self):
             super().__init__()
-            self.scores = {}
+            self.scores, self.epochs_run = {}, 0
 
         def on_epoch_end(self, epoch, logs=None):
+            self.epochs_run += 1
             done = epoch + 1
             if done in at:
                 raw = self.model.predict(X_test, verbose=0, batch_size=256)
@@ -110,10 +120,11 @@ def _snapshot_callback(regressor, X_test, y_test, at):
 def _train_run(state, regressor, X_train, y_train, X_test, y_test, learning_rate, start, stop, at, threads):
     """Train one (fold, learning rate) network from epoch ``start`` to ``stop``.
 
-    Returns the network to continue from (None after the last epoch count,
-    sparing its trip back) and the scores at the grid's epoch counts. In a
-    worker process (``threads`` set) the network travels as pickled bytes,
-    which the parent only passes on, never unpickles.
+    Returns the network to continue from (None after the last epoch count
+    or when early stopping ended the run, sparing its trip back), the scores
+    at the grid's epoch counts and the epochs trained. In a worker process
+    (``threads`` set) the network travels as pickled bytes, which the parent
+    only passes on, never unpickles.
     """
     if threads:
         limit_threads(threads)
@@ -128,11 +139,11 @@ def _train_run(state, regressor, X_train, y_train, X_test, y_test, learning_rate
     reg.fit(X_train, y_train)
     reg.set_params(callbacks=None)
     reg._initialize_callbacks()  # drop the callback and its test data
-    if stop == max(at):
+    if stop == max(at) or callback.epochs_run < stop - start:
         reg = None
     elif threads:
         reg = pickle.dumps(reg)
-    return reg, {e + start: s for e, s in callback.scores.items()}
+    return reg, {e + start: s for e, s in callback.scores.items()}, callback.epochs_run
 
 
 @dataclass
@@ -187,7 +198,11 @@ def fast_grid_search(
     Parameters
     ----------
     estimator : Pipeline ending in CNNLikesRegressor, or CNNLikesRegressor
-        The steps before the regressor run once per fold.
+        The steps before the regressor run once per fold. With
+        ``early_stopping`` set on the regressor a run ends where its loss
+        stops improving: the epoch counts it never reached stay NaN for
+        that fold, so those cells are NaN (ranked last), and halving ranks
+        such a rate last.
     X : DataFrame, sequence of paths or array
     y : array-like of shape (n_samples,)
     epochs : sequence of int, default=(10, 30, 50)
@@ -274,24 +289,26 @@ def fast_grid_search(
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 lr, f, start, stop = pending.pop(future)
-                state, fold_scores = future.result()
+                state, fold_scores, trained = future.result()
                 for e, score in fold_scores.items():
                     scores[(lr, e)][f] = score
-                n_epochs += stop - start
+                n_epochs += trained
                 n_runs += 1
                 if progress is not None:
                     progress(n_runs)
-                if stop == epochs[-1]:
-                    continue
-                states[(lr, f)] = state
+                if state is not None:  # None: the last epoch count, or stopped early
+                    states[(lr, f)] = state
                 if not (halving and len(alive) > 1):
-                    ready.append((lr, f, stop))
+                    if state is not None:
+                        ready.append((lr, f, stop))
                     continue
                 paused.append((lr, f, stop))
                 if len(paused) == len(alive) * len(folds):  # all at this epoch count: choose
                     keep = max(1, int(np.ceil(len(alive) / factor)))
-                    alive = sorted(alive, key=lambda rate: -np.mean(scores[(rate, stop)]))[:keep]
-                    ready.extend(chain for chain in paused if chain[0] in alive)
+                    alive = sorted(alive, key=lambda rate: _best_first(scores[(rate, stop)]))[:keep]
+                    ready.extend(
+                        chain for chain in paused if (chain[0], chain[1]) in states and chain[0] in alive
+                    )
                     states = {k: v for k, v in states.items() if k[0] in alive}
                     paused = []
     except BaseException:

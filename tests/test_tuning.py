@@ -78,6 +78,22 @@ def test_pipeline_decodes_once_per_fold_and_runs_in_two_processes(posts, count_d
     assert np.isfinite(res.cv_results_["mean_test_score"]).all()
 
 
+@pytest.mark.parametrize("halving", [False, True])
+def test_early_stopping_ends_runs_and_leaves_unreached_cells_nan(Xy, halving):
+    X, y = Xy
+    # A step of 1e-12 leaves float32 weights unchanged and, without dropout
+    # or shuffling, the loss too: those runs stop after 1 + patience epochs.
+    reg = CNNLikesRegressor(**{**TINY, "dropout": 0.0, "shuffle": False}, early_stopping=1)
+    res = fast_grid_search(
+        reg, X, y, epochs=(1, 5), learning_rate=(1e-12, 1e-3), cv=KFold(2), halving=halving, refit=False
+    )
+    table = _table(res.cv_results_, "param_cnn__epochs", "param_cnn__learning_rate")
+    assert np.isnan(table[(5, 1e-12)])
+    assert np.isfinite(table[(1, 1e-12)]) and np.isfinite(table[(1, 1e-3)])
+    assert res.best_params_ != {"cnn__epochs": 5, "cnn__learning_rate": 1e-12}
+    assert res.n_epochs_trained_ <= 2 * 2 + 2 * 5  # the 1e-12 runs stopped at 2 epochs
+
+
 def test_bad_grid():
     with pytest.raises(ValueError, match="epochs"):
         fast_grid_search(CNNLikesRegressor(), np.zeros((4, 8, 8, 3)), np.arange(4.0), epochs=(0,))
