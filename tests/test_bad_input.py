@@ -365,7 +365,10 @@ def test_instaloader_problems_cli(tmp_path, capsys):
     videos.mkdir()
     write_instaloader_post(videos, "2024-02-01_10-00-00_UTC", 7, video=True, typename="GraphVideo", images=())
     write_instaloader_post(videos, "2024-02-02_10-00-00_UTC", -1)
-    _expect_cli_error(tmp_path, capsys, videos, "no usable posts")
+    with pytest.warns(UserWarning) as record:  # what was dropped, before the error
+        _expect_cli_error(tmp_path, capsys, videos, "no usable posts")
+    messages = " ".join(str(w.message) for w in record)
+    assert "skipped 1 video post(s)" in messages and "like count is hidden" in messages
 
 
 def test_corrupt_model_folder_cli(tmp_path, capsys):

@@ -183,7 +183,10 @@ def test_truncated_jpeg(tmp_path):
 def test_decompression_bomb(tmp_path, monkeypatch):
     _save(tmp_path / "big.png", size=(100, 100))
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5000)
-    with pytest.raises(ImageLoadError, match=r"big\.png.*limit"):
+    with (
+        pytest.warns(Image.DecompressionBombWarning),  # Pillow's own, on opening
+        pytest.raises(ImageLoadError, match=r"big\.png.*limit"),
+    ):
         ImageLoader(size=(8, 8)).transform([str(tmp_path / "big.png")])
 
 

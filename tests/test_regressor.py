@@ -165,6 +165,26 @@ def test_grid_search_over_epochs_and_learning_rate(posts, tmp_path):
     assert grid.predict(posts["image"][:3]).shape == (3,)
 
 
+def test_successive_halving_with_epochs_as_the_resource(posts):
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingGridSearchCV
+
+    search = HalvingGridSearchCV(
+        tiny_pipeline(),
+        {"cnn__learning_rate": [1e-2, 1e-3, 1e-4]},
+        resource="cnn__epochs",
+        min_resources=1,
+        max_resources=3,
+        factor=3,
+        cv=KFold(2),
+        scoring="neg_mean_squared_error",
+    ).fit(posts["image"], posts["likes"])
+    assert search.n_resources_ == [1, 3]
+    assert search.n_candidates_ == [3, 1]
+    assert search.best_params_["cnn__epochs"] == 3
+    assert len(search.best_estimator_.named_steps["cnn"].history_["loss"]) == 3
+
+
 def test_grid_search_in_two_processes(posts):
     grid = GridSearchCV(tiny_pipeline(), {"cnn__learning_rate": [1e-2, 1e-3]}, cv=KFold(2), n_jobs=2)
     grid.fit(posts["image"], posts["likes"])
