@@ -150,8 +150,10 @@ def test_subprocess_quiet_output_and_one_line_errors(posts, tmp_path):
     assert bad.stderr.strip().count("\n") == 0 and bad.stderr.startswith("spe: error:")
 
 
-def test_tune_fast(posts, tmp_path, capsys):
+@pytest.mark.parametrize("cache", [False, True], ids=["memory", "cache-dir"])
+def test_tune_fast(posts, tmp_path, capsys, cache):
     out = tmp_path / "fast"
+    extra = ["--cache-dir", str(tmp_path / "cache")] if cache else []
     args = [
         "--quiet",
         "tune",
@@ -164,11 +166,14 @@ def test_tune_fast(posts, tmp_path, capsys):
         "--fast",
         "--out",
         str(out),
+        *extra,
     ]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "Best of 4 settings" in printed
     assert (out / "model" / "spe.json").is_file() and (out / "grid_heatmap.png").is_file()
+    if cache:  # all posts once, then the training and test part of 2 folds
+        assert len(list((tmp_path / "cache").glob("images-*.npy"))) == 1 + 2 * 2
 
 
 def test_cache_dir_decodes_once_and_the_saved_model_writes_no_cache(posts, tmp_path, capsys):
