@@ -46,27 +46,25 @@ def main():
         y = posts["likes"].to_numpy()
         pipe = Pipeline([("load", ImageLoader()), ("cnn", CNNLikesRegressor(random_state=0))])
         rows = []
-        if not args.skip_naive:
+
+        def timed_search(name, search, n_epochs):
             t0 = time.perf_counter()
+            search.fit(posts, y)
+            rows.append(
+                (name, time.perf_counter() - t0, search.best_score_, search.best_params_, n_epochs(search))
+            )
+
+        if not args.skip_naive:
             grid = GridSearchCV(
                 pipe,
                 {"cnn__epochs": epochs, "cnn__learning_rate": rates},
                 cv=cv,
                 scoring="neg_mean_squared_error",
                 refit=False,
-            ).fit(posts, y)
-            rows.append(
-                (
-                    "naive GridSearchCV",
-                    time.perf_counter() - t0,
-                    grid.best_score_,
-                    grid.best_params_,
-                    5 * len(rates) * sum(epochs),
-                )
             )
+            timed_search("naive GridSearchCV", grid, lambda _: 5 * len(rates) * sum(epochs))
         # scikit-learn's own successive halving, epochs as the resource: each
         # survivor trains afresh at the next level (10, then 30; 90 > 50).
-        t0 = time.perf_counter()
         halving = HalvingGridSearchCV(
             clone(pipe).set_params(memory=f"{tmp}/joblib"),  # decode once per fold
             {"cnn__learning_rate": rates},
@@ -77,15 +75,11 @@ def main():
             cv=cv,
             scoring="neg_mean_squared_error",
             refit=False,
-        ).fit(posts, y)
-        rows.append(
-            (
-                "HalvingGridSearchCV (epochs resource)",
-                time.perf_counter() - t0,
-                halving.best_score_,
-                halving.best_params_,
-                5 * sum(r * c for r, c in zip(halving.n_resources_, halving.n_candidates_)),
-            )
+        )
+        timed_search(
+            "HalvingGridSearchCV (epochs resource)",
+            halving,
+            lambda h: 5 * sum(r * c for r, c in zip(h.n_resources_, h.n_candidates_)),
         )
         for name, kwargs in [
             ("snapshots, 1 process", dict(halving=False, n_jobs=None)),
