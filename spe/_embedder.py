@@ -7,9 +7,11 @@ from ._backend import PicklesKerasModel, keras  # first: imports TensorFlow quie
 # isort: split
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._loader import ImageLoader, float_images, is_image_array
+from ._scikeras_fixes import keras_seed
 
 __all__ = ["PretrainedEmbedder"]
 
@@ -43,6 +45,9 @@ default="MobileNetV3Small"
     size : tuple of (int, int), default=(128, 128)
         Size the pictures are loaded at (at least 32x32).
     batch_size : int, default=32
+    random_state : int, RandomState instance or None, default=None
+        Seed for the random weights of ``weights=None``: the same seed
+        gives the same embedding. Pretrained weights ignore it.
 
     Attributes
     ----------
@@ -60,11 +65,19 @@ default="MobileNetV3Small"
     (2, 576)
     """
 
-    def __init__(self, backbone="MobileNetV3Small", weights="imagenet", size=(128, 128), batch_size=32):
+    def __init__(
+        self,
+        backbone="MobileNetV3Small",
+        weights="imagenet",
+        size=(128, 128),
+        batch_size=32,
+        random_state=None,
+    ):
         self.backbone = backbone
         self.weights = weights
         self.size = size
         self.batch_size = batch_size
+        self.random_state = random_state
 
     def _build(self):
         if self.backbone not in BACKBONES:
@@ -110,7 +123,9 @@ default="MobileNetV3Small"
         -------
         self : PretrainedEmbedder
         """
-        self.model_ = self._build()
+        seed = None if self.random_state is None else check_random_state(self.random_state).randint(2**31 - 1)
+        with keras_seed(seed):  # Keras draws initial weights from its global seed
+            self.model_ = self._build()
         self.n_features_out_ = int(self.model_.output_shape[-1])
         return self
 

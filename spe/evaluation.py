@@ -416,7 +416,9 @@ def candidates(
 
         name = "embeddings + PCA" + (" (random weights)" if embedding_weights is None else "")
         out[name] = make_pipeline(
-            PretrainedEmbedder(weights=embedding_weights, size=(max(size, 32), max(size, 32))),
+            PretrainedEmbedder(
+                weights=embedding_weights, size=(max(size, 32), max(size, 32)), random_state=0
+            ),
             PCA(
                 n_components=0.95, svd_solver="full"
             ),  # as many as 95% of the variance needs: folds can be small

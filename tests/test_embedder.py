@@ -31,6 +31,21 @@ def test_random_weights_embed_paths_and_arrays(posts, images):
     assert emb.transform(posts["image"][:3]).shape == (3, 576)
 
 
+def test_random_weights_are_seeded_by_random_state(images):
+    def embed(seed):
+        return PretrainedEmbedder(weights=None, size=(32, 32), random_state=seed).fit().transform(images)
+
+    np.testing.assert_array_equal(embed(0), embed(0))
+    # Relative: a random MobileNetV3's pooled outputs are tiny (about 1e-10).
+    assert not np.allclose(embed(0), embed(1), rtol=1e-3, atol=0)
+
+
+def test_uint8_pictures_embed_as_their_float_version(images):
+    emb = PretrainedEmbedder(weights=None, size=(32, 32), random_state=0).fit()
+    X8 = (images * 255).round().astype(np.uint8)
+    np.testing.assert_array_equal(emb.transform(X8), emb.transform(X8 / np.float32(255)))
+
+
 def test_local_weights_file_written_by_the_test(tmp_path, images):
     # What a user with downloaded weights does, offline: nothing here downloads.
     source = keras.applications.MobileNetV3Small(
