@@ -374,7 +374,7 @@ run_eagerly, validation_batch_size
                 if sample_weight is not None:
                     sample_weight = np.concatenate([sample_weight] * len(rotations))
             if self.shuffle:
-                # Float images in memory: a tf.data pipeline, ~15% faster
+                # Float images in memory: a tf.data pipeline, ~10% faster
                 # per epoch than ImageBatches here (benchmarks/bench_fit.py).
                 X, y, sample_weight = (
                     tensorflow_batches(X, y, sample_weight, self.batch_size, seed),
