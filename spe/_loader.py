@@ -6,9 +6,10 @@ from itertools import islice
 from numbers import Integral
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed, hash
+from joblib import Parallel, delayed
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sklearn.base import BaseEstimator, TransformerMixin
 
@@ -332,10 +333,9 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         spe.exceptions.ImageLoadError
             If a file is missing or cannot be decoded; the message names it.
         """
-        size = self._validate_params()
         if self.cache_dir is not None:
-            return self._cached(image_paths(X), size)
-        images = self.load_uint8(X)
+            return self._cached(image_paths(X), self._validate_params())
+        images = self.load_uint8(X)  # validates the parameters
         return images if self.dtype == "uint8" else float_images(images)
 
     def load_uint8(self, X):
@@ -386,7 +386,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
                 raise ImageLoadError(f"Cannot read image {p}: {exc}") from exc
             stats.append((os.path.abspath(p), st.st_size, st.st_mtime_ns))
         shape = (len(paths), *size, _COLOR_MODES[self.color_mode])
-        key = hash((self.color_mode, self.crop, self.dtype, shape, stats))
+        key = joblib.hash((self.color_mode, self.crop, self.dtype, shape, stats))
         folder = Path(self.cache_dir)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"images-{key}.npy"

@@ -376,11 +376,8 @@ run_eagerly, validation_batch_size
             if self.shuffle:
                 # Float images in memory: a tf.data pipeline, ~10% faster
                 # per epoch than ImageBatches here (benchmarks/bench_fit.py).
-                X, y, sample_weight = (
-                    tensorflow_batches(X, y, sample_weight, self.batch_size, seed),
-                    None,
-                    None,
-                )
+                X = tensorflow_batches(X, y, sample_weight, self.batch_size, seed)
+                y = sample_weight = None
                 kwargs["shuffle"] = False  # the pipeline shuffles
         super()._fit_keras_model(
             X,

@@ -72,7 +72,7 @@ class _HereExecutor(Executor):
         return future
 
 
-def _executor(workers, threads):
+def _executor(workers):
     if workers == 1:
         return _HereExecutor()
     # joblib's process pool (loky): workers are reused from one call to the
@@ -268,7 +268,7 @@ def fast_grid_search(
     # running alone at the end.
     ready = deque((lr, f, 0) for lr in alive for f in range(len(folds)))
     states, paused, pending = {}, [], {}
-    executor = _executor(workers, threads)
+    executor = _executor(workers)
     try:
         while ready or pending:
             while ready and len(pending) < workers:

@@ -35,9 +35,9 @@ def test_evaluate_writes_report_and_plots(posts, tmp_path, capsys):
     }
 
 
-def test_tune_fit_and_predict(posts, tmp_path, capsys):
-    out = tmp_path / "tuned"
-    args = [
+def _tune_args(posts, *extra):
+    """``spe --quiet tune`` on the test posts, a 2 x 2 grid."""
+    return [
         "--quiet",
         "tune",
         posts.attrs["directory"],
@@ -46,8 +46,13 @@ def test_tune_fit_and_predict(posts, tmp_path, capsys):
         "1,2",
         "--learning-rate",
         "1e-2,1e-3",
+        *extra,
     ]
-    assert main([*args, "--out", str(out)]) == 0
+
+
+def test_tune_fit_and_predict(posts, tmp_path, capsys):
+    out = tmp_path / "tuned"
+    assert main(_tune_args(posts, "--out", str(out))) == 0
     assert "Best of 4 settings" in capsys.readouterr().out
     for name in ("cv_results.csv", "best.json", "grid_heatmap.png", "model/spe.json", "model/network.keras"):
         assert (out / name).is_file(), name
@@ -154,21 +159,7 @@ def test_subprocess_quiet_output_and_one_line_errors(posts, tmp_path):
 def test_tune_fast(posts, tmp_path, capsys, cache):
     out = tmp_path / "fast"
     extra = ["--cache-dir", str(tmp_path / "cache")] if cache else []
-    args = [
-        "--quiet",
-        "tune",
-        posts.attrs["directory"],
-        *TINY,
-        "--epochs",
-        "1,2",
-        "--learning-rate",
-        "1e-2,1e-3",
-        "--fast",
-        "--out",
-        str(out),
-        *extra,
-    ]
-    assert main(args) == 0
+    assert main(_tune_args(posts, "--fast", "--out", str(out), *extra)) == 0
     printed = capsys.readouterr().out
     assert "Best of 4 settings" in printed
     assert (out / "model" / "spe.json").is_file() and (out / "grid_heatmap.png").is_file()
