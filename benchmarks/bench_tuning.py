@@ -23,7 +23,7 @@ import argparse
 import tempfile
 import time
 
-from joblib.externals.loky import get_reusable_executor
+from joblib.executor import get_memmapping_executor
 from sklearn.base import clone
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import GridSearchCV, HalvingGridSearchCV, KFold
@@ -86,7 +86,7 @@ def main():
             ("snapshots, 2 processes", dict(halving=False, n_jobs=2)),
             ("snapshots + halving, 2 processes", dict(halving=True, n_jobs=2)),
         ]:
-            get_reusable_executor().shutdown(wait=True)  # no warm workers from the run before
+            get_memmapping_executor(2).shutdown(wait=True)  # no warm workers from the run before
             t0 = time.perf_counter()
             res = fast_grid_search(
                 pipe, posts, y, epochs=epochs, learning_rate=rates, cv=cv, refit=False, **kwargs

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from joblib.externals.loky import get_reusable_executor
+from joblib.executor import get_memmapping_executor
 from sklearn.base import clone
 from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
@@ -75,10 +75,11 @@ class _HereExecutor(Executor):
 def _executor(workers):
     if workers == 1:
         return _HereExecutor()
-    # joblib's process pool (loky): workers are reused from one call to the
-    # next, as joblib.Parallel reuses them, and stay 300 s when idle, as
-    # joblib's do; cloudpickle carries callbacks defined in a notebook.
-    return get_reusable_executor(max_workers=workers, timeout=300)
+    # joblib's own process pool, the one joblib.Parallel(n_jobs=...) uses:
+    # workers are reused from one call to the next (and by a later
+    # GridSearchCV), stay 300 s when idle, get large arrays memory-mapped
+    # rather than pickled, and cloudpickle carries notebook-defined callbacks.
+    return get_memmapping_executor(workers)
 
 
 def _best_first(fold_scores):

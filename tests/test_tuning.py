@@ -94,6 +94,16 @@ def test_early_stopping_ends_runs_and_leaves_unreached_cells_nan(Xy, halving):
     assert res.n_epochs_trained_ <= 2 * 2 + 2 * 5  # the 1e-12 runs stopped at 2 epochs
 
 
+def test_process_pool_is_shared_with_joblib(Xy):
+    # fast_grid_search's workers are joblib's: a later GridSearchCV(n_jobs=2)
+    # in the same session reuses the pool instead of tripping over it.
+    X, y = Xy
+    reg = CNNLikesRegressor(**TINY)
+    fast_grid_search(reg, X, y, epochs=(1,), learning_rate=(1e-2, 1e-3), cv=KFold(2), n_jobs=2, refit=False)
+    grid = GridSearchCV(reg.set_params(epochs=1), {"learning_rate": [1e-2, 1e-3]}, cv=KFold(2), n_jobs=2)
+    assert np.isfinite(grid.fit(X, y).cv_results_["mean_test_score"]).all()
+
+
 def test_bad_grid():
     with pytest.raises(ValueError, match="epochs"):
         fast_grid_search(CNNLikesRegressor(), np.zeros((4, 8, 8, 3)), np.arange(4.0), epochs=(0,))
