@@ -448,6 +448,7 @@ def make_posts(
     noise=None,
     realistic=False,
     random_state=None,
+    return_truth=False,
 ):
     """Write a synthetic account in the seed's folder format and read it back.
 
@@ -498,13 +499,20 @@ def make_posts(
         Use the realistic preset for the parameters not given.
     random_state : int, RandomState instance or None, default=None
         Seed for reproducible data.
+    return_truth : bool, default=False
+        Also return the generator's hidden truth, apart from the posts.
 
     Returns
     -------
-    DataFrame
-        As :func:`load_folder` returns, plus ``radius``, ``red`` and
-        ``pixel_score`` columns holding the true image attributes.
+    posts : DataFrame
+        As :func:`load_folder` returns (``image``, ``likes``,
+        ``post_index``): what a real account gives, nothing more, so no
+        column selector can find the answer in it.
         ``DataFrame.attrs["directory"]`` is the folder written.
+    truth : DataFrame
+        Only with ``return_truth=True``: the true picture attributes,
+        ``radius`` (pixels), ``red`` (bool) and ``pixel_score``, with the
+        same index as ``posts``.
 
     Raises
     ------
@@ -516,10 +524,13 @@ def make_posts(
     >>> import tempfile
     >>> from spe.datasets import make_posts
     >>> posts = make_posts(20, directory=tempfile.mkdtemp(), random_state=0)
-    >>> posts.shape
-    (20, 6)
+    >>> list(posts.columns)
+    ['image', 'likes', 'post_index']
     >>> bool((posts["likes"] > 0).all())
     True
+    >>> posts, truth = make_posts(5, directory=tempfile.mkdtemp(), random_state=0, return_truth=True)
+    >>> list(truth.columns)
+    ['radius', 'red', 'pixel_score']
     """
     preset = (0.7, 1.5, 0.06, 0.25) if realistic else (1.5, 0.5, 0.0, 0.15)
     pixel_effect, trend, drift, noise = (
@@ -561,8 +572,9 @@ def make_posts(
     (folder / LIKES_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     posts = load_folder(folder)
-    posts["radius"] = frac * side
-    posts["red"] = red
-    posts["pixel_score"] = pixels
     posts.attrs["directory"] = str(folder)
-    return posts
+    if not return_truth:
+        return posts
+    # Apart from the posts: as columns, any selector by dtype would train on it.
+    truth = pd.DataFrame({"radius": frac * side, "red": red, "pixel_score": pixels}, index=posts.index)
+    return posts, truth

@@ -192,17 +192,54 @@ class EvaluationReport:
         self.scores.to_csv(path, index_label="model")
 
 
-def _summary_notes(scores, names, mean_name, recent_name):
+def _paired_mae_interval(abs_model, abs_base, n_resamples=2000, random_state=0):
+    """95% interval of ``mean(abs_model - abs_base)``: a paired moving-block bootstrap.
+
+    The posts' errors are paired (same posts, same folds) and follow each
+    other in posting order; likes drift, so neighbouring differences are
+    correlated. Resampling blocks of about ``n ** (1/3)`` consecutive posts
+    keeps that correlation, where resampling single posts (as
+    ``scipy.stats.bootstrap`` does) would give too narrow an interval.
+    """
+    diff = np.asarray(abs_model, dtype=np.float64) - np.asarray(abs_base, dtype=np.float64)
+    n = len(diff)
+    block = max(1, round(n ** (1 / 3)))
+    rng = np.random.RandomState(random_state)
+    starts = rng.randint(0, n - block + 1, size=(n_resamples, -(-n // block)))
+    means = diff[(starts[:, :, None] + np.arange(block)).reshape(n_resamples, -1)[:, :n]].mean(axis=1)
+    return np.percentile(means, [2.5, 97.5])
+
+
+def _verdict(low, high):
+    if high < 0:
+        return "is better than"
+    if low > 0:
+        return "is worse than"
+    return "shows no measurable difference from"
+
+
+def _summary_notes(scores, names, mean_name, recent_name, predictions=None):
     notes = []
     for model_name in names:
         model = scores.loc[model_name]
         for name in (mean_name, recent_name):
             base = scores.loc[name]
             change = (model["MAE"] - base["MAE"]) / base["MAE"] * 100
-            verdict = "better than" if change < 0 else "no better than"
+            figures = f"MAE {model['MAE']:.1f} vs {base['MAE']:.1f} likes ({change:+.0f}%"
+            if predictions is None:
+                notes.append(f"The {model_name} against the {name}: {figures}; not judged against noise).")
+                continue
+            # Better or worse only when the paired difference over the same
+            # out-of-fold posts is larger than its resampling noise.
+            ordered = predictions.sort_values(["post_index", "fold"], kind="stable")
+            actual = ordered["actual"].to_numpy()
+            low, high = _paired_mae_interval(
+                np.abs(actual - ordered[model_name].to_numpy()), np.abs(actual - ordered[name].to_numpy())
+            )
             notes.append(
-                f"The {model_name} is {verdict} the {name}: MAE {model['MAE']:.1f} vs "
-                f"{base['MAE']:.1f} likes ({change:+.0f}%)."
+                f"The {model_name} {_verdict(low, high)} the {name}: {figures}; paired difference "
+                f"{low:+.1f} to {high:+.1f} likes per post, 95% block bootstrap over {len(actual)} "
+                "out-of-fold predictions)."
             )
         if model["R2"] < 0:
             notes.append(
@@ -216,6 +253,27 @@ def _summary_notes(scores, names, mean_name, recent_name):
             "(in time order the recent average is fixed by the training posts), so no ranking."
         )
     return notes
+
+
+def _check_posting_order(data, name="data"):
+    """Raise unless a posts DataFrame's ``post_index`` and ``timestamp`` never decrease.
+
+    Time-ordered folds split by row order: a newest-first or shuffled frame
+    would train on later posts and test on earlier ones.
+    """
+    if not isinstance(data, pd.DataFrame):
+        return
+    for column in ("post_index", "timestamp"):
+        if column not in data.columns or data[column].dropna().is_monotonic_increasing:
+            continue
+        rows = np.flatnonzero(data[column].notna().to_numpy())
+        values = data[column].iloc[rows].to_numpy()
+        i = int(np.flatnonzero(values[1:] < values[:-1])[0])
+        raise ValueError(
+            f"{name} must hold the posts in posting order, oldest first, but {column!r} falls from "
+            f"{values[i]} (row {rows[i]}) to {values[i + 1]} (row {rows[i + 1]}); time-ordered folds "
+            f"would train on later posts. Sort it first: {name}.sort_values({column!r}, kind='stable')."
+        )
 
 
 def _fit_predict(model, data, y, train, test):
@@ -241,8 +299,15 @@ def evaluate(
     (:class:`~sklearn.dummy.DummyRegressor`) and the recent average, the
     mean of the ``k`` posts just before each post
     (:class:`~spe.RecentAverageRegressor`). Every model sees the same
-    DataFrame rows; the estimator gets the whole DataFrame as ``X`` (an
-    :class:`~spe.ImageLoader` reads its ``image`` column).
+    DataFrame rows; the estimator gets the DataFrame without its ``target``
+    column as ``X`` (an :class:`~spe.ImageLoader` reads its ``image``
+    column), so no column selector can train on the answer.
+
+    A model is called better or worse than a baseline only when the
+    difference of their absolute errors, paired post by post over the
+    out-of-fold predictions, is larger than its noise: its 95% moving-block
+    bootstrap interval excludes zero. Otherwise the report says there is no
+    measurable difference.
 
     Parameters
     ----------
@@ -251,7 +316,11 @@ def evaluate(
         CNNLikesRegressor())``, or several candidates by name (see
         :func:`candidates`), compared in one table. Cloned for every fold.
     data : DataFrame
-        Posts in posting order, as the :mod:`spe.datasets` readers return.
+        Posts in posting order, oldest first, as the :mod:`spe.datasets`
+        readers return; ``post_index`` and ``timestamp``, where present,
+        must never decrease (checked, not sorted: a newest-first frame
+        raises, naming the row; ``data.sort_values("post_index")`` fixes
+        it).
     cv : {"time", "kfold"} or splitter, default="time"
         ``"time"``: :class:`~sklearn.model_selection.TimeSeriesSplit`, train on
         earlier posts and test on later ones (the default: it answers "what
@@ -278,7 +347,8 @@ def evaluate(
     Raises
     ------
     ValueError
-        If there are fewer posts than folds need.
+        If there are fewer posts than folds need, or they are not in
+        posting order.
 
     Examples
     --------
@@ -292,6 +362,7 @@ def evaluate(
     """
     if not isinstance(data, pd.DataFrame) or target not in data.columns:
         raise ValueError(f"data must be a DataFrame of posts with a {target!r} column")
+    _check_posting_order(data)
     splitter = make_cv(cv, n_splits)
     needed = splitter.get_n_splits() + 1
     if len(data) < needed:
@@ -301,6 +372,8 @@ def evaluate(
         )
     data = data.reset_index(drop=True)
     y = data[target].to_numpy(dtype=np.float64)
+    # The models see every column but the answer.
+    X = data.drop(columns=target)
     mean_name, recent_name = "mean of training likes", f"recent average (k={k})"
     candidates_ = estimator if isinstance(estimator, dict) else {model_name: estimator}
     models = {
@@ -314,7 +387,7 @@ def evaluate(
     # One task per fold and model, through joblib: n_jobs processes here, or
     # a Dask cluster under joblib.parallel_config(backend="dask").
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_fit_predict)(models[name], data, y, *splits[fold]) for fold, name in tasks
+        delayed(_fit_predict)(models[name], X, y, *splits[fold]) for fold, name in tasks
     )
     pred_frames = [
         pd.DataFrame({"post_index": order.iloc[test].to_numpy(), "fold": fold, "actual": y[test]})
@@ -341,7 +414,7 @@ def evaluate(
         predictions=predictions,
         protocol=f"{splitter.get_n_splits()} folds, {protocol}",
         n_samples=len(data),
-        notes=_summary_notes(scores, list(candidates_), mean_name, recent_name),
+        notes=_summary_notes(scores, list(candidates_), mean_name, recent_name, predictions),
     )
 
 

@@ -217,12 +217,22 @@ def test_make_posts_statistics_resemble_a_real_account(tmp_path):
 
 
 def test_make_posts_likes_follow_the_pixels(tmp_path):
-    posts = make_posts(200, directory=tmp_path, image_size=(16, 16), random_state=0)
+    posts, truth = make_posts(200, directory=tmp_path, image_size=(16, 16), random_state=0, return_truth=True)
     # The documented pixel score explains most of the variance of log-likes.
-    r = np.corrcoef(posts["pixel_score"], np.log(posts["likes"]))[0, 1]
+    r = np.corrcoef(truth["pixel_score"], np.log(posts["likes"]))[0, 1]
     assert r > 0.8
     red = ImageLoader(size=(16, 16)).transform(posts["image"])[..., 0].mean(axis=(1, 2))
-    assert red[posts["red"]].mean() > red[~posts["red"]].mean() + 0.1
+    assert red[truth["red"]].mean() > red[~truth["red"]].mean() + 0.1
+
+
+def test_make_posts_keeps_its_hidden_truth_out_of_the_posts(tmp_path):
+    # As columns, radius and pixel_score would be features any dtype selector trains on.
+    posts = make_posts(6, directory=tmp_path / "a", image_size=(8, 8), random_state=3)
+    assert list(posts.columns) == ["image", "likes", "post_index"]
+    again, truth = make_posts(6, directory=tmp_path / "b", image_size=(8, 8), random_state=3, return_truth=True)
+    assert again["likes"].tolist() == posts["likes"].tolist()
+    assert list(truth.columns) == ["radius", "red", "pixel_score"]
+    assert truth.index.equals(again.index) and truth["radius"].between(0.8, 3.6).all()
 
 
 def test_make_posts_refuses_a_non_empty_folder(tmp_path):
