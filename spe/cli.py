@@ -286,7 +286,7 @@ def _grid_tune(data, args):
             error_score="raise",
         )
         try:
-            search.fit(data, data["likes"].to_numpy())
+            search.fit(data.drop(columns="likes"), data["likes"].to_numpy())
         except KeyboardInterrupt:
             raise _Interrupted(
                 f"tuning interrupted after {done[0]} of {n_fits} fits; nothing was written"
@@ -309,7 +309,7 @@ def _fast_tune(data, args):
         try:
             return fast_grid_search(
                 _pipeline(args.size, cache_dir=args.cache_dir),
-                data,
+                data.drop(columns="likes"),
                 data["likes"].to_numpy(),
                 epochs=args.epochs,
                 learning_rate=args.learning_rate,
@@ -372,7 +372,7 @@ def cmd_fit(args):
     data = _load_checked(args.data, args.size, args.cache_dir)
     pipeline = _pipeline(args.size, args.epochs, args.learning_rate, cache_dir=args.cache_dir)
     t0 = time.perf_counter()
-    pipeline.fit(data, data["likes"].to_numpy())
+    pipeline.fit(data.drop(columns="likes"), data["likes"].to_numpy())
     path = save_model(pipeline, args.out, data=data)
     _say(f"Fitted in {time.perf_counter() - t0:.0f} s; model saved to {path}")
     return 0

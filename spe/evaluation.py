@@ -237,9 +237,9 @@ def _summary_notes(scores, names, mean_name, recent_name, predictions=None):
                 np.abs(actual - ordered[model_name].to_numpy()), np.abs(actual - ordered[name].to_numpy())
             )
             notes.append(
-                f"The {model_name} {_verdict(low, high)} the {name}: {figures}; paired difference "
-                f"{low:+.1f} to {high:+.1f} likes per post, 95% block bootstrap over {len(actual)} "
-                "out-of-fold predictions)."
+                f"The {model_name} {_verdict(low, high)} the {name}: {figures}; MAE difference "
+                f"{low:+.1f} to {high:+.1f} likes, 95% paired block bootstrap over {len(actual)} "
+                "out-of-fold posts)."
             )
         if model["R2"] < 0:
             notes.append(

@@ -34,6 +34,8 @@ from sklearn.base import clone
 from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
 
+from .evaluation import _check_posting_order
+
 __all__ = ["TuningResult", "fast_grid_search", "limit_threads"]
 
 
@@ -205,6 +207,9 @@ def fast_grid_search(
         that fold, so those cells are NaN (ranked last), and halving ranks
         such a rate last.
     X : DataFrame, sequence of paths or array
+        Posts oldest first: a DataFrame whose ``post_index`` or
+        ``timestamp`` decreases raises (folds split by row order). Its
+        ``likes`` column, if any, is dropped: ``y`` is the answer.
     y : array-like of shape (n_samples,)
     epochs : sequence of int, default=(10, 30, 50)
     learning_rate : sequence of float, default=(1e-2, 1e-3, 1e-4)
@@ -241,6 +246,9 @@ def fast_grid_search(
     learning_rate = [float(lr) for lr in learning_rate]
     if not epochs or epochs[0] < 1 or not learning_rate:
         raise ValueError("epochs must be positive integers and learning_rate non-empty")
+    _check_posting_order(X, "X")
+    if isinstance(X, pd.DataFrame) and "likes" in X.columns:
+        X = X.drop(columns="likes")  # the answer never travels in X
     y = np.asarray(y, dtype=np.float64)
     transformer, regressor = _split(estimator)
     splits = list(check_cv(cv).split(X, y))

@@ -229,7 +229,9 @@ def test_make_posts_keeps_its_hidden_truth_out_of_the_posts(tmp_path):
     # As columns, radius and pixel_score would be features any dtype selector trains on.
     posts = make_posts(6, directory=tmp_path / "a", image_size=(8, 8), random_state=3)
     assert list(posts.columns) == ["image", "likes", "post_index"]
-    again, truth = make_posts(6, directory=tmp_path / "b", image_size=(8, 8), random_state=3, return_truth=True)
+    again, truth = make_posts(
+        6, directory=tmp_path / "b", image_size=(8, 8), random_state=3, return_truth=True
+    )
     assert again["likes"].tolist() == posts["likes"].tolist()
     assert list(truth.columns) == ["radius", "red", "pixel_score"]
     assert truth.index.equals(again.index) and truth["radius"].between(0.8, 3.6).all()

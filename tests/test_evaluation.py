@@ -108,3 +108,71 @@ def test_too_few_posts_and_bad_cv(posts):
         make_cv("random")
     with pytest.raises(ValueError, match="'likes' column"):
         evaluate(DummyRegressor(), posts.drop(columns="likes"))
+
+
+def test_no_column_selector_sees_the_likes(posts):
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+
+    numbers = make_pipeline(
+        ColumnTransformer([("numbers", "passthrough", make_column_selector(dtype_include="number"))]),
+        LinearRegression(),
+    )
+    # Given the likes it would be perfect; given post_index only it cannot be.
+    scores = evaluate(numbers, posts, n_splits=4).scores.loc["model"]
+    assert scores["MAE"] > 5 and scores["R2"] < 0.9
+    asks_for_likes = make_pipeline(ColumnTransformer([("y", "passthrough", ["likes"])]), LinearRegression())
+    with pytest.raises(ValueError, match="likes"):
+        evaluate(asks_for_likes, posts, n_splits=4)
+
+
+def _trending(n=120, seed=0):
+    rng = np.random.RandomState(seed)
+    log_likes = 1.5 * (np.arange(n) / n - 0.5) + 0.25 * rng.standard_normal(n)
+    return pd.DataFrame({"post_index": np.arange(1, n + 1), "likes": np.round(100 * np.exp(log_likes))})
+
+
+@pytest.mark.parametrize("order", ["newest first", "shuffled"])
+def test_posts_out_of_posting_order_are_refused(order):
+    posts = _trending(40)
+    rows = np.arange(40)[::-1] if order == "newest first" else np.random.RandomState(0).permutation(40)
+    unordered = posts.iloc[rows]
+    first = int(np.flatnonzero(np.diff(unordered["post_index"]) < 0)[0])
+    # Time-ordered folds split by rows: these would train on later posts.
+    with pytest.raises(ValueError, match=rf"'post_index' falls .* \(row {first}\) .*sort_values"):
+        evaluate(RecentAverageRegressor(k=3), unordered, n_splits=3)
+    with pytest.raises(ValueError, match="'post_index' falls"):
+        evaluate(RecentAverageRegressor(k=3), unordered, cv="kfold", n_splits=3)
+    assert (
+        evaluate(RecentAverageRegressor(k=3), unordered.sort_values("post_index"), n_splits=3).n_samples == 40
+    )
+
+
+def test_timestamps_out_of_order_are_refused():
+    posts = _trending(20).assign(timestamp=pd.date_range("2024-01-01", periods=20, freq="D", tz="UTC"))
+    posts.loc[5, "timestamp"] = pd.Timestamp("2023-06-01", tz="UTC")  # post 6 dated before post 5
+    with pytest.raises(ValueError, match=r"'timestamp' falls from 2024-01-05.* \(row 4\) to 2023-06-01"):
+        evaluate(RecentAverageRegressor(k=3), posts, n_splits=3)
+    # Missing dates and equal ones are no disorder.
+    posts.loc[5, "timestamp"] = pd.NaT
+    posts.loc[7, "timestamp"] = posts.loc[6, "timestamp"]
+    assert evaluate(RecentAverageRegressor(k=3), posts, n_splits=3).n_samples == 20
+
+
+def test_verdicts_only_beyond_the_paired_noise():
+    report = evaluate(
+        {"k=3": RecentAverageRegressor(k=3), "k=9": RecentAverageRegressor(k=9), "mean": DummyRegressor()},
+        _trending(),
+        n_splits=4,
+    )
+    notes = {note.split(":")[0] for note in report.notes}
+    # The short average follows the trend: clearly better than either baseline.
+    assert "The k=3 is better than the mean of training likes" in notes
+    assert "The k=3 is better than the recent average (k=10)" in notes
+    # k=9 against k=10: a lower MAE (by 0.1 likes), but well inside the noise.
+    mae = report.scores["MAE"]
+    assert mae["k=9"] < mae["recent average (k=10)"]
+    assert "The k=9 shows no measurable difference from the recent average (k=10)" in notes
+    assert "The mean is worse than the recent average (k=10)" in notes
+    assert "The mean shows no measurable difference from the mean of training likes" in notes
