@@ -167,6 +167,29 @@ def test_tune_fast(posts, tmp_path, capsys, cache):
         assert len(list((tmp_path / "cache").glob("images-*.npy"))) == 1 + 2 * 2
 
 
+def test_fit_and_tune_never_train_on_the_likes_column(posts, tmp_path, capsys, monkeypatch):
+    from sklearn.pipeline import Pipeline
+
+    seen = []
+    for method in ("fit", "fit_transform"):
+        real = getattr(Pipeline, method)
+
+        def spy(self, X, y=None, _real=real, **params):
+            seen.append(list(X.columns))
+            return _real(self, X, y, **params)
+
+        monkeypatch.setattr(Pipeline, method, spy)
+    folder = posts.attrs["directory"]
+    one_cell = ["--epochs", "1", "--learning-rate", "1e-2"]
+    assert main(["--quiet", "fit", folder, "--size", "8", "--epochs", "1", "--out", str(tmp_path / "m")]) == 0
+    assert main(["--quiet", "tune", folder, *TINY, *one_cell]) == 0
+    assert main(["--quiet", "tune", folder, *TINY, *one_cell, "--fast"]) == 0
+    capsys.readouterr()
+    # fit; 2 folds and the refit of GridSearchCV; 2 folds and the refit of --fast.
+    assert len(seen) >= 1 + 3 + 3
+    assert all("image" in columns and "likes" not in columns for columns in seen), seen
+
+
 def test_cache_dir_decodes_once_and_the_saved_model_writes_no_cache(posts, tmp_path, capsys):
     folder = posts.attrs["directory"]
     cache = tmp_path / "cache"

@@ -107,3 +107,35 @@ def test_process_pool_is_shared_with_joblib(Xy):
 def test_bad_grid():
     with pytest.raises(ValueError, match="epochs"):
         fast_grid_search(CNNLikesRegressor(), np.zeros((4, 8, 8, 3)), np.arange(4.0), epochs=(0,))
+
+
+def _no_likes(X):
+    assert "likes" not in X.columns, "the answer travelled in X"
+    return X
+
+
+@pytest.mark.parametrize("order", ["oldest first", "newest first", "shuffled"])
+def test_posts_are_oldest_first_and_never_carry_their_likes(posts, order):
+    from sklearn.preprocessing import FunctionTransformer
+
+    rows = {
+        "oldest first": np.arange(len(posts)),
+        "newest first": np.arange(len(posts))[::-1],
+        "shuffled": np.random.RandomState(0).permutation(len(posts)),
+    }[order]
+    X = posts.iloc[rows]
+    pipe = Pipeline(
+        [
+            ("check", FunctionTransformer(_no_likes)),
+            ("load", ImageLoader(size=(8, 8))),
+            ("cnn", CNNLikesRegressor(**TINY)),
+        ]
+    )
+    search = lambda: fast_grid_search(  # noqa: E731
+        pipe, X, X["likes"], epochs=(1,), learning_rate=(1e-2,), cv=KFold(2), refit=False
+    )
+    if order == "oldest first":
+        assert np.isfinite(search().best_score_)
+    else:  # folds split by rows: these would train on later posts
+        with pytest.raises(ValueError, match=r"X must hold the posts in posting order.*'post_index' falls"):
+            search()
