@@ -29,6 +29,8 @@ pipe = Pipeline(
         ("cnn", CNNLikesRegressor(epochs=20, learning_rate=1e-3, random_state=0)),
     ]
 )
+# ``evaluate`` gives the models the posts without their ``likes`` column, and
+# checks that the posts are oldest first before splitting by row order.
 report = evaluate(pipe, posts, cv="time", n_splits=4, model_name="CNN")
 print(report)
 

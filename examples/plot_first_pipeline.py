@@ -28,18 +28,19 @@ posts.head()
 # %%
 # Fit on the older posts, predict the newer ones
 # ----------------------------------------------
-# The pipeline takes the DataFrame itself: the loader reads its ``image`` column.
+# The pipeline takes the DataFrame itself, less the ``likes`` it must predict:
+# the loader reads its ``image`` column.
 pipe = Pipeline(
     [
         ("load", ImageLoader(size=(32, 32))),
         ("cnn", CNNLikesRegressor(epochs=30, learning_rate=1e-3, validation_split=0.2, random_state=0)),
     ]
 )
-train, test = posts.iloc[:120], posts.iloc[120:]
-pipe.fit(train, train["likes"])
-predicted = pipe.predict(test)
+X, y = posts.drop(columns="likes"), posts["likes"]
+pipe.fit(X.iloc[:120], y.iloc[:120])  # posts are oldest first
+predicted = pipe.predict(X.iloc[120:])
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
 plot_loss_curve(pipe, ax=axes[0])
-plot_predicted_vs_actual(test["likes"], predicted, ax=axes[1])
+plot_predicted_vs_actual(y.iloc[120:], predicted, ax=axes[1])
 plt.show()

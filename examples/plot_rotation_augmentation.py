@@ -27,7 +27,7 @@ for name, rotations in [("no augmentation", (0,)), ("4 rotations", (0, 90, 180, 
             ("cnn", CNNLikesRegressor(epochs=15, learning_rate=1e-3, rotations=rotations, random_state=0)),
         ]
     )
-    scores[name] = cross_val_score(pipe, posts, posts["likes"], cv=cv, scoring="r2")
+    scores[name] = cross_val_score(pipe, posts.drop(columns="likes"), posts["likes"], cv=cv, scoring="r2")
     print(f"{name:16s} R^2 per fold {scores[name].round(3)}, mean {scores[name].mean():.3f}")
 
 # %%

@@ -20,8 +20,8 @@ from spe.evaluation import evaluate
 from spe.plotting import plot_loss_curve
 
 posts = make_posts(185, directory=tempfile.mkdtemp(), random_state=1)  # 64x64, like the seed
-split = int(0.8 * len(posts))
-train, test = posts.iloc[:split], posts.iloc[split:]
+split = int(0.8 * len(posts))  # posts are oldest first: train on the earlier 80%
+X, y = posts.drop(columns="likes"), posts["likes"]  # the answer never goes in X
 
 pipe = Pipeline(
     [
@@ -29,20 +29,19 @@ pipe = Pipeline(
         ("cnn", CNNLikesRegressor(epochs=30, validation_split=0.2, random_state=0)),
     ]
 )
-pipe.fit(train, train["likes"])
+pipe.fit(X.iloc[:split], y.iloc[:split])
 plot_loss_curve(pipe)
 
 # %%
 # One demo picture
 # ----------------
-demo = test.iloc[[0]]
-predicted, actual = pipe.predict(demo)[0], demo["likes"].iloc[0]
+predicted, actual = pipe.predict(X.iloc[[split]])[0], y.iloc[split]
 print(f"predicted {predicted:.1f} likes, actual {actual} ({(predicted - actual) / actual:+.0%})")
 
 # %%
 # That is one picture. Across the whole held-out 20%:
-errors = (pipe.predict(test) - test["likes"]).abs()
-print(f"median error on {len(test)} held-out posts: {errors.median():.1f} likes")
+errors = (pipe.predict(X.iloc[split:]) - y.iloc[split:]).abs()
+print(f"median error on {len(errors)} held-out posts: {errors.median():.1f} likes")
 
 # %%
 # The cross-validated view
