@@ -218,7 +218,7 @@ def _verdict(low, high):
     return "shows no measurable difference from"
 
 
-def _summary_notes(scores, names, mean_name, recent_name, predictions=None):
+def _summary_notes(scores, names, mean_name, recent_name, predictions):
     notes = []
     for model_name in names:
         model = scores.loc[model_name]
@@ -226,9 +226,6 @@ def _summary_notes(scores, names, mean_name, recent_name, predictions=None):
             base = scores.loc[name]
             change = (model["MAE"] - base["MAE"]) / base["MAE"] * 100
             figures = f"MAE {model['MAE']:.1f} vs {base['MAE']:.1f} likes ({change:+.0f}%"
-            if predictions is None:
-                notes.append(f"The {model_name} against the {name}: {figures}; not judged against noise).")
-                continue
             # Better or worse only when the paired difference over the same
             # out-of-fold posts is larger than its resampling noise.
             ordered = predictions.sort_values(["post_index", "fold"], kind="stable")
