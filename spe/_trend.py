@@ -48,12 +48,12 @@ class EWMARegressor(PastLikesRegressor):
 
     Examples
     --------
-    >>> from scipy.signal import lfilter
+    >>> import pandas as pd
     >>> from spe import EWMARegressor
     >>> posts = pd.DataFrame({"post_index": [1, 2, 3], "likes": [10, 20, 40]})
     >>> model = EWMARegressor(alpha=0.5).fit(posts, posts["likes"])
     >>> model.predict(pd.DataFrame({"post_index": [2, 4]})).round(2)
-    array([10.  , 30.  ])
+    array([10., 30.])
     """
 
     def __init__(self, alpha=0.3, log=False, order="post_index"):
@@ -85,14 +85,17 @@ def _grid(windows, alphas, logs):
 
 
 class AutoTrendRegressor(PastLikesRegressor):
-    """The trend that best predicted each training post from the posts before it.
+    """The trend that best predicted the account's earlier posts, each from the posts before it.
 
-    Inside :meth:`fit`, every candidate (recent averages over ``windows``,
-    exponentially weighted means over ``alphas``, of likes and of log
-    likes) predicts each training post from the training posts before it,
-    and the one with the lowest mean absolute error over the posts after
-    the first fifth wins. Only the training posts are looked at, so
-    evaluating this model on later posts is nested and honest.
+    Every candidate (recent averages over ``windows``, exponentially
+    weighted means over ``alphas``, of likes and of log likes) predicts
+    each training post from the training posts before it. A post is then
+    predicted by the candidate with the lowest absolute error summed over
+    the posts before it: for a new post, the best over all training posts;
+    for a training post, the best over the posts before that one. So no
+    post's own likes, nor any later post's, reach its prediction, even
+    through the choice of trend; evaluating this model, or using it inside
+    :class:`~spe.LikesRegressor`, is nested and honest.
 
     Parameters
     ----------
@@ -108,26 +111,21 @@ class AutoTrendRegressor(PastLikesRegressor):
     Attributes
     ----------
     trend_ : RecentAverageRegressor or EWMARegressor
-        The chosen trend; it shares this model's history.
+        The trend chosen on all training posts (it shares this model's history).
     selected_ : str
         Its name.
     scores_ : dict of str to float
-        Every candidate's one-step-ahead MAE on the training posts.
+        Every candidate's one-step-ahead MAE over the training posts.
     order_, likes_ : ndarray of shape (n_train,)
-        The training posts' order and likes, sorted.
+        The training posts' order and likes, sorted (and extended by
+        :meth:`partial_fit`).
     n_features_in_ : int
         Columns of ``X`` seen in :meth:`fit`.
-
-    Notes
-    -----
-    Its predictions for its own training posts use only earlier posts'
-    likes, but the choice of trend saw all training posts: a mild,
-    one-number form of in-sample selection.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from scipy.signal import lfilter
+    >>> import pandas as pd
     >>> from spe import AutoTrendRegressor
     >>> posts = pd.DataFrame({"post_index": np.arange(1, 61), "likes": np.arange(60) * 2.0 + 50})
     >>> model = AutoTrendRegressor().fit(posts, posts["likes"])
@@ -147,14 +145,30 @@ class AutoTrendRegressor(PastLikesRegressor):
         self.log = log
         self.order = order
 
+    def _candidates(self):
+        grid = _grid(self.windows, self.alphas, self.log)
+        if not grid:
+            raise ValueError("AutoTrendRegressor parameters 'windows' and 'alphas' give no trend.")
+        for trend in grid.values():
+            trend._check_params()
+            if hasattr(self, "likes_"):
+                trend.order_, trend.likes_ = self.order_, self.likes_
+        return grid
+
     def _check_params(self):
-        if not len(self.windows) + len(self.alphas) * len(self.log):
-            raise ValueError("AutoTrendRegressor parameters 'windows' and 'alphas' are both empty.")
-        for candidate in _grid(self.windows, self.alphas, self.log).values():
-            candidate._check_params()
+        self._candidates()
+
+    def _running_best(self):
+        """Per number of earlier posts ``e``: the candidate with the least error on the first ``e``."""
+        grid = self._candidates()
+        end = np.searchsorted(self.order_, self.order_, side="left")
+        errors = np.array([np.abs(t._predict_from(end) - self.likes_) for t in grid.values()])
+        errors[:, end == 0] = 0.0  # no history: nothing to judge a trend by
+        cumulative = np.concatenate([np.zeros((len(grid), 1)), np.cumsum(errors, axis=1)], axis=1)
+        return grid, np.argmin(cumulative, axis=0), errors[:, end > 0]
 
     def fit(self, X, y):
-        """Choose the trend by its one-step-ahead error on the training posts.
+        """Score every candidate trend one step ahead on the training posts.
 
         Parameters
         ----------
@@ -168,17 +182,11 @@ class AutoTrendRegressor(PastLikesRegressor):
         self : AutoTrendRegressor
         """
         super().fit(X, y)
-        end = np.searchsorted(self.order_, self.order_, side="left")
-        scored = end >= max(1, len(end) // 5)  # the first posts have too little history to judge
-        self.scores_, best = {}, None
-        for name, trend in _grid(self.windows, self.alphas, self.log).items():
-            trend.order_, trend.likes_ = self.order_, self.likes_
-            error = np.abs(trend._predict_from(end) - self.likes_)[scored]
-            self.scores_[name] = float(error.mean()) if error.size else np.inf
-            if best is None or self.scores_[name] < self.scores_[best]:
-                best = name
-                self.trend_ = trend
-        self.selected_ = best
+        grid, best, errors = self._running_best()
+        means = errors.mean(axis=1) if errors.shape[1] else np.full(len(grid), np.nan)
+        self.scores_ = dict(zip(grid, means.tolist()))
+        self.selected_ = list(grid)[best[-1]]
+        self.trend_ = grid[self.selected_]
         return self
 
     def partial_fit(self, X, y):  # noqa: D102 (the base class's docstring)
@@ -190,4 +198,6 @@ class AutoTrendRegressor(PastLikesRegressor):
 
     def _predict_from(self, end):
         check_is_fitted(self, "trend_")
-        return self.trend_._predict_from(end)
+        grid, best, _ = self._running_best()
+        preds = np.array([trend._predict_from(end) for trend in grid.values()])
+        return preds[best[end], np.arange(len(end))]
