@@ -175,7 +175,7 @@ class EvaluationReport:
     >>> from spe.datasets import make_posts
     >>> from spe.evaluation import evaluate
     >>> posts = make_posts(30, directory=tempfile.mkdtemp(), random_state=0)
-    >>> report = evaluate(DummyRegressor(strategy="median"), posts, n_splits=3)
+    >>> report = evaluate(DummyRegressor(strategy="median"), posts, cv="time", n_splits=3)
     >>> list(report.scores.index)
     ['mean of training likes', 'recent average (k=10)', 'model']
     """
@@ -510,13 +510,15 @@ def candidates(
     dict of str to estimator
         ``trend only`` (a straight line over posting order), ``CNN on
         pixels``, ``image features``, ``embeddings + PCA`` and ``trend x
-        picture`` (:class:`~spe.LikesRegressor`: the recent average times
-        what the picture's features add).
+        picture`` (:class:`~spe.LikesRegressor`: the trend times what the
+        picture's features add) and, with ``features``, ``account's own
+        model`` (:class:`~spe.AutoLikesRegressor` choosing between the trend
+        and trend x picture by walking forward over its training posts).
 
     Examples
     --------
     >>> sorted(candidates(cnn=False, embeddings=False))
-    ['image features', 'trend only', 'trend x picture']
+    ["account's own model", 'image features', 'trend only', 'trend x picture']
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.decomposition import PCA
@@ -561,4 +563,11 @@ def candidates(
             RidgeCV(alphas=alphas),
         )
     out["trend x picture"] = LikesRegressor(image_model=feature_model)
+    if features:
+        from ._selection import AutoLikesRegressor
+        from ._trend import AutoTrendRegressor
+
+        out["account's own model"] = AutoLikesRegressor(
+            {"trend": AutoTrendRegressor(), "trend x picture": LikesRegressor(image_model=feature_model)}
+        )
     return out
