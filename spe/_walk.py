@@ -79,9 +79,9 @@ class WalkForwardSplit(BaseCrossValidator):
         if too_few or first >= n_samples:
             needed = (self.min_train_size or self.n_splits) + 1
             raise ValueError(
-                f"A walk forward over {n_samples} posts is impossible: the first stretch "
-                f"(min_train_size={self.min_train_size}, n_splits={self.n_splits}) needs at least "
-                f"{needed} posts. Lower n_splits or min_train_size."
+                f"{n_samples} posts are too few for {self.n_splits} folds of a walk forward: its first "
+                f"stretch (min_train_size={self.min_train_size}, n_splits={self.n_splits}) and one post "
+                f"to predict need at least {needed}. Lower n_splits or min_train_size."
             )
         return first
 
