@@ -388,9 +388,9 @@ def _picture_note(scores, pictures, trend_names):
     helping = skill[(skill["picture skill low"] > 0) & (skill["MAE"] < best_trend)]
     if not len(helping):
         return (
-            "On this account the pictures add nothing measurable: no picture model ranks posts "
-            "against their trend better than chance (picture skill interval above 0) while "
-            f"beating the best trend's MAE ({best_trend:.1f})."
+            "On this account the pictures add nothing measurable: no picture model both ranks "
+            "posts against their trend better than chance (a picture-skill interval above 0) and "
+            f"beats the best trend's MAE ({best_trend:.1f})."
         )
     name = helping["MAE"].idxmin()
     row = helping.loc[name]
