@@ -40,7 +40,7 @@ class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     ----------
     trend : regressor, default=None
         Predicts likes from the posting order; ``None`` means
-        :class:`~spe.AutoTrendRegressor()`, the recent average or
+        :class:`~spe.AutoTrendRegressor`, the recent average or
         exponentially weighted mean that best predicted the training posts.
         ``X`` must be in posting order when the trend is not one of
         the package's.
