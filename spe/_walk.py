@@ -261,11 +261,15 @@ def _rebuild(obj, swap):
     return clone(obj).set_params(**changed) if changed else obj
 
 
-def contains(estimator, predicate):
-    """Whether ``estimator`` or anything nested in it satisfies ``predicate``."""
-    found = []
-    _rebuild(estimator, lambda obj: found.append(obj) if predicate(obj) else obj)
-    return bool(found)
+def contains(obj, predicate):
+    """Whether ``obj`` or any estimator nested in it satisfies ``predicate``."""
+    if isinstance(obj, dict):
+        return any(contains(value, predicate) for value in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return any(contains(value, predicate) for value in obj)
+    if not isinstance(obj, BaseEstimator):
+        return False
+    return predicate(obj) or any(contains(v, predicate) for v in obj.get_params(deep=False).values())
 
 
 def has_network(estimator):

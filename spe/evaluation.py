@@ -467,8 +467,10 @@ def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progres
     pictures = [name for name in candidates_ if has_pictures(candidates_[name])]
     notes = _summary_notes(scores, list(candidates_), mean_name, recent_name)
     notes.append(_picture_note(scores, pictures, [recent_name, trend_name]))
-    refits = sorted(set(steps.values()))
-    every = "every post" if refits == [1] else f"every {', '.join(map(str, refits))} posts"
+    common = max(set(steps.values()), key=list(steps.values()).count)
+    every = "every post" if common == 1 else f"every {common} posts"
+    others = [f"the {name} every {step}" for name, step in steps.items() if step != common]
+    every += f" ({'; '.join(others)})" if others else ""
     return EvaluationReport(
         scores=scores,
         fold_scores=fold_scores,

@@ -111,3 +111,17 @@ def test_picture_skill_finds_a_ratio_ranking_and_its_absence():
     rho, low, high = picture_skill(actual, trend * np.exp(rng.normal(size=200)), trend, n_resamples=300)
     assert low < 0 < high
     assert np.isnan(picture_skill(actual, trend, trend)[0])
+
+
+def test_networks_are_refitted_as_often_as_the_time_folds(posts):
+    from spe import CNNLikesRegressor, ImageLoader
+    from spe._walk import has_network, has_pictures
+
+    cnn = make_pipeline(
+        ImageLoader(size=(8, 8)),
+        CNNLikesRegressor(epochs=1, batch_size=8, conv_filters=(4,), dense_units=8, random_state=0),
+    )
+    assert has_network(cnn) and has_pictures(cnn)
+    assert not has_network(LikesRegressor()) and has_pictures(LikesRegressor(image_model=_features()))
+    report = evaluate({"CNN": cnn}, posts, n_splits=2)
+    assert "refitted every post (the CNN every 13)" in report.protocol
