@@ -310,7 +310,8 @@ def evaluate(
     Raises
     ------
     ValueError
-        If there are fewer posts than folds need.
+        If there are fewer posts than folds (or the walk's first stretch) need, or
+        ``refit_every`` is below 1.
 
     Examples
     --------
