@@ -49,7 +49,7 @@ def test_fit_reports_its_choice_and_keeps_residuals(posts):
 
 @pytest.mark.parametrize("pixel_effect", [None, 0.0])
 def test_the_accounts_own_model_walk_forward(tmp_path, pixel_effect):
-    # Issue 12's bars, walked forward on 200 posts (refit every 5 posts to keep the test short).
+    # Issue 12's bars, walked forward on 200 posts (refit every 10 posts to keep the test short).
     posts = make_posts(
         200,
         directory=tmp_path,
@@ -60,7 +60,7 @@ def test_the_accounts_own_model_walk_forward(tmp_path, pixel_effect):
     )
     candidates = _candidates()
     models = {**candidates, "account's own model": AutoLikesRegressor(candidates)}
-    report = evaluate(models, posts.drop(columns=["radius", "red", "pixel_score"]), refit_every=5)
+    report = evaluate(models, posts.drop(columns=["radius", "red", "pixel_score"]), refit_every=10)
     print(report)
     mae = report.scores["MAE"]
     own, recent = mae["account's own model"], mae["recent average (k=10)"]
