@@ -18,6 +18,8 @@ from ._baselines import RecentAverageRegressor  # noqa: E402
 from ._combined import LikesRegressor  # noqa: E402
 from ._features import ImageFeatures  # noqa: E402
 from ._loader import ImageLoader  # noqa: E402
+from ._selection import AutoLikesRegressor  # noqa: E402
+from ._trend import AutoTrendRegressor, EWMARegressor  # noqa: E402
 
 try:
     __version__ = version("spe")
@@ -30,7 +32,10 @@ _LAZY = {
 }
 
 __all__ = [
+    "AutoLikesRegressor",
+    "AutoTrendRegressor",
     "CNNLikesRegressor",
+    "EWMARegressor",
     "ImageFeatures",
     "ImageLoader",
     "LikesRegressor",

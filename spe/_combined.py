@@ -3,12 +3,15 @@
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
 from sklearn.linear_model import RidgeCV
+from sklearn.model_selection import TimeSeriesSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils import _safe_indexing
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._baselines import RecentAverageRegressor
 from ._features import ImageFeatures
+from ._trend import AutoTrendRegressor
 
 __all__ = ["LikesRegressor"]
 
@@ -24,15 +27,23 @@ class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     it) adjusted by an image model that learns, from the pictures, how far
     above or below the trend a post lands.
 
-    No leakage: a post's trend only uses posts before it, in ``fit`` (where
-    the image model's targets are made) and in ``predict``.
+    No leakage: the image model learns from out-of-fold trends. The
+    package's trends predict each training post from the training posts
+    strictly before it; any other trend is fitted on earlier blocks of
+    posts and predicts the next block (time-ordered folds, as
+    :class:`~sklearn.ensemble.StackingRegressor` does with
+    :func:`~sklearn.model_selection.cross_val_predict`). Posts with no
+    history (the first post, or the first block) are left out of the image
+    model's training.
 
     Parameters
     ----------
     trend : regressor, default=None
         Predicts likes from the posting order; ``None`` means
-        ``RecentAverageRegressor(k=10)``. It must use only earlier posts
-        for each post, as :class:`~spe.RecentAverageRegressor` does.
+        :class:`~spe.AutoTrendRegressor`, the recent average or
+        exponentially weighted mean that best predicted the training posts.
+        ``X`` must be in posting order when the trend is not one of
+        the package's.
     image_model : regressor, default=None
         Predicts the target below from the posts DataFrame (it reads the
         ``image`` column). ``None`` means
@@ -42,12 +53,18 @@ class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         mean, what several published likes models found works best),
         ``log1p(likes) - log1p(trend)``, or ``likes - trend``.
 
+    cv : int or time-ordered splitter, default=5
+        Folds for the out-of-fold trend of a trend that is not one of the
+        package's (an int means :class:`~sklearn.model_selection.TimeSeriesSplit`).
+
     Attributes
     ----------
     trend_ : regressor
-        The fitted trend.
+        The fitted trend (on all training posts).
     image_model_ : regressor
         The fitted image model.
+    n_image_train_ : int
+        Training posts the image model learned from (those with history).
 
     See Also
     --------
@@ -67,10 +84,11 @@ class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     (5,)
     """
 
-    def __init__(self, trend=None, image_model=None, target="ratio"):
+    def __init__(self, trend=None, image_model=None, target="ratio", cv=5):
         self.trend = trend
         self.image_model = image_model
         self.target = target
+        self.cv = cv
 
     def _to_target(self, y, base):
         if self.target == "ratio":
@@ -105,14 +123,68 @@ class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
                 f"LikesRegressor parameter 'target' must be one of {_TARGETS}, got {self.target!r}."
             )
         y = np.asarray(y, dtype=np.float64)
-        self.trend_ = clone(self.trend if self.trend is not None else RecentAverageRegressor(k=10)).fit(X, y)
-        base = self.trend_.predict(X)  # each post from the posts before it
+        trend = clone(self.trend if self.trend is not None else AutoTrendRegressor())
+        self.trend_ = clone(trend).fit(X, y)
+        base, known = self._out_of_fold_trend(trend, X, y)
+        if known.sum() < 2:
+            raise ValueError(
+                f"LikesRegressor needs at least 2 training posts with earlier posts before them "
+                f"to learn what a picture adds; got {int(known.sum())} of n_samples={len(y)}."
+            )
         image_model = self.image_model
         if image_model is None:
             image_model = make_pipeline(
                 ImageFeatures(), StandardScaler(), RidgeCV(alphas=np.logspace(-2, 3, 12))
             )
-        self.image_model_ = clone(image_model).fit(X, self._to_target(y, base))
+        rows = np.flatnonzero(known)
+        self.image_model_ = clone(image_model).fit(
+            _safe_indexing(X, rows), self._to_target(y[rows], base[rows])
+        )
+        self.n_image_train_ = len(rows)
+        return self
+
+    def _out_of_fold_trend(self, trend, X, y):
+        """Each training post's trend from earlier posts only, and which posts have one."""
+        if getattr(self.trend_, "_predicts_from_earlier_posts", False):
+            return self.trend_.predict(X), self.trend_.n_earlier(X) > 0
+        base = np.full(len(y), np.nan)
+        cv = TimeSeriesSplit(min(self.cv, len(y) - 1)) if isinstance(self.cv, int) else self.cv
+        for train, test in cv.split(np.zeros((len(y), 1))):
+            fitted = clone(trend).fit(_safe_indexing(X, train), y[train])
+            base[test] = fitted.predict(_safe_indexing(X, test))
+        return base, ~np.isnan(base)
+
+    @property
+    def _predicts_from_earlier_posts(self):
+        # After fit: its trend predicts from earlier posts only and partial_fit feeds only the trend.
+        return getattr(getattr(self, "trend_", None), "_predicts_from_earlier_posts", False)
+
+    def _trend_updates(self):
+        trend = self.trend if self.trend is not None else AutoTrendRegressor()
+        return hasattr(trend, "partial_fit")
+
+    @available_if(_trend_updates)
+    def partial_fit(self, X, y):
+        """Let the trend see the posts observed since the last fit.
+
+        The image model is kept as it is; the next predictions' trend
+        includes the new posts' likes. Walk-forward evaluation calls this
+        between refits.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The new posts, none older than the latest post seen.
+        y : array-like of shape (n_samples,)
+            Their like counts.
+
+        Returns
+        -------
+        self : LikesRegressor
+        """
+        if not hasattr(self, "trend_"):
+            return self.fit(X, y)
+        self.trend_.partial_fit(X, y)
         return self
 
     def predict(self, X):

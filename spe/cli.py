@@ -48,16 +48,26 @@ def _build_parser():
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def data_options(p, folds=5):
+    def data_options(p, folds=5, walk=False):
         p.add_argument(
             "data", metavar="DATA", help="a seed-format folder, a CSV file or an instaloader profile folder"
         )
         p.add_argument(
             "--cv",
-            choices=("time", "kfold"),
-            default="time",
-            help="time: train on earlier posts, test on later ones (default); kfold: shuffled",
+            choices=("walk", "time", "kfold") if walk else ("time", "kfold"),
+            default="walk" if walk else "time",
+            help=("walk: every post predicted from all the posts before it (default); " if walk else "")
+            + "time: train on earlier posts, test on later ones"
+            + ("" if walk else " (default)")
+            + "; kfold: shuffled",
         )
+        if walk:
+            p.add_argument(
+                "--refit-every",
+                type=int,
+                default=None,
+                help="walk: posts between refits (default: every post; the CNN as often as --folds)",
+            )
         p.add_argument("--folds", type=int, default=folds, help=f"cross-validation folds (default {folds})")
         p.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
         cache_option(p)
@@ -72,7 +82,7 @@ def _build_parser():
         )
 
     p = sub.add_parser("evaluate", help="cross-validated report against the baselines")
-    data_options(p)
+    data_options(p, walk=True)
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--learning-rate", type=float, default=None)
     p.add_argument(
@@ -232,8 +242,13 @@ def _evaluate(data, args, out):
     else:
         models = {"CNN": _pipeline(args.size, args.epochs, args.learning_rate, cache_dir=args.cache_dir)}
         best_guess = "CNN"
-    with _progress(args.folds * (2 + len(models)), "evaluating", args.quiet) as bar:
-        report = evaluate(models, data, cv=args.cv, n_splits=args.folds, progress=lambda _: bar.update())
+    walk = args.cv == "walk"
+    total = 3 + len(models) if walk else args.folds * (2 + len(models))
+    extra = {"refit_every": getattr(args, "refit_every", None)} if walk else {}
+    with _progress(total, "evaluating", args.quiet) as bar:
+        report = evaluate(
+            models, data, cv=args.cv, n_splits=args.folds, progress=lambda _: bar.update(), **extra
+        )
     _say(report.to_string())
     if out is not None:
         report.to_json(out / "report.json")

@@ -1,13 +1,15 @@
 """Honest evaluation: cross-validated scores beside the baselines a person has.
 
 One picture's error proves nothing. :func:`evaluate` cross-validates a
-model and two baselines on the same folds, by default in time order
-(train on earlier posts, test on later ones), and reports six metrics for
-each side by side.
+model and two baselines on the same folds, by default walking forward
+(every post predicted from all the posts before it), and reports six
+metrics for each side by side.
 """
 
 import json
+import math
 from dataclasses import dataclass, field
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -18,20 +20,35 @@ from sklearn.base import clone
 from sklearn.dummy import DummyRegressor
 from sklearn.metrics import make_scorer, mean_absolute_error, mean_squared_error, r2_score
 from sklearn.model_selection import KFold, TimeSeriesSplit
+from sklearn.utils import check_scalar
 
 from ._baselines import RecentAverageRegressor
+from ._walk import (
+    WalkForwardSplit,
+    has_network,
+    has_pictures,
+    picture_skill,
+    precompute_pictures,
+    walk_forward_predict,
+)
 
 __all__ = [
     "EvaluationReport",
+    "WalkForwardSplit",
     "candidates",
     "evaluate",
     "make_cv",
     "median_absolute_percentage_error",
+    "picture_skill",
+    "precompute_pictures",
     "spearman_score",
     "spearman_scorer",
+    "walk_forward_predict",
 ]
 
 PROTOCOLS = {
+    "walk": "walk-forward: every post after the first stretch is predicted from all the posts "
+    "before it, which answers 'what will my next post get' the way it is asked",
     "time": "time-ordered: each fold trains on earlier posts and tests on the posts after them "
     "(TimeSeriesSplit over posting order), which answers 'what will my next posts get'",
     "kfold": "shuffled K-fold: folds mix old and new posts, so the model sees the future of "
@@ -106,7 +123,8 @@ def make_cv(cv="time", n_splits=5, random_state=0):
 
     Parameters
     ----------
-    cv : {"time", "kfold"} or a scikit-learn splitter, default="time"
+    cv : {"time", "kfold", "walk"} or a scikit-learn splitter, default="time"
+        ``"walk"``: :class:`WalkForwardSplit` (a refit every post).
     n_splits : int, default=5
     random_state : int, default=0
         Shuffling seed of ``"kfold"``.
@@ -124,8 +142,10 @@ def make_cv(cv="time", n_splits=5, random_state=0):
         return TimeSeriesSplit(n_splits=n_splits)
     if cv == "kfold":
         return KFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+    if cv == "walk":
+        return WalkForwardSplit(n_splits=n_splits)
     if isinstance(cv, str):
-        raise ValueError(f"cv must be 'time', 'kfold' or a splitter, got {cv!r}")
+        raise ValueError(f"cv must be 'walk', 'time', 'kfold' or a splitter, got {cv!r}")
     return cv
 
 
@@ -155,7 +175,7 @@ class EvaluationReport:
     >>> from spe.datasets import make_posts
     >>> from spe.evaluation import evaluate
     >>> posts = make_posts(30, directory=tempfile.mkdtemp(), random_state=0)
-    >>> report = evaluate(DummyRegressor(strategy="median"), posts, n_splits=3)
+    >>> report = evaluate(DummyRegressor(strategy="median"), posts, cv="time", n_splits=3)
     >>> list(report.scores.index)
     ['mean of training likes', 'recent average (k=10)', 'model']
     """
@@ -282,13 +302,14 @@ def evaluate(
     estimator,
     data,
     *,
-    cv="time",
+    cv="walk",
     n_splits=5,
     k=10,
     target="likes",
     model_name="model",
     n_jobs=None,
     progress=None,
+    refit_every=None,
 ):
     """Cross-validate ``estimator`` and two baselines on the same folds.
 
@@ -318,10 +339,15 @@ def evaluate(
         must never decrease (checked, not sorted: a newest-first frame
         raises, naming the row; ``data.sort_values("post_index")`` fixes
         it).
-    cv : {"time", "kfold"} or splitter, default="time"
-        ``"time"``: :class:`~sklearn.model_selection.TimeSeriesSplit`, train on
-        earlier posts and test on later ones (the default: it answers "what
-        will my next post get"). ``"kfold"``: shuffled K-fold.
+    cv : {"walk", "time", "kfold"}, WalkForwardSplit or splitter, default="walk"
+        ``"walk"``: every post after the first stretch (the posts
+        ``"time"`` tests) is predicted from all the posts before it, the
+        question a person asks before posting; a third baseline, the trend
+        chosen on the training posts (:class:`~spe.AutoTrendRegressor`), and
+        the picture-skill columns join the report (see
+        :ref:`walk_forward`). ``"time"``:
+        :class:`~sklearn.model_selection.TimeSeriesSplit`, train on earlier
+        posts and test on blocks of later ones. ``"kfold"``: shuffled K-fold.
     n_splits : int, default=5
     k : int, default=10
         Posts in the recent average.
@@ -334,8 +360,14 @@ def evaluate(
         workers of a Dask cluster inside
         ``joblib.parallel_config(backend="dask")``.
     progress : callable, default=None
-        Called with a short description after each fit, e.g. a progress
-        bar's update.
+        Called with a short description after each fit (each model, for
+        ``"walk"``), e.g. a progress bar's update.
+    refit_every : int, default=None
+        ``"walk"`` only: posts between refits. ``None`` means every post,
+        and for a model with a Keras network as many refits as ``"time"``
+        has folds; between refits, a model with ``partial_fit`` (the trends,
+        :class:`~spe.LikesRegressor`, :class:`~spe.AutoLikesRegressor`)
+        still sees the likes of every earlier post.
 
     Returns
     -------
@@ -344,8 +376,8 @@ def evaluate(
     Raises
     ------
     ValueError
-        If there are fewer posts than folds need, or they are not in
-        posting order.
+        If there are fewer posts than folds (or the walk's first stretch) need,
+        ``refit_every`` is below 1, or the posts are not in posting order.
 
     Examples
     --------
@@ -356,10 +388,15 @@ def evaluate(
     >>> report = evaluate(RecentAverageRegressor(k=3), posts, cv="kfold", n_splits=4)
     >>> report.scores.shape
     (3, 7)
+    >>> evaluate(RecentAverageRegressor(k=3), posts).scores.shape
+    (4, 10)
     """
     if not isinstance(data, pd.DataFrame) or target not in data.columns:
         raise ValueError(f"data must be a DataFrame of posts with a {target!r} column")
     _check_posting_order(data)
+    if (isinstance(cv, str) and cv == "walk") or isinstance(cv, WalkForwardSplit):
+        walk = cv if isinstance(cv, WalkForwardSplit) else WalkForwardSplit(n_splits=n_splits)
+        return _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progress, refit_every)
     splitter = make_cv(cv, n_splits)
     needed = splitter.get_n_splits() + 1
     if len(data) < needed:
@@ -415,6 +452,106 @@ def evaluate(
     )
 
 
+def _picture_note(scores, pictures, trend_names):
+    best_trend = scores.loc[trend_names, "MAE"].min()
+    skill = scores.loc[pictures] if pictures else scores.iloc[:0]
+    helping = skill[(skill["picture skill low"] > 0) & (skill["MAE"] < best_trend)]
+    if not len(helping):
+        return (
+            "On this account the pictures add nothing measurable: no picture model both ranks "
+            "posts against their trend better than chance (a picture-skill interval above 0) and "
+            f"beats the best trend's MAE ({best_trend:.1f})."
+        )
+    name = helping["MAE"].idxmin()
+    row = helping.loc[name]
+    gain = (best_trend - row["MAE"]) / best_trend * 100
+    return (
+        f"On this account the pictures add {gain:.0f}%: the {name}'s MAE is {gain:.0f}% below the "
+        f"best trend's ({row['MAE']:.1f} vs {best_trend:.1f}), and it ranks posts against their trend "
+        f"(picture skill {row['picture skill']:.2f}, 95% interval {row['picture skill low']:.2f} "
+        f"to {row['picture skill high']:.2f})."
+    )
+
+
+def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progress, refit_every):
+    """:func:`evaluate` with ``cv="walk"``: one walk-forward run per model."""
+    if refit_every is not None:
+        check_scalar(refit_every, "refit_every", Integral, min_val=1)
+    data = data.reset_index(drop=True)
+    y = data[target].to_numpy(dtype=np.float64)
+    X = data.drop(columns=[target])  # the answer never travels in X
+    first = walk.first_train_size(len(data))
+    from ._trend import AutoTrendRegressor
+
+    mean_name, recent_name = "mean of training likes", f"recent average (k={k})"
+    trend_name = "trend chosen on training posts"
+    candidates_ = estimator if isinstance(estimator, dict) else {model_name: estimator}
+    models = {
+        mean_name: DummyRegressor(strategy="mean"),
+        recent_name: RecentAverageRegressor(k=k),
+        trend_name: AutoTrendRegressor(),
+        **candidates_,
+    }
+    n_test = len(data) - first
+    steps = {
+        name: refit_every or (math.ceil(n_test / walk.n_splits) if has_network(model) else walk.test_size)
+        for name, model in models.items()
+    }
+    cache = {}  # each picture decoded and featurized once, whatever the number of refits
+    prepared = {name: precompute_pictures(model, X, cache) for name, model in models.items()}
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(walk_forward_predict)(
+            prepared[name],
+            X,
+            y,
+            WalkForwardSplit(walk.n_splits, test_size=steps[name], min_train_size=walk.min_train_size),
+        )
+        for name in models
+    )
+    order = data["post_index"] if "post_index" in data else pd.Series(np.arange(1, len(data) + 1))
+    walked = np.arange(first, len(data))
+    folds = np.array_split(walked, walk.n_splits)  # the time protocol's test folds when first matches
+    predictions = pd.DataFrame(
+        {
+            "post_index": order.iloc[walked].to_numpy(),
+            "fold": np.concatenate([np.full(len(f), i) for i, f in enumerate(folds)]),
+            "actual": y[walked],
+        }
+    )
+    for name, pred in zip(models, results):
+        predictions[name] = pred[walked]
+        if progress is not None:
+            progress(f"{name}, walk forward")
+    fold_scores = pd.DataFrame(
+        [
+            {"model": name, "fold": fold, **{m: f(part["actual"], part[name]) for m, f in METRICS.items()}}
+            for name in models
+            for fold, part in predictions.groupby("fold")
+        ]
+    )
+    scores = fold_scores.drop(columns="fold").groupby("model", sort=False).mean()
+    scores.index.name = None
+    scores["Spearman (all folds)"] = [spearman_score(predictions["actual"], predictions[m]) for m in models]
+    skill = [picture_skill(predictions["actual"], predictions[m], predictions[trend_name]) for m in models]
+    scores[["picture skill", "picture skill low", "picture skill high"]] = np.array(skill)
+    pictures = [name for name in candidates_ if has_pictures(candidates_[name])]
+    notes = _summary_notes(scores, list(candidates_), mean_name, recent_name, predictions)
+    notes.append(_picture_note(scores, pictures, [recent_name, trend_name]))
+    common = max(set(steps.values()), key=list(steps.values()).count)
+    every = "every post" if common == 1 else f"every {common} posts"
+    others = [f"the {name} every {step}" for name, step in steps.items() if step != common]
+    every += f" ({'; '.join(others)})" if others else ""
+    return EvaluationReport(
+        scores=scores,
+        fold_scores=fold_scores,
+        predictions=predictions,
+        protocol=f"{PROTOCOLS['walk']} (first {first} posts; refitted {every}, trends updated with "
+        "every post in between; 'fold' is one of n_splits consecutive stretches)",
+        n_samples=len(data),
+        notes=notes,
+    )
+
+
 def _cache_params(cache_dir):
     """ImageLoader settings for a disk cache: uint8 pictures, memory-mapped and streamed."""
     return {} if cache_dir is None else {"dtype": "uint8", "cache_dir": cache_dir}
@@ -445,13 +582,15 @@ def candidates(
     dict of str to estimator
         ``trend only`` (a straight line over posting order), ``CNN on
         pixels``, ``image features``, ``embeddings + PCA`` and ``trend x
-        picture`` (:class:`~spe.LikesRegressor`: the recent average times
-        what the picture's features add).
+        picture`` (:class:`~spe.LikesRegressor`: the trend times what the
+        picture's features add) and, with ``features``, ``account's own
+        model`` (:class:`~spe.AutoLikesRegressor` choosing between the trend
+        and trend x picture by walking forward over its training posts).
 
     Examples
     --------
     >>> sorted(candidates(cnn=False, embeddings=False))
-    ['image features', 'trend only', 'trend x picture']
+    ["account's own model", 'image features', 'trend only', 'trend x picture']
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.decomposition import PCA
@@ -496,4 +635,11 @@ def candidates(
             RidgeCV(alphas=alphas),
         )
     out["trend x picture"] = LikesRegressor(image_model=feature_model)
+    if features:
+        from ._selection import AutoLikesRegressor
+        from ._trend import AutoTrendRegressor
+
+        out["account's own model"] = AutoLikesRegressor(
+            {"trend": AutoTrendRegressor(), "trend x picture": LikesRegressor(image_model=feature_model)}
+        )
     return out

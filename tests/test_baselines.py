@@ -6,18 +6,19 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from spe import RecentAverageRegressor
 
+EXPECTED_FAILED = {
+    "check_regressors_train": "a baseline of the past likes only: it does not fit X to reach R^2 > 0.5",
+    "check_fit1d": "a 1-D X is accepted on purpose: it is the list of posting orders",
+    "check_regressor_data_not_an_array": "a DataFrame X must have the posting-order column "
+    "('post_index'); the check's DataFrame has numbered columns, and guessing one would hide mistakes",
+    "check_fit_score_takes_y": "partial_fit refuses posts older than those seen, and the "
+    "check calls it with random posting orders",
+    "check_fit2d_predict1d": "a 1-D X is read as posting orders (one column), so the error "
+    "is the feature-count mismatch, not 'Reshape your data'",
+}
 
-@parametrize_with_checks(
-    [RecentAverageRegressor(k=3)],
-    expected_failed_checks=lambda est: {
-        "check_regressors_train": "a baseline of the past likes only: it does not fit X to reach R^2 > 0.5",
-        "check_fit1d": "a 1-D X is accepted on purpose: it is the list of posting orders",
-        "check_regressor_data_not_an_array": "a DataFrame X must have the posting-order column "
-        "('post_index'); the check's DataFrame has numbered columns, and guessing one would hide mistakes",
-        "check_fit2d_predict1d": "a 1-D X is read as posting orders (one column), so the error "
-        "is the feature-count mismatch, not 'Reshape your data'",
-    },
-)
+
+@parametrize_with_checks([RecentAverageRegressor(k=3)], expected_failed_checks=lambda est: EXPECTED_FAILED)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
@@ -52,3 +53,13 @@ def test_errors_name_the_problem():
         RecentAverageRegressor().fit(pd.DataFrame({"a": [1], "b": [2]}), [1])
     with pytest.raises(ValueError, match="NaN"):
         RecentAverageRegressor().fit([1, 2], [1, np.nan])
+
+
+def test_timestamps_of_any_resolution_are_read_on_one_scale():
+    times = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"])
+    fit_on = pd.DataFrame({"timestamp": times.as_unit("us")})
+    model = RecentAverageRegressor(k=1, order="timestamp").fit(fit_on, [1, 2, 3])
+    later = pd.DataFrame({"timestamp": pd.to_datetime(["2024-02-15"]).as_unit("ns")})
+    np.testing.assert_allclose(model.predict(later), [2])
+    aware = pd.DataFrame({"timestamp": pd.to_datetime(["2024-02-15"], utc=True).as_unit("s")})
+    np.testing.assert_allclose(model.predict(aware), [2])

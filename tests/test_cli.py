@@ -18,7 +18,7 @@ def test_evaluate_writes_report_and_plots(posts, tmp_path, capsys):
         == 0
     )
     printed = capsys.readouterr().out
-    assert "recent average (k=10)" in printed and "time-ordered" in printed
+    assert "recent average (k=10)" in printed and "walk-forward" in printed
     for name in (
         "report.json",
         "report.csv",
@@ -31,6 +31,7 @@ def test_evaluate_writes_report_and_plots(posts, tmp_path, capsys):
     assert set(json.loads((out / "report.json").read_text())["scores"]) == {
         "mean of training likes",
         "recent average (k=10)",
+        "trend chosen on training posts",
         "CNN",
     }
 
@@ -211,3 +212,12 @@ def test_cache_dir_decodes_once_and_the_saved_model_writes_no_cache(posts, tmp_p
     assert main(["--quiet", "evaluate", folder, *TINY, "--epochs", "1", "--cache-dir", str(cache)]) == 0
     assert "CNN" in capsys.readouterr().out
     assert len(list(cache.glob("images-*.npy"))) == 1 + 2 * 2  # plus train and test part of 2 folds
+
+
+def test_evaluate_walks_forward_by_default_and_checks_refit_every(posts, capsys):
+    folder = posts.attrs["directory"]
+    assert main(["--quiet", "evaluate", folder, *TINY, "--epochs", "1", "--refit-every", "0"]) == 1
+    assert "refit_every" in capsys.readouterr().err
+    assert main(["--quiet", "evaluate", folder, *TINY, "--epochs", "1", "--refit-every", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "walk-forward" in out and "refitted every 20 posts" in out and "picture skill" in out

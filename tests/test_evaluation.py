@@ -37,8 +37,8 @@ def test_spearman_scorer_in_grid_search():
     assert grid.best_params_ == {"k": 1}
 
 
-def test_report_has_both_baselines_and_time_order_by_default(posts, tmp_path):
-    report = evaluate(RecentAverageRegressor(k=2), posts, n_splits=4)
+def test_report_has_both_baselines_in_time_order(posts, tmp_path):
+    report = evaluate(RecentAverageRegressor(k=2), posts, cv="time", n_splits=4)
     assert list(report.scores.index) == ["mean of training likes", "recent average (k=10)", "model"]
     assert list(report.scores.columns) == [
         "MSE",
@@ -80,7 +80,7 @@ def test_recent_average_beats_the_mean_on_a_trending_account(tmp_path):
     posts = make_posts(
         120, directory=tmp_path, image_size=(8, 8), trend=3.0, pixel_effect=0.2, random_state=0
     )
-    report = evaluate(DummyRegressor(), posts, n_splits=4)
+    report = evaluate(DummyRegressor(), posts, cv="time", n_splits=4)
     scores = report.scores
     assert scores.loc["recent average (k=10)", "MAE"] < 0.8 * scores.loc["mean of training likes", "MAE"]
 
@@ -96,14 +96,14 @@ def test_cnn_pipeline_is_evaluated_on_a_dataframe(posts):
         ]
     )
     ticks = []
-    report = evaluate(pipe, posts, n_splits=2, model_name="CNN", progress=ticks.append)
+    report = evaluate(pipe, posts, cv="time", n_splits=2, model_name="CNN", progress=ticks.append)
     assert len(ticks) == 6
     assert np.isfinite(report.scores.loc["CNN", "MAE"])
 
 
 def test_too_few_posts_and_bad_cv(posts):
     with pytest.raises(ValueError, match="too few for 50 folds"):
-        evaluate(DummyRegressor(), posts, n_splits=50)
+        evaluate(DummyRegressor(), posts, cv="time", n_splits=50)
     with pytest.raises(ValueError, match="cv must be"):
         make_cv("random")
     with pytest.raises(ValueError, match="'likes' column"):

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+from sklearn.linear_model import RidgeCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import estimator_checks
+
+from spe import AutoLikesRegressor, AutoTrendRegressor, ImageFeatures, LikesRegressor
+from spe.datasets import make_posts
+from spe.evaluation import evaluate
+
+from .test_loader import API_CHECKS
+
+
+@pytest.mark.parametrize("check", API_CHECKS)
+def test_sklearn_api_checks(check):
+    getattr(estimator_checks, check)("AutoLikesRegressor", AutoLikesRegressor())
+
+
+def _candidates(size=32):
+    features = make_pipeline(
+        ImageFeatures(size=(size, size), faces=False),
+        StandardScaler(),
+        RidgeCV(alphas=np.logspace(-2, 3, 12)),
+    )
+    return {"trend": AutoTrendRegressor(), "trend x image features": LikesRegressor(image_model=features)}
+
+
+def test_bad_candidates_are_named(posts):
+    with pytest.raises(ValueError, match="parameter 'candidates'"):
+        AutoLikesRegressor(candidates={}).fit(posts, posts["likes"])
+    with pytest.raises(ValueError, match="parameter 'fallback'"):
+        AutoLikesRegressor(candidates=_candidates(), fallback="mean").fit(posts, posts["likes"])
+    with pytest.raises(ValueError, match="n_splits=50"):
+        AutoLikesRegressor(candidates=_candidates(), n_splits=50).fit(posts, posts["likes"])
+
+
+def test_fit_reports_its_choice_and_keeps_residuals(posts):
+    X, y = posts.drop(columns="likes"), posts["likes"].to_numpy(dtype=float)
+    model = AutoLikesRegressor(_candidates(16)).fit(X.iloc[:35], y[:35])
+    scores = model.selection_scores_
+    assert model.selected_ in scores.index and scores.loc["trend", "vs fallback"] == 0
+    assert len(model.walk_residuals_) == 5 * (35 // 6)  # the posts after the first stretch
+    assert model.predict(X.iloc[35:]).shape == (5,)  # new pictures go through the features
+    model.partial_fit(X.iloc[35:], y[35:])
+    with pytest.raises(ValueError, match="older than the latest post"):
+        model.partial_fit(X.iloc[:1], y[:1])
+
+
+@pytest.mark.parametrize("pixel_effect", [None, 0.0])
+def test_the_accounts_own_model_walk_forward(tmp_path, pixel_effect):
+    # Issue 12's bars, walked forward on 200 posts (refit every 10 posts to keep the test short).
+    posts = make_posts(
+        200,
+        directory=tmp_path,
+        image_size=(32, 32),
+        realistic=True,
+        pixel_effect=pixel_effect,
+        random_state=0,
+    )
+    candidates = _candidates()
+    models = {**candidates, "account's own model": AutoLikesRegressor(candidates)}
+    report = evaluate(models, posts.drop(columns=["radius", "red", "pixel_score"]), refit_every=10)
+    print(report)
+    mae = report.scores["MAE"]
+    own, recent = mae["account's own model"], mae["recent average (k=10)"]
+    best_trend = mae[["recent average (k=10)", "trend chosen on training posts"]].min()
+    if pixel_effect is None:
+        assert own <= 0.9 * recent
+        assert own <= 1.03 * mae[list(candidates)].min()
+        assert any("the pictures add" in note and "nothing" not in note for note in report.notes)
+    else:
+        assert own <= 1.02 * best_trend
+        assert any("pictures add nothing measurable" in note for note in report.notes)

@@ -1,0 +1,127 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.dummy import DummyRegressor
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import TimeSeriesSplit
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from spe import EWMARegressor, ImageFeatures, LikesRegressor, RecentAverageRegressor
+from spe.evaluation import (
+    WalkForwardSplit,
+    evaluate,
+    picture_skill,
+    precompute_pictures,
+    walk_forward_predict,
+)
+
+
+def _features(size=16):
+    return make_pipeline(ImageFeatures(size=(size, size), faces=False), StandardScaler(), Ridge())
+
+
+def test_splits_train_on_every_earlier_post():
+    X = np.zeros(30)
+    splits = list(WalkForwardSplit(n_splits=5).split(X))
+    assert [len(test) for _, test in splits] == [1] * 25
+    assert all((train == np.arange(test[0])).all() for train, test in splits)
+    # The same posts as TimeSeriesSplit tests.
+    tested = np.concatenate([test for _, test in TimeSeriesSplit(5).split(X)])
+    np.testing.assert_array_equal(np.concatenate([t for _, t in splits]), tested)
+    assert WalkForwardSplit(n_splits=5, test_size=4).get_n_splits(X) == 7
+
+
+def test_bad_walks_name_the_parameter(posts):
+    with pytest.raises(ValueError, match="test_size"):
+        list(WalkForwardSplit(test_size=0).split(np.zeros(10)))
+    with pytest.raises(ValueError, match="min_train_size=50"):
+        list(WalkForwardSplit(min_train_size=50).split(np.zeros(10)))
+    with pytest.raises(ValueError, match="refit_every"):
+        evaluate(DummyRegressor(), posts, cv="walk", refit_every=0)
+    with pytest.raises(ValueError, match="n_splits=50"):
+        evaluate(DummyRegressor(), posts, cv="walk", n_splits=50)
+
+
+@pytest.mark.parametrize(
+    "model", [RecentAverageRegressor(k=3), EWMARegressor(), LikesRegressor(image_model=Ridge())]
+)
+def test_updates_between_refits_give_every_post_its_history(model):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"post_index": np.arange(1, 41), "f": rng.normal(size=40)})
+    y = 100 + np.cumsum(rng.normal(0, 5, 40))
+    pred = walk_forward_predict(model, X, y, WalkForwardSplit(n_splits=3, test_size=5))
+    # Post by post, with a refit only every 5 posts: the trend still sees every earlier post.
+    expected = np.full(40, np.nan)
+    for start in range(10, 40, 5):
+        fitted = clone(model).fit(X.iloc[:start], y[:start])
+        for j in range(start, min(start + 5, 40)):
+            expected[j] = fitted.predict(X.iloc[[j]])[0]
+            fitted.partial_fit(X.iloc[[j]], y[[j]])
+    np.testing.assert_allclose(pred, expected)
+
+
+def test_each_picture_is_featurized_once_per_walk(posts, count_decodes):
+    models = {"features": _features(), "trend x picture": LikesRegressor(image_model=_features())}
+    report = evaluate(models, posts, cv="walk", n_splits=3)
+    assert sum(count_decodes) == len(posts)
+    assert len(report.predictions) == len(posts) - 10
+    # The same predictions as refitting from the pictures.
+    X, y = posts.drop(columns="likes"), posts["likes"]
+    naive = walk_forward_predict(models["features"], X, y, WalkForwardSplit(n_splits=3, test_size=10))
+    cached = walk_forward_predict(
+        precompute_pictures(models["features"], X), X, y, WalkForwardSplit(n_splits=3, test_size=10)
+    )
+    np.testing.assert_allclose(cached, naive)
+
+
+def test_cached_model_still_reads_new_pictures(posts):
+    X, y = posts.drop(columns="likes"), posts["likes"]
+    cached = precompute_pictures(_features(), X.iloc[:30]).fit(X.iloc[:30], y[:30])
+    plain = _features().fit(X.iloc[:30], y[:30])
+    np.testing.assert_allclose(cached.predict(X.iloc[30:]), plain.predict(X.iloc[30:]))
+
+
+def test_walk_report_has_a_trend_and_picture_skill(posts):
+    report = evaluate(RecentAverageRegressor(k=3), posts, n_splits=3)  # walk is the default
+    assert "walk-forward" in report.protocol and "every post" in report.protocol
+    assert list(report.scores.index) == [
+        "mean of training likes",
+        "recent average (k=10)",
+        "trend chosen on training posts",
+        "model",
+    ]
+    assert {"picture skill", "picture skill low", "picture skill high"} <= set(report.scores.columns)
+    assert report.predictions["fold"].nunique() == 3
+    # The recent average walked forward is the mean of the ten posts just before each post.
+    likes = posts["likes"].to_numpy(dtype=float)
+    expected = [likes[j - 10 : j].mean() for j in range(10, len(posts))]
+    np.testing.assert_allclose(report.predictions["recent average (k=10)"], expected)
+    assert any("pictures add nothing measurable" in note for note in report.notes)
+
+
+def test_picture_skill_finds_a_ratio_ranking_and_its_absence():
+    rng = np.random.default_rng(0)
+    trend = np.linspace(50, 150, 200)
+    effect = rng.normal(size=200)
+    actual = trend * np.exp(0.3 * effect + rng.normal(0, 0.1, 200))
+    rho, low, high = picture_skill(actual, trend * np.exp(0.3 * effect), trend, n_resamples=300)
+    assert 0.8 < low <= rho <= high
+    rho, low, high = picture_skill(actual, trend * np.exp(rng.normal(size=200)), trend, n_resamples=300)
+    assert low < 0 < high
+    assert np.isnan(picture_skill(actual, trend, trend)[0])
+
+
+def test_networks_are_refitted_as_often_as_the_time_folds(posts):
+    from spe import CNNLikesRegressor, ImageLoader
+    from spe._walk import has_network, has_pictures
+
+    cnn = make_pipeline(
+        ImageLoader(size=(8, 8)),
+        CNNLikesRegressor(epochs=1, batch_size=8, conv_filters=(4,), dense_units=8, random_state=0),
+    )
+    assert has_network(cnn) and has_pictures(cnn)
+    assert not has_network(LikesRegressor()) and has_pictures(LikesRegressor(image_model=_features()))
+    report = evaluate({"CNN": cnn}, posts, n_splits=2)
+    assert "refitted every post (the CNN every 13)" in report.protocol
