@@ -164,6 +164,7 @@ def test_verdicts_only_beyond_the_paired_noise():
     report = evaluate(
         {"k=3": RecentAverageRegressor(k=3), "k=9": RecentAverageRegressor(k=9), "mean": DummyRegressor()},
         _trending(),
+        cv="time",
         n_splits=4,
     )
     notes = {note.split(":")[0] for note in report.notes}

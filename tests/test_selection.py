@@ -60,7 +60,7 @@ def test_the_accounts_own_model_walk_forward(tmp_path, pixel_effect):
     )
     candidates = _candidates()
     models = {**candidates, "account's own model": AutoLikesRegressor(candidates)}
-    report = evaluate(models, posts.drop(columns=["radius", "red", "pixel_score"]), refit_every=10)
+    report = evaluate(models, posts, refit_every=10)
     print(report)
     mae = report.scores["MAE"]
     own, recent = mae["account's own model"], mae["recent average (k=10)"]
