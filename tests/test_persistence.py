@@ -6,6 +6,7 @@ from sklearn.pipeline import Pipeline
 
 from spe import CNNLikesRegressor, ImageLoader
 from spe.exceptions import ModelLoadError
+from spe._staging import MARKER
 from spe.persistence import META_FILE, NETWORK_FILE, load_model, save_model
 
 
@@ -25,7 +26,7 @@ def fitted(posts):
 
 def test_round_trip_gives_identical_predictions(fitted, posts, tmp_path):
     path = save_model(fitted, tmp_path / "model", data=posts, scores={"MAE": 12.5})
-    assert sorted(p.name for p in path.iterdir()) == [NETWORK_FILE, META_FILE]
+    assert sorted(p.name for p in path.iterdir()) == [MARKER, NETWORK_FILE, META_FILE]
     meta = json.loads((path / META_FILE).read_text())
     assert meta["loader"]["size"] == [8, 8]
     assert meta["regressor"]["conv_filters"] == [4]
