@@ -1,12 +1,18 @@
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
+import spe
 from spe import CNNLikesRegressor, ImageLoader
-from spe.exceptions import ModelLoadError
 from spe._staging import MARKER
+from spe.exceptions import ModelLoadError
 from spe.persistence import META_FILE, NETWORK_FILE, load_model, save_model
 
 
@@ -104,3 +110,65 @@ def test_lambda_layers_are_refused(fitted, tmp_path):
     keras.Model(inputs, outputs).save(path / NETWORK_FILE)
     with pytest.raises(ModelLoadError, match="Lambda layer or custom code"):
         load_model(path)
+
+
+# -- old folders, leftovers, kills -------------------------------------------------
+
+
+def test_a_model_folder_from_before_the_marker_loads_and_is_replaced(fitted, tmp_path):
+    path = save_model(fitted, tmp_path / "model")
+    (path / MARKER).unlink()  # as spe wrote it before the marker file (format 1)
+    load_model(path)
+    save_model(fitted, path)
+    assert (path / MARKER).is_file()
+    (path / MARKER).unlink()
+    (path / "notes.txt").write_text("mine")  # no longer only spe's files
+    with pytest.raises(FileExistsError, match="notes.txt"):
+        save_model(fitted, path)
+    assert (path / "notes.txt").read_text() == "mine"
+
+
+def test_a_model_left_mid_swap_by_an_older_spe_is_put_back(fitted, posts, tmp_path):
+    path = save_model(fitted, tmp_path / "model")
+    (path / MARKER).unlink()
+    path.rename(tmp_path / ".model.old-1a2b3c4d")  # killed between its two renames
+    with pytest.warns(UserWarning, match=r"model was missing.*\.model\.old-1a2b3c4d"):
+        loaded = load_model(tmp_path / "model")
+    images = posts["image"][:3]
+    np.testing.assert_allclose(loaded.predict(images), fitted.predict(images), rtol=1e-6)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_the_next_save_removes_what_a_killed_save_left(fitted, tmp_path):
+    path = save_model(fitted, tmp_path / "model")
+    for name in (".model.saving-abcd1234", ".model.spe-staging-x_y1z2w3", ".model.old-0011aabb"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / NETWORK_FILE).write_bytes(b"half")
+    (tmp_path / ".model.spe-lock").write_text("99999")  # a dead process's: flock died with it
+    save_model(fitted, path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the kill test forks")
+def test_no_kill_breaks_a_save(fitted, posts, tmp_path):
+    """SIGKILL at random moments of 200 new-model and 200 replacing saves: the old or the new model."""
+    other = clone(fitted).set_params(cnn__random_state=1).fit(posts, posts["likes"])
+    save_model(fitted, tmp_path / "A", scores={"model": "A"})
+    save_model(other, tmp_path / "B", scores={"model": "B"})
+    (tmp_path / "work").mkdir()
+    killer = Path(__file__).with_name("save_killer.py")
+    env = {**os.environ, "PYTHONPATH": str(Path(spe.__file__).parents[1])}
+    args = [str(tmp_path / name) for name in ("A", "B", "work")]
+    run = subprocess.run(
+        [sys.executable, str(killer), *args, "200", "0"], capture_output=True, text=True, env=env, timeout=900
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    print(result)  # the counts, for the record
+    assert result["errors"] == []
+    for case in ("new", "replace"):
+        counts = result[case]
+        assert counts["trials"] == 200
+        # Kills landed both before the new model was in place and after it.
+        assert counts["old"] > 0 and counts["new"] > 0, counts
+        assert 0 < counts["finished_before_kill"] < counts["new"] + 1, counts
