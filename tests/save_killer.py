@@ -93,38 +93,29 @@ def main(model_a, model_b, work, trials, seed):
     def saver(key, target):
         return lambda: save_model(models[key], target, scores={"model": key})
 
-    work = Path(work)
-    rng = random.Random(seed)
-    result = {"errors": [], "save_seconds": {}}
-    for case in ("new", "replace"):
+    def run_case(case, rng, result):
         counts = result[case] = {"trials": 0, "old": 0, "new": 0, "finished_before_kill": 0}
         counts["phase"] = [0] * 12  # kills by tenth of a save's duration (10, 11: after it)
-        target, current = work / case / "model", None
-        # How long a save takes, from saves that finished (the latest ones,
-        # since a loaded machine slows them down and up).
-        durations = []
-        for i in range(5):
+        folder, target, current = Path(work) / case, Path(work) / case / "model", None
+        durations = []  # of whole saves, re-measured every 10 trials: a loaded machine varies
+        for i in range(-3, trials):
             if case == "new":
-                target = work / case / f"probe{i}"
+                target = folder / f"m{i}"
             wanted = "B" if current == "A" else "A"
-            durations.append(run_one(saver(wanted, target), None)[2])
-            current = wanted if case == "replace" else None
-        for i in range(trials):
-            if case == "new":
-                target = work / case / f"m{i}"
-            wanted = "B" if current == "A" else "A"
-            expected = float(np.median(durations[-15:]))
-            delay = rng.uniform(0, 1.2 * expected)  # over the whole save, and a little after
+            if i < 0 or i % 10 == 9:
+                durations.append(run_one(saver(wanted, target), None)[2])
+                current = wanted if case == "replace" else None
+                continue
+            expected = float(np.median(durations[-5:]))
+            delay = rng.uniform(0, 1.25 * expected)  # over the whole save, and a little after
             try:
-                at, finished, took = run_one(saver(wanted, target), lambda d=delay: d)
+                at, finished, _ = run_one(saver(wanted, target), lambda d=delay: d)
                 held = identify(target) if target.exists() else None
                 if held not in (current, wanted) or (finished and held != wanted):
                     raise AssertionError(f"trial {i}: holds {held}, old {current}, new {wanted}")
             except Exception as exc:  # noqa: BLE001 - reported, then this case stops
                 result["errors"].append(f"{case}: {type(exc).__name__}: {exc}")
-                break
-            if took is not None:
-                durations.append(took)
+                return
             counts["trials"] += 1
             counts["new" if held == wanted else "old"] += 1
             counts["finished_before_kill"] += finished
@@ -132,15 +123,20 @@ def main(model_a, model_b, work, trials, seed):
             current = held if case == "replace" else None
             if case == "new" and i % 10 == 0:  # the next save cleans what the killed one left
                 save_model(models["A"], target, scores={"model": "A"})
-                left = sorted(p.name for p in target.parent.iterdir() if p.name.startswith(f".m{i}."))
+                left = sorted(p.name for p in folder.iterdir() if p.name.startswith(f".m{i}."))
                 if left:
                     result["errors"].append(f"new: left after the next save: {left}")
         result["save_seconds"][case] = float(np.median(durations))
         if case == "replace":
             save_model(models["A"], target, scores={"model": "A"})
-            left = sorted(p.name for p in target.parent.iterdir())
+            left = sorted(p.name for p in folder.iterdir())
             if left != ["model"]:
                 result["errors"].append(f"replace: left after the next save: {left}")
+
+    rng = random.Random(seed)
+    result = {"errors": [], "save_seconds": {}}
+    for case in ("new", "replace"):
+        run_case(case, rng, result)
     print(json.dumps(result), flush=True)
 
 

@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 import spe
-from spe import CNNLikesRegressor, ImageLoader
+from spe import CNNLikesRegressor, ImageLoader, _staging
 from spe._staging import MARKER
 from spe.exceptions import ModelLoadError
 from spe.persistence import META_FILE, NETWORK_FILE, load_model, save_model
@@ -172,3 +173,41 @@ def test_no_kill_breaks_a_save(fitted, posts, tmp_path):
         # Kills landed both before the new model was in place and after it.
         assert counts["old"] > 0 and counts["new"] > 0, counts
         assert 0 < counts["finished_before_kill"] < counts["new"] + 1, counts
+
+
+@pytest.mark.parametrize("case", ["new", "replace"])
+def test_every_step_of_a_save_leaves_the_whole_old_or_new_model(fitted, tmp_path, case):
+    """Before each file operation of a save (Python's audit events), the folder is one whole model."""
+    if _staging._renameat2 is None:
+        pytest.skip("the atomic swap needs renameat2 (Linux)")
+    path = tmp_path / "model"
+    if case == "replace":
+        save_model(fitted, path, scores={"model": "old"})
+    seen, active = [], [True]
+
+    def holds():
+        if not path.exists():
+            return None
+        meta = json.loads((path / META_FILE).read_text())
+        with zipfile.ZipFile(path / NETWORK_FILE) as archive:
+            assert archive.testzip() is None
+        return meta["scores"]["model"]
+
+    def hook(event, args):
+        watched = ("open", "os.rename", "os.replace", "shutil.rmtree", "ctypes.call_function")
+        if active[0] and event in watched:
+            active[0] = False
+            try:
+                seen.append(holds())
+            finally:
+                active[0] = True
+
+    sys.addaudithook(hook)  # cannot be removed: switched off below
+    try:
+        save_model(fitted, path, scores={"model": "new"})
+    finally:
+        active[0] = False
+    assert len(seen) > 10
+    old = "old" if case == "replace" else None
+    assert set(seen) <= {old, "new"} and seen[0] == old and seen[-1] == "new"
+    assert seen == sorted(seen, key=lambda s: s == "new")  # once new, never old again
