@@ -211,3 +211,73 @@ def test_every_step_of_a_save_leaves_the_whole_old_or_new_model(fitted, tmp_path
     old = "old" if case == "replace" else None
     assert set(seen) <= {old, "new"} and seen[0] == old and seen[-1] == "new"
     assert seen == sorted(seen, key=lambda s: s == "new")  # once new, never old again
+
+
+# -- hostile model folders ------------------------------------------------------------
+
+
+def _zip(path, entries, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+
+
+def test_a_zip_bomb_is_refused_from_the_central_directory(fitted, tmp_path):
+    import tracemalloc
+
+    path = save_model(fitted, tmp_path / "model")
+    # 64 MiB of zeros deflate to 64 KiB: Keras would inflate it into memory.
+    bomb = {"config.json": "{}", "model.weights.h5": bytes(64 << 20)}
+    _zip(path / NETWORK_FILE, bomb, zipfile.ZIP_DEFLATED)
+    assert (path / NETWORK_FILE).stat().st_size < 1 << 20
+    tracemalloc.start()
+    with pytest.raises(ModelLoadError, match=r"model.weights.h5.*expands .* \(a zip bomb\?\)"):
+        load_model(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8 << 20  # refused before anything was inflated
+
+
+def test_an_archive_larger_than_spe_reads_is_refused(fitted, tmp_path, monkeypatch):
+    path = save_model(fitted, tmp_path / "model")
+    monkeypatch.setattr("spe.persistence._MAX_NETWORK_BYTES", (path / NETWORK_FILE).stat().st_size // 2)
+    with pytest.raises(ModelLoadError, match="more than spe reads"):
+        load_model(path)
+
+
+def _nested(depth):
+    return "[" * depth + "]" * depth
+
+
+def test_json_nested_10000_levels_is_refused(fitted, tmp_path):
+    path = save_model(fitted, tmp_path / "model")
+    network = (path / NETWORK_FILE).read_bytes()
+    (path / META_FILE).write_text(_nested(10_000))
+    with pytest.raises(ModelLoadError, match="spe.json: corrupt model description.*nested too deeply"):
+        load_model(path)
+    path = save_model(fitted, tmp_path / "model2")
+    (path / NETWORK_FILE).write_bytes(network)
+    with zipfile.ZipFile(path / NETWORK_FILE) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    _zip(path / NETWORK_FILE, {**entries, "config.json": _nested(10_000)})
+    with pytest.raises(ModelLoadError, match="config.json is nested too deeply"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("name", [NETWORK_FILE, META_FILE])
+def test_a_symlink_inside_the_folder_is_not_followed(fitted, tmp_path, name):
+    path = save_model(fitted, tmp_path / "model")
+    outside = save_model(fitted, tmp_path / "elsewhere")  # valid files: only the link is wrong
+    (path / name).unlink()
+    (path / name).symlink_to(outside / name)
+    with pytest.raises(ModelLoadError, match=rf"{name} is a symbolic link.*reads nothing outside it"):
+        load_model(path)
+
+
+def test_a_model_folder_that_is_a_symlink_loop_is_refused(fitted, tmp_path):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(ModelLoadError, match="loop of symbolic links"):
+        load_model(tmp_path / "a")
+    with pytest.raises(FileExistsError, match="cannot be resolved"):
+        save_model(fitted, tmp_path / "a")
