@@ -46,7 +46,7 @@ _STAGING = "spe-staging-"
 _LEFTOVER = re.compile(r"(spe-staging-|saving-|writing-)[a-z0-9_]{8}")
 _OLD = re.compile(r"old-[0-9a-f]{8}")
 
-_held = {}  # lock path -> [fd, depth]: the locks this process holds
+_held = {}  # (lock path, thread) -> [fd, depth]: the locks this process holds
 _held_guard = threading.Lock()
 
 
@@ -140,9 +140,10 @@ def _try_lock(fd):
 @contextlib.contextmanager
 def _lock(target, what):
     path = target.with_name(f".{target.name}.spe-lock")
-    key = str(path)
+    # Per thread: another thread of this process is another writer.
+    key = (str(path), threading.get_ident())
     with _held_guard:
-        if key in _held:  # this process holds it already (save_model inside spe fit)
+        if key in _held:  # this thread holds it already (save_model inside spe fit)
             _held[key][1] += 1
             reentered = True
         else:
@@ -159,7 +160,10 @@ def _lock(target, what):
         try:
             _try_lock(fd)
         except OSError:
-            holder = os.read(fd, 200).decode(errors="replace").strip() or "unknown"
+            try:
+                holder = os.read(fd, 200).decode(errors="replace").strip() or "unknown"
+            except OSError:  # Windows: the holder's locked byte cannot be read
+                holder = "unknown"
             os.close(fd)
             raise BlockingIOError(
                 f"another spe (process {holder}) is writing {target}; its result will be one whole "

@@ -165,3 +165,24 @@ def test_a_second_process_is_refused_while_the_first_writes(tmp_path):
     with staged(tmp_path / "out") as folder:  # free again
         _write(folder, {"a.txt": "x"})
     assert (tmp_path / "out" / "a.txt").is_file()
+
+
+def test_another_thread_is_another_writer(tmp_path):
+    import threading
+
+    errors = []
+
+    def second():
+        try:
+            with staged(tmp_path / "out"):
+                pass
+        except BlockingIOError as exc:
+            errors.append(str(exc))
+
+    with staged(tmp_path / "out") as folder:
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join()
+        _write(folder, {"a.txt": "first"})
+    assert len(errors) == 1 and f"process {os.getpid()}" in errors[0]
+    assert _read(tmp_path / "out")["a.txt"] == "first"
