@@ -99,13 +99,16 @@ def main(model_a, model_b, work, trials, seed):
         folder, target, current = Path(work) / case, Path(work) / case / "model", None
         durations = []  # of whole saves, re-measured every 10 trials: a loaded machine varies
         for i in range(-3, trials):
+            if i < 0 or i % 10 == 9:  # a whole save, timed
+                wanted = "B" if current == "A" else "A"
+                probe = folder / f"probe{i}" if case == "new" else target
+                durations.append(run_one(saver(wanted, probe), None)[2])
+                current = wanted if case == "replace" else None
+                if i < 0:
+                    continue
             if case == "new":
                 target = folder / f"m{i}"
             wanted = "B" if current == "A" else "A"
-            if i < 0 or i % 10 == 9:
-                durations.append(run_one(saver(wanted, target), None)[2])
-                current = wanted if case == "replace" else None
-                continue
             expected = float(np.median(durations[-5:]))
             delay = rng.uniform(0, 1.25 * expected)  # over the whole save, and a little after
             try:

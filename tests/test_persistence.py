@@ -170,9 +170,9 @@ def test_no_kill_breaks_a_save(fitted, posts, tmp_path):
     for case in ("new", "replace"):
         counts = result[case]
         assert counts["trials"] == 200
-        # Kills landed both before the new model was in place and after it.
+        # Most kills landed inside a save, and on both sides of its publishing step.
+        assert counts["trials"] - counts["finished_before_kill"] >= counts["trials"] // 2, counts
         assert counts["old"] > 0 and counts["new"] > 0, counts
-        assert 0 < counts["finished_before_kill"] < counts["new"] + 1, counts
 
 
 @pytest.mark.parametrize("case", ["new", "replace"])
