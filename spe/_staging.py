@@ -10,9 +10,10 @@ One mechanism for every folder spe writes: model folders
   old folder is renamed away and the new one in; a kill between the two
   renames leaves ``.NAME.old-xxxxxxxx``, which :func:`recover` puts back.
 - Only a folder that spe wrote is replaced: it holds the marker file
-  :data:`MARKER` (or a caller's own test says so, e.g. an older model
-  folder). An empty folder is used as is; anything else is refused with an
-  error naming what is in it. Nothing spe did not write is deleted.
+  :data:`MARKER`, which lists every file spe wrote there, and nothing else
+  (or a caller's own test says so, e.g. an older model folder). An empty
+  folder is used as is; anything else is refused with an error naming what
+  spe did not write. Nothing spe did not write is deleted.
 - A lock file beside the target (``.NAME.spe-lock``, held with ``flock`` and
   released by the OS when the process dies) lets one writer at a time in; a
   second one fails at once, saying who holds it.
@@ -194,8 +195,28 @@ def _lock(target, what):
 # -- checks and leftovers ---------------------------------------------------------
 
 
-def _is_marked(folder):
-    return (folder / MARKER).is_file() and not (folder / MARKER).is_symlink()
+def _tree(folder):
+    """Every file and folder under ``folder``, as relative POSIX paths (links not followed)."""
+    out = []
+    for root, dirs, files in os.walk(folder):
+        rel = Path(root).relative_to(folder)
+        out += [(rel / name).as_posix() for name in dirs + files]
+    return out
+
+
+def _foreign(target, is_own):
+    """What in ``target`` spe did not write (everything, unless its marker lists it), and if marked."""
+    entries = sorted(p.name for p in target.iterdir())
+    if not entries or (is_own is not None and is_own(target)):
+        return [], False
+    marker = target / MARKER
+    try:
+        if marker.is_symlink() or marker.stat().st_size > 1 << 24:
+            return entries, False
+        written = set(json.loads(marker.read_bytes())["entries"])
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return entries, False
+    return [path for path in sorted(_tree(target)) if path != MARKER and path not in written], True
 
 
 def _check_replaceable(target, is_own, what, advice):
@@ -208,14 +229,15 @@ def _check_replaceable(target, is_own, what, advice):
         raise FileExistsError(
             f"{target} is the folder you are working in; spe replaces its output folder as a whole. {advice}"
         )
-    entries = sorted(p.name for p in target.iterdir())
-    if not entries or _is_marked(target) or (is_own is not None and is_own(target)):
+    foreign, marked = _foreign(target, is_own)
+    if not foreign:
         return
-    shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
-    raise FileExistsError(
-        f"{target} exists and is not an spe {what}: it holds {shown}, which spe did not write and will "
-        f"not delete or overwrite. {advice}"
-    )
+    shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+    if marked:
+        where = f"{target} is an spe {what}, but it also holds {shown}"
+    else:
+        where = f"{target} exists and is not an spe {what}: it holds {shown}"
+    raise FileExistsError(f"{where}, which spe did not write and will not delete or overwrite. {advice}")
 
 
 def recover(target):
@@ -380,6 +402,7 @@ def staged(target, *, is_own=None, what="output folder", advice=""):
             marker = {
                 "written_by": "spe",
                 "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "entries": sorted(_tree(staging)),  # what a later run may replace
             }
             (staging / MARKER).write_text(json.dumps(marker) + "\n", encoding="utf-8")
             _fsync_tree(staging)

@@ -126,7 +126,9 @@ def test_a_folder_left_mid_swap_is_put_back(tmp_path):
         assert recover(tmp_path / "model").name == ".model.old-0123abcd"
     assert _read(tmp_path / "model") == {"spe.json": "old model"}
     assert recover(tmp_path / "model") is None  # exists: nothing to do
-    _write(tmp_path / ".out.old-0123abcd", {"a.txt": "old", MARKER: "{}"})
+    with staged(tmp_path / "out") as folder:
+        _write(folder, {"a.txt": "old"})
+    (tmp_path / "out").rename(tmp_path / ".out.old-0123abcd")
     with pytest.warns(UserWarning, match="was missing"):  # the next writer does it too
         with staged(tmp_path / "out") as folder:
             assert (tmp_path / "out" / "a.txt").read_text() == "old"
@@ -186,3 +188,24 @@ def test_another_thread_is_another_writer(tmp_path):
         _write(folder, {"a.txt": "first"})
     assert len(errors) == 1 and f"process {os.getpid()}" in errors[0]
     assert _read(tmp_path / "out")["a.txt"] == "first"
+
+
+def test_files_added_to_an_spe_folder_are_not_deleted(tmp_path):
+    with staged(tmp_path / "out") as folder:
+        _write(folder, {"report.txt": "spe's", "model/spe.json": "{}"})
+    _write(tmp_path / "out", {"model/notes.txt": "mine, added later"})
+    with pytest.raises(FileExistsError, match=r"is an spe output folder, but it also holds model/notes.txt"):
+        with staged(tmp_path / "out") as folder:
+            _write(folder, {"report.txt": "new"})
+    assert _read(tmp_path / "out")["model/notes.txt"] == "mine, added later"
+    (tmp_path / "out" / "model" / "notes.txt").unlink()  # spe's own files only again
+    with staged(tmp_path / "out") as folder:
+        _write(folder, {"report.txt": "new"})
+    assert _read(tmp_path / "out").keys() == {MARKER, "report.txt"}
+
+
+def test_a_broken_marker_proves_nothing(tmp_path):
+    _write(tmp_path / "out", {MARKER: "{not json", "a.txt": "x"})
+    with pytest.raises(FileExistsError, match=r"not an spe output folder: it holds \.spe-output, a\.txt"):
+        with staged(tmp_path / "out"):
+            pass
