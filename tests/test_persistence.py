@@ -150,7 +150,10 @@ def test_the_next_save_removes_what_a_killed_save_left(fitted, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="the kill test forks")
+@pytest.mark.skipif(
+    not hasattr(os, "fork") or _staging._renameat2 is None,
+    reason="the kill test forks, and the atomic swap needs renameat2 (Linux)",
+)
 def test_no_kill_breaks_a_save(fitted, posts, tmp_path):
     """SIGKILL at random moments of 200 new-model and 200 replacing saves: the old or the new model."""
     other = clone(fitted).set_params(cnn__random_state=1).fit(posts, posts["likes"])
