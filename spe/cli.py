@@ -9,7 +9,6 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -153,26 +152,16 @@ def _progress(total, desc, quiet):
 
 
 @contextlib.contextmanager
-def _staged_output(out):
-    """Yield a temporary folder whose files move into ``out`` on success."""
+def _staged_output(out, command):
+    """Yield a staging folder that replaces ``out`` as a whole on success (see spe._staging)."""
     if out is None:
         yield None
         return
-    out = Path(out).expanduser().resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.writing-"))
-    try:
+    from ._staging import staged
+
+    advice = f"Give --out a new or empty folder, e.g. --out {Path(out) / f'spe-{command}'}"
+    with staged(out, advice=advice) as staging:
         yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    out.mkdir(exist_ok=True)
-    for entry in staging.iterdir():
-        dest = out / entry.name
-        if dest.is_dir() and not dest.is_symlink():
-            shutil.rmtree(dest)
-        os.replace(entry, dest)
-    staging.rmdir()
 
 
 def _pipeline(size=64, epochs=50, learning_rate=None, memory=None, cache_dir=None, **cnn):
@@ -262,7 +251,7 @@ def _evaluate(data, args, out):
 
 def cmd_evaluate(args):
     data = _load_checked(args.data, args.size, args.cache_dir)
-    with _staged_output(args.out) as out:
+    with _staged_output(args.out, args.command) as out:
         _evaluate(data, args, out)
     if args.out:
         _say(f"Report and plots written to {args.out}")
@@ -374,7 +363,7 @@ def _tune(data, args, out):
 
 def cmd_tune(args):
     data = _load_checked(args.data, args.size, args.cache_dir)
-    with _staged_output(args.out) as out:
+    with _staged_output(args.out, args.command) as out:
         _tune(data, args, out)
     if args.out:
         _say(f"Results, heatmap and best model written to {args.out}")
@@ -382,13 +371,17 @@ def cmd_tune(args):
 
 
 def cmd_fit(args):
-    from .persistence import save_model
+    from ._staging import reserve
+    from .persistence import _is_model_folder, save_model
 
     data = _load_checked(args.data, args.size, args.cache_dir)
     pipeline = _pipeline(args.size, args.epochs, args.learning_rate, cache_dir=args.cache_dir)
     t0 = time.perf_counter()
-    pipeline.fit(data.drop(columns="likes"), data["likes"].to_numpy())
-    path = save_model(pipeline, args.out, data=data)
+    # Claimed before training: a folder spe may not replace, or a second
+    # `spe fit` to the same folder, fails now rather than after the fit.
+    with reserve(args.out, is_own=_is_model_folder, what="model folder", advice="Give --out a new folder."):
+        pipeline.fit(data.drop(columns="likes"), data["likes"].to_numpy())
+        path = save_model(pipeline, args.out, data=data)
     _say(f"Fitted in {time.perf_counter() - t0:.0f} s; model saved to {path}")
     return 0
 
@@ -424,7 +417,7 @@ def cmd_demo(args):
     from .plotting import plot_loss_curve
 
     t0 = time.perf_counter()
-    with _staged_output(args.out) as out:
+    with _staged_output(args.out, args.command) as out:
         _say(f"Making a sample account of {args.posts} posts (spe.datasets.make_posts) ...")
         data = make_posts(args.posts, directory=out / "data", random_state=0)
         _say(_summary(data))

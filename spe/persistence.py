@@ -3,17 +3,19 @@
 A model folder holds the network in Keras' ``.keras`` format and
 ``spe.json``: the ImageLoader settings, the regressor's hyperparameters and
 target scaling, package and library versions, a summary of the training
-data and any cross-validated scores. Saving writes a temporary folder and
-renames it into place, so a crash never leaves a half-written model or
-damages an existing one. Loading uses Keras' safe mode and never
-unpickles anything.
+data and any cross-validated scores. Saving goes through
+:mod:`spe._staging`: the folder is written beside the target and swapped in
+atomically, so at every moment the path holds the whole old model or the
+whole new one, and only a folder spe wrote is ever replaced. Loading uses
+Keras' safe mode, never unpickles anything, reads nothing outside the
+folder and checks sizes before opening anything.
 """
 
+import errno
 import json
 import os
-import shutil
-import tempfile
-import uuid
+import stat
+import zipfile
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,6 +24,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from ._loader import ImageLoader
+from ._staging import MARKER, recover, staged
 from .exceptions import ModelLoadError
 
 __all__ = ["FORMAT_VERSION", "load_model", "save_model"]
@@ -45,6 +48,12 @@ _HYPERPARAMETERS = (
     "verbose",
 )
 _TUPLES = ("conv_filters", "rotations")
+# Limits on what a model folder may make spe read: far above any network spe
+# builds, far below what would fill a machine's memory.
+_MAX_META_BYTES = 1 << 20
+_MAX_NETWORK_BYTES = 2 << 30  # uncompressed, all archive entries together
+_MAX_ENTRIES = 1000
+_MAX_RATIO = 100  # Keras stores its entries uncompressed; a zip bomb compresses ~1000:1
 
 
 def _versions():
@@ -85,9 +94,11 @@ def save_model(pipeline, directory, *, data=None, scores=None):
         Fitted, with an :class:`~spe.ImageLoader` step and a
         :class:`~spe.CNNLikesRegressor` last.
     directory : str or path-like
-        The model folder. An existing model folder is replaced only once
-        the new one is complete; a folder that is not a model folder is
-        never overwritten.
+        The model folder. An existing model folder is swapped for the new
+        one in a single step once that is complete (a crash, a kill or a
+        full disk leaves the old model whole); a folder that spe did not
+        write is never overwritten. One writer at a time: a second
+        process saving to the same folder meanwhile is refused.
     data : DataFrame, default=None
         The training posts, summarised in ``spe.json``.
     scores : dict, default=None
@@ -102,16 +113,14 @@ def save_model(pipeline, directory, *, data=None, scores=None):
     ------
     FileExistsError
         If ``directory`` exists and is not an spe model folder.
+    BlockingIOError
+        If another process is writing ``directory``.
 
     Examples
     --------
     >>> save_model(fitted_pipeline, "my-model")  # doctest: +SKIP
     """
     loader, regressor = _split(pipeline)
-    target = Path(directory).expanduser().resolve()
-    if target.exists() and not (target / META_FILE).is_file() and any(target.iterdir()):
-        raise FileExistsError(f"{target} exists and is not an spe model folder; not overwriting it")
-    target.parent.mkdir(parents=True, exist_ok=True)
     params = regressor.get_params()
     meta = {
         "format_version": FORMAT_VERSION,
@@ -139,30 +148,21 @@ def save_model(pipeline, directory, *, data=None, scores=None):
         }
     if scores is not None:
         meta["scores"] = scores
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.saving-"))
-    try:
+    with staged(
+        directory,
+        is_own=_is_model_folder,
+        what="model folder",
+        advice="Save to a new folder, or move that one away first.",
+    ) as staging:
         regressor.model_.save(staging / NETWORK_FILE)
         (staging / META_FILE).write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-        _replace_dir(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return target
+    return Path(directory).expanduser().resolve()
 
 
-def _replace_dir(new, target):
-    """Move folder ``new`` to ``target``, keeping the old one until it has."""
-    if not target.exists():
-        os.rename(new, target)
-        return
-    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-    os.rename(target, old)
-    try:
-        os.rename(new, target)
-    except BaseException:
-        os.rename(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+def _is_model_folder(folder):
+    """A model folder written before the marker file: exactly the two files."""
+    names = {p.name for p in folder.iterdir()}
+    return {META_FILE, NETWORK_FILE} <= names <= {META_FILE, NETWORK_FILE, MARKER}
 
 
 def load_model(directory):
@@ -182,9 +182,17 @@ def load_model(directory):
     Raises
     ------
     spe.exceptions.ModelLoadError
-        If the folder is missing or corrupt, was written by a newer spe, or
+        If the folder is missing or corrupt, was written by a newer spe,
         holds a network that does not match its description or that Keras'
-        safe mode refuses (Lambda layers, custom code).
+        safe mode refuses (Lambda layers, custom code), or is hostile: a
+        symbolic link inside it or a loop of them, a file or archive entry
+        larger than spe would read (a zip bomb), JSON nested too deeply.
+
+    Warns
+    -----
+    UserWarning
+        When the folder was missing because an older spe was killed while
+        replacing it, and its previous version was put back.
 
     Examples
     --------
@@ -196,12 +204,9 @@ def load_model(directory):
 
     folder = Path(directory).expanduser()
     meta_path, network_path = folder / META_FILE, folder / NETWORK_FILE
-    if not folder.is_dir():
-        raise ModelLoadError(f"No model folder at {folder}")
-    if not meta_path.is_file() or not network_path.is_file():
-        raise ModelLoadError(f"{folder} is not an spe model folder (needs {META_FILE} and {NETWORK_FILE})")
+    _check_folder(folder)
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = _read_json(meta_path, _MAX_META_BYTES)
         format_version = int(meta["format_version"])
         input_shape = tuple(int(v) for v in meta["input_shape"])
         loader_params = {**meta["loader"], "size": tuple(meta["loader"]["size"])}
@@ -217,6 +222,7 @@ def load_model(directory):
             f"{folder} was saved by spe {saved_by} (format {format_version}); this spe reads "
             f"format {FORMAT_VERSION} and older. Upgrade spe to load it."
         )
+    _check_archive(network_path)
     try:
         network = keras.saving.load_model(network_path, compile=True, safe_mode=True)
     except Exception as exc:
@@ -249,3 +255,69 @@ def load_model(directory):
     pipeline = Pipeline([("load", loader), ("cnn", regressor)])
     pipeline.spe_metadata_ = meta
     return pipeline
+
+
+def _check_folder(folder):
+    """Refuse what would make spe read outside the folder; put back a model a kill left hidden."""
+    try:
+        info = os.stat(folder)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ModelLoadError(f"{folder} is a loop of symbolic links, not a model folder") from None
+        if exc.errno != errno.ENOENT or recover(folder) is None:
+            raise ModelLoadError(f"No model folder at {folder}") from None
+        info = os.stat(folder)
+    if not stat.S_ISDIR(info.st_mode):
+        raise ModelLoadError(f"No model folder at {folder} (it is a file)")
+    names = set()
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_symlink():
+                raise ModelLoadError(
+                    f"{entry.path} is a symbolic link: a model folder holds plain files only, and spe "
+                    "reads nothing outside it"
+                )
+            names.add(entry.name)
+    if not {META_FILE, NETWORK_FILE} <= names:
+        raise ModelLoadError(f"{folder} is not an spe model folder (needs {META_FILE} and {NETWORK_FILE})")
+
+
+def _read_json(path, limit):
+    if path.stat().st_size > limit:
+        raise ValueError(f"{path.stat().st_size} bytes, more than the {limit} spe reads")
+    try:
+        return json.loads(path.read_bytes())
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def _check_archive(path):
+    """Check a ``.keras`` archive's sizes from its central directory before Keras opens it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+            total = sum(e.file_size for e in entries)
+            if len(entries) > _MAX_ENTRIES or total > _MAX_NETWORK_BYTES:
+                raise ModelLoadError(
+                    f"{path}: {len(entries)} archive entries expanding to {total:,} bytes, more than "
+                    f"spe reads ({_MAX_ENTRIES} entries, {_MAX_NETWORK_BYTES:,} bytes); not opening it"
+                )
+            for entry in entries:
+                if entry.file_size > max(1 << 20, _MAX_RATIO * entry.compress_size):
+                    raise ModelLoadError(
+                        f"{path}: entry {entry.filename!r} expands {entry.compress_size:,} bytes to "
+                        f"{entry.file_size:,} (a zip bomb?); Keras never compresses its files, "
+                        "so spe does not open it"
+                    )
+            names = archive.namelist()
+            config = b"{}"
+            if "config.json" in names and archive.getinfo("config.json").file_size <= 64 * _MAX_META_BYTES:
+                config = archive.read("config.json")
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ModelLoadError(f"{path}: cannot load the network (not a .keras archive: {exc})") from None
+    try:
+        json.loads(config)
+    except RecursionError:
+        raise ModelLoadError(f"{path}: cannot load the network (config.json is nested too deeply)") from None
+    except ValueError:
+        pass  # Keras says what is wrong with it

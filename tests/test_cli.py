@@ -2,6 +2,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -221,3 +223,96 @@ def test_evaluate_walks_forward_by_default_and_checks_refit_every(posts, capsys)
     assert main(["--quiet", "evaluate", folder, *TINY, "--epochs", "1", "--refit-every", "20"]) == 0
     out = capsys.readouterr().out
     assert "walk-forward" in out and "refitted every 20 posts" in out and "picture skill" in out
+
+
+# -- --out never deletes what spe did not write; one writer at a time ------------------
+
+
+def test_out_holding_other_files_is_refused_and_kept(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    (out / "data").mkdir(parents=True)
+    (out / "data" / "mine.txt").write_text("precious")
+    assert main(["--quiet", "demo", "--out", str(out), "--posts", "40", "--epochs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "holds data, which spe did not write" in err and f"--out {out / 'spe-demo'}" in err
+    assert (out / "data" / "mine.txt").read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging or lock left
+
+    monkeypatch.chdir(out)  # `spe demo --out .` in a project folder
+    assert main(["--quiet", "demo", "--out", ".", "--posts", "40", "--epochs", "1"]) == 1
+    assert "--out spe-demo" in capsys.readouterr().err
+    assert sorted(p.name for p in out.rglob("*")) == ["data", "mine.txt"]
+
+
+def test_tune_out_with_a_model_folder_spe_did_not_write_is_refused(posts, tmp_path, capsys):
+    out = tmp_path / "tuned"
+    (out / "model").mkdir(parents=True)
+    (out / "model" / "notes.txt").write_text("not a model")
+    assert main(_tune_args(posts, "--out", str(out))) == 1
+    assert "it holds model, which spe did not write" in capsys.readouterr().err
+    assert (out / "model" / "notes.txt").read_text() == "not a model"
+
+
+def test_fit_refuses_a_folder_before_training(posts, tmp_path, capsys, monkeypatch):
+    from spe import CNNLikesRegressor
+
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "1.jpg").write_bytes(b"precious")
+    monkeypatch.setattr(CNNLikesRegressor, "fit", lambda *a, **k: pytest.fail("trained before checking"))
+    args = ["fit", posts.attrs["directory"], "--size", "8", "--epochs", "1"]
+    assert main([*args, "--out", str(tmp_path / "photos")]) == 1
+    assert "photos exists and is not an spe model folder" in capsys.readouterr().err
+    assert (tmp_path / "photos" / "1.jpg").read_bytes() == b"precious"
+
+
+_WRITER = """
+import sys
+import spe._backend, spe.cli  # the slow imports first, so both writers start together
+print("ready", flush=True)
+sys.stdin.readline()
+sys.exit(spe.cli.main(sys.argv[1:]))
+"""
+
+
+def test_two_fits_to_the_same_folder_one_whole_model_and_the_loser_says_so(posts, tmp_path):
+    import spe
+    from spe.persistence import load_model
+
+    model = tmp_path / "model"
+    env = {**os.environ, "PYTHONPATH": str(Path(spe.__file__).parents[1])}
+
+    def writer(epochs):
+        args = ["--quiet", "fit", posts.attrs["directory"], "--size", "8", "--epochs", str(epochs)]
+        return subprocess.Popen(
+            [sys.executable, "-c", _WRITER, *args, "--out", str(model)],
+            **dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env),
+        )
+
+    first, second = writer(120), writer(1)
+    try:
+        assert first.stdout.readline() == second.stdout.readline() == "ready\n"
+        first.stdin.write("go\n")
+        first.stdin.flush()
+        lock = tmp_path / ".model.spe-lock"
+        deadline = time.monotonic() + 300
+        while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert lock.exists(), "the first writer never claimed the folder"
+        second.stdin.write("go\n")
+        second.stdin.flush()
+        _, err = second.communicate(timeout=300)
+        assert first.poll() is None, "the first writer finished before the second started: no overlap"
+        assert second.returncode == 1
+        assert err.strip() == (
+            f"spe: error: another spe (process {first.pid}) is writing {model}; its result will be one "
+            "whole model folder. Wait for it to finish, or write to another folder."
+        )
+        out, err = first.communicate(timeout=600)
+        assert first.returncode == 0, err
+    finally:
+        for proc in (first, second):
+            if proc.poll() is None:
+                proc.kill()
+    loaded = load_model(model)
+    assert loaded.spe_metadata_["regressor"]["epochs"] == 120  # the winner's, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
