@@ -290,7 +290,7 @@ class PostFeatures(TransformerMixin, BaseEstimator):
             if not np.isfinite(followers).all():
                 row = X.index[~np.isfinite(followers)][0]
                 raise ValueError(
-                    f"PostFeatures: column {self.followers!r} has no follower count for the post at row {row!r}."
+                    f"PostFeatures: column {self.followers!r} has no follower count at row {row!r}."
                 )
             columns.append(followers)
         return np.column_stack(columns) if len(X) else np.empty((0, len(self.feature_names_out_)))

@@ -196,6 +196,26 @@ def test_instaloader_missing_image_and_corrupt_metadata(tmp_path):
         load_instaloader(tmp_path, missing_image="skip")
 
 
+def test_instaloader_keeps_what_is_known_before_posting(tmp_path):
+    _post(
+        tmp_path, "2024-01-01_10-00-00_UTC", 5, caption="Dusk #Lake #sunset with @Anna.B", location="Berlin"
+    )
+    _post(
+        tmp_path,
+        "2024-01-02_10-00-00_UTC",
+        6,
+        typename="GraphSidecar",
+        images=("_1",),
+        timestamp=1_800_000_000,
+    )
+    df = load_instaloader(tmp_path)
+    assert df["hashtags"].tolist() == ["lake sunset", ""]
+    assert df["mentions"].tolist() == ["anna.b", ""]
+    assert df["carousel"].tolist() == [False, True]
+    assert df["location"].iloc[0] == "Berlin" and df["location"].isna().tolist() == [False, True]
+    assert df["caption"].iloc[0] == "Dusk #Lake #sunset with @Anna.B"
+
+
 # -- make_posts ---------------------------------------------------------------
 
 
