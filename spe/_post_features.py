@@ -116,6 +116,8 @@ class PostFeatures(TransformerMixin, BaseEstimator):
         unique: the history later posts see. Empty without timestamps.
     median_gap_days_ : float
         The first post's ``days_since_previous``.
+    uses_timestamp_, uses_caption_, uses_followers_ : bool
+        Which columns :meth:`fit` found and the features read.
     n_features_in_ : int
         Columns of ``X`` seen in :meth:`fit`.
     feature_names_in_ : ndarray of str
@@ -204,8 +206,9 @@ class PostFeatures(TransformerMixin, BaseEstimator):
         names = (_TIME + _HISTORY if self.uses_timestamp_ else ()) + (_CAPTION if self.uses_caption_ else ())
         names += ("followers",) if self.uses_followers_ else ()
         if not names:
+            looked_for = wanted + ([self.followers] if self.followers is not None else [])
             raise ValueError(
-                f"PostFeatures has nothing to compute: X has none of the columns {wanted + [self.followers]} "
+                f"PostFeatures has nothing to compute: X has none of the columns {looked_for} "
                 f"(columns: {list(X.columns)})."
             )
         if absent:
