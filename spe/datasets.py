@@ -308,8 +308,8 @@ def load_instaloader(path, *, include_videos=False, missing_image="raise"):
         ``caption``, ``hashtags`` and ``mentions`` (lowercased, without
         ``#`` or ``@``, separated by spaces, as instaloader finds them in
         the caption), ``carousel`` (several pictures in one post) and
-        ``location`` (its name, missing where none was tagged), oldest post first. A carousel
-        uses its first image.
+        ``location`` (its name, missing where none was tagged), oldest
+        post first. A carousel uses its first image.
 
         Apart from ``likes`` and ``comments``, these are known before the
         post goes up, so a model may use them for a post being planned
@@ -468,13 +468,8 @@ def load_data(path):
 
 _WORDS = "sunset lake city friends coffee morning walk home summer light view weekend new old".split()
 _TAGS = "#nofilter #travel #photooftheday #love #instagood #nature #food #art".split()
-_EMOJI = (
-    "\U0001f31e",
-    "\U0001f525",
-    "\u2764\ufe0f",
-    "\U0001f4f7",
-    "\u2728",
-)  # sun, fire, heart, camera, sparkles
+# Sun, fire, heart, camera, sparkles.
+_EMOJI = ("\U0001f31e", "\U0001f525", "\u2764\ufe0f", "\U0001f4f7", "\u2728")
 
 
 def _post_times_and_captions(n_samples, rng):
