@@ -18,6 +18,7 @@ from ._baselines import RecentAverageRegressor  # noqa: E402
 from ._combined import LikesRegressor  # noqa: E402
 from ._features import ImageFeatures  # noqa: E402
 from ._loader import ImageLoader  # noqa: E402
+from ._post_features import PostFeatures  # noqa: E402
 from ._selection import AutoLikesRegressor  # noqa: E402
 from ._trend import AutoTrendRegressor, EWMARegressor  # noqa: E402
 
@@ -39,6 +40,7 @@ __all__ = [
     "ImageFeatures",
     "ImageLoader",
     "LikesRegressor",
+    "PostFeatures",
     "PretrainedEmbedder",
     "RecentAverageRegressor",
     "__version__",

@@ -167,10 +167,20 @@ def load_csv(path):
     """Read posts from a CSV file.
 
     Required columns: ``image`` (a path, relative to the CSV's folder or
-    absolute) and ``likes``. Optional: ``timestamp``, ``comments``,
-    ``caption``, ``followers``, ``post_index``. Rows are put in posting
-    order by ``timestamp`` (or ``post_index``) when present, else kept in
-    file order.
+    absolute) and ``likes``. Optional, passed through when present:
+
+    - ``timestamp``: when the post went up, any format pandas parses;
+      read as UTC (times without a zone are taken as UTC).
+    - ``caption``: its text, from which :class:`~spe.PostFeatures` counts
+      words, hashtags, mentions and emoji.
+    - ``followers``: the account's follower count when the post went up.
+    - ``comments``: kept for looking at the account, never a feature: it
+      is counted after posting, with the likes.
+    - ``post_index``: the posting order, when there is no timestamp.
+
+    Other columns are dropped. Rows are put in posting order by
+    ``timestamp`` (or ``post_index``) when present, else kept in file
+    order.
 
     Parameters
     ----------
@@ -295,7 +305,18 @@ def load_instaloader(path, *, include_videos=False, missing_image="raise"):
     -------
     DataFrame
         ``image``, ``likes``, ``post_index``, ``timestamp``, ``comments``,
-        ``caption``, oldest post first. A carousel uses its first image.
+        ``caption``, ``hashtags`` and ``mentions`` (lowercased, without
+        ``#`` or ``@``, separated by spaces, as instaloader finds them in
+        the caption), ``carousel`` (several pictures in one post) and
+        ``location`` (its name, missing where none was tagged), oldest
+        post first. A carousel uses its first image.
+
+        Apart from ``likes`` and ``comments``, these are known before the
+        post goes up, so a model may use them for a post being planned
+        (see :class:`~spe.PostFeatures`). ``comments`` is kept for looking
+        at the account, but it is counted after posting, with the likes,
+        so it is never a feature: a model fed the comments of the post it
+        predicts reads the answer from them.
 
     Raises
     ------
@@ -344,6 +365,10 @@ def load_instaloader(path, *, include_videos=False, missing_image="raise"):
             likes, is_video = post.likes, post.is_video
             timestamp = post.date_utc
             comments, caption = post.comments, post.caption
+            hashtags, mentions = post.caption_hashtags, post.caption_mentions
+            # The saved node itself, not Post.typename or Post.location, which
+            # ask Instagram for a field the file lacks.
+            node = instaloader.get_json_structure(post)["node"]
         except Exception as exc:
             raise DataError(
                 f"{json_path}: incomplete instaloader metadata ({type(exc).__name__}: {exc})"
@@ -370,6 +395,10 @@ def load_instaloader(path, *, include_videos=False, missing_image="raise"):
                 "timestamp": pd.Timestamp(timestamp, tz="UTC"),
                 "comments": comments,
                 "caption": caption,
+                "hashtags": " ".join(hashtags),
+                "mentions": " ".join(mentions),
+                "carousel": node.get("__typename") == "GraphSidecar",
+                "location": (node.get("location") or {}).get("name"),
             }
         )
     if hidden:
@@ -437,6 +466,30 @@ def load_data(path):
     )
 
 
+_WORDS = "sunset lake city friends coffee morning walk home summer light view weekend new old".split()
+_TAGS = "#nofilter #travel #photooftheday #love #instagood #nature #food #art".split()
+# Sun, fire, heart, camera, sparkles.
+_EMOJI = ("\U0001f31e", "\U0001f525", "\u2764\ufe0f", "\U0001f4f7", "\u2728")
+
+
+def _post_times_and_captions(n_samples, rng):
+    """Posting times (UTC, 1 + Poisson(2) days apart, 7:00 to 24:00) and captions."""
+    days = np.cumsum(1 + rng.poisson(2.0, n_samples))
+    seconds = rng.randint(7 * 3600, 24 * 3600, n_samples)
+    timestamps = (
+        pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(days, "D") + pd.to_timedelta(seconds, "s")
+    )
+    captions = []
+    for _ in range(n_samples):
+        parts = list(rng.choice(_WORDS, rng.randint(0, 9)))
+        parts += list(rng.choice(_TAGS, rng.randint(0, 4), replace=False))
+        if rng.random_sample() < 0.3:
+            parts.append("@friend")
+        parts += list(rng.choice(_EMOJI, rng.randint(0, 3)))
+        captions.append(" ".join(parts))
+    return pd.DatetimeIndex(timestamps), captions
+
+
 def make_posts(
     n_samples=200,
     *,
@@ -447,6 +500,7 @@ def make_posts(
     drift=None,
     noise=None,
     realistic=False,
+    time_effect=0.0,
     random_state=None,
     return_truth=False,
 ):
@@ -459,13 +513,20 @@ def make_posts(
         pixels = 0.7 * size + 0.3 * (disc is red) - 0.5          # -0.5 .. 0.5
         t      = post_index / n_samples                          # 0 .. 1
         walk   = cumulative sum of drift * N(0, 1), one step per post, centred
+        hour   = posting hour of day, 7:00 to 24:00 (UTC)
         likes  = round(100 * exp(pixel_effect * pixels
                                  + trend * (t - 0.5) + walk
+                                 + time_effect * cos(2 * pi * (hour - 20) / 24)
                                  + noise * N(0, 1)))
 
     so bigger and red discs get more likes, the account grows over time
     (steadily with ``trend``, wandering with ``drift``) and the log-normal
-    noise gives the heavy upper tail of real like counts.
+    noise gives the heavy upper tail of real like counts. Posts go up
+    1 to about 8 days apart (1 + Poisson(2) days) from 1 January 2024, at a
+    uniform time of day between 7:00 and midnight UTC; with ``time_effect``
+    evening posts (peak at 20:00) get more likes than morning ones. Each
+    post has a caption of a few words, 0 to 3 hashtags, sometimes a mention
+    and up to 2 emoji, which do not change its likes.
 
     Two presets. The default makes the pixels matter: 200 posts have a
     mean near 110, a standard deviation near 45 and a maximum near 260,
@@ -497,6 +558,10 @@ def make_posts(
         Standard deviation of the log-normal noise (0.15, or 0.25).
     realistic : bool, default=False
         Use the realistic preset for the parameters not given.
+    time_effect : float, default=0.0
+        Weight of the posting hour on log-likes (off in both presets):
+        0.3 gives posts at 20:00 about 35% more likes, and posts at 8:00
+        about 26% fewer, than the same post at 14:00.
     random_state : int, RandomState instance or None, default=None
         Seed for reproducible data.
     return_truth : bool, default=False
@@ -506,8 +571,10 @@ def make_posts(
     -------
     posts : DataFrame
         As :func:`load_folder` returns (``image``, ``likes``,
-        ``post_index``): what a real account gives, nothing more, so no
-        column selector can find the answer in it.
+        ``post_index``), plus ``timestamp`` (UTC) and ``caption`` columns as
+        :func:`load_csv` reads them (the folder written has no place for
+        them): what a real account gives, nothing more, so no column
+        selector can find the answer in it.
         ``DataFrame.attrs["directory"]`` is the folder written.
     truth : DataFrame
         Only with ``return_truth=True``: the true picture attributes,
@@ -525,7 +592,7 @@ def make_posts(
     >>> from spe.datasets import make_posts
     >>> posts = make_posts(20, directory=tempfile.mkdtemp(), random_state=0)
     >>> list(posts.columns)
-    ['image', 'likes', 'post_index']
+    ['image', 'likes', 'post_index', 'timestamp', 'caption']
     >>> bool((posts["likes"] > 0).all())
     True
     >>> posts, truth = make_posts(5, directory=tempfile.mkdtemp(), random_state=0, return_truth=True)
@@ -556,9 +623,7 @@ def make_posts(
     if drift:
         walk = np.cumsum(drift * rng.standard_normal(n_samples))
         log_likes += walk - walk.mean()
-    likes = np.round(100.0 * np.exp(log_likes)).astype(np.int64)
 
-    lines = ["# post number: likes (written by spe.datasets.make_posts)"]
     for i in range(n_samples):
         background = tuple(int(v) for v in rng.randint(90, 200, 3))
         img = Image.new("RGB", (width, height), background)
@@ -568,10 +633,19 @@ def make_posts(
         colour = (220, 30, 30) if red[i] else (30, 50, 220)
         ImageDraw.Draw(img).ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour)
         img.save(folder / f"{i + 1}.jpg", quality=95)
-        lines.append(f"{i + 1}: {likes[i]}")
+    # Drawn after the pictures, so that the likes and pictures of a seed
+    # stay what they were before posts had times and captions.
+    timestamps, captions = _post_times_and_captions(n_samples, rng)
+    hour = (timestamps - timestamps.normalize()) / pd.Timedelta(hours=1)
+    log_likes += time_effect * np.cos(2 * np.pi * (hour.to_numpy() - 20) / 24)
+    likes = np.round(100.0 * np.exp(log_likes)).astype(np.int64)
+    lines = ["# post number: likes (written by spe.datasets.make_posts)"]
+    lines += [f"{i + 1}: {count}" for i, count in enumerate(likes)]
     (folder / LIKES_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     posts = load_folder(folder)
+    posts["timestamp"] = timestamps
+    posts["caption"] = captions
     posts.attrs["directory"] = str(folder)
     if not return_truth:
         return posts

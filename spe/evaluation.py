@@ -558,7 +558,15 @@ def _cache_params(cache_dir):
 
 
 def candidates(
-    *, size=64, epochs=50, embedding_weights=None, features=True, cnn=True, embeddings=True, cache_dir=None
+    *,
+    size=64,
+    epochs=50,
+    embedding_weights=None,
+    features=True,
+    cnn=True,
+    embeddings=True,
+    cache_dir=None,
+    post_features=False,
 ):
     """The models worth comparing on an account, by name, for :func:`evaluate`.
 
@@ -576,6 +584,12 @@ def candidates(
     cache_dir : path-like, default=None
         If set, the CNN reads its pictures as uint8 from this disk cache
         (``ImageLoader(dtype="uint8", cache_dir=...)``), for large accounts.
+    post_features : bool or PostFeatures, default=False
+        Add ``trend x picture + post``: ``trend x picture``, adjusted by
+        what the post's own features (:class:`~spe.PostFeatures`: posting
+        time, gaps, caption) add, for data with ``timestamp`` and
+        ``caption`` columns (CSV, instaloader). ``True`` uses
+        ``PostFeatures()``; pass one to set its time zone.
 
     Returns
     -------
@@ -583,9 +597,11 @@ def candidates(
         ``trend only`` (a straight line over posting order), ``CNN on
         pixels``, ``image features``, ``embeddings + PCA`` and ``trend x
         picture`` (:class:`~spe.LikesRegressor`: the trend times what the
-        picture's features add) and, with ``features``, ``account's own
-        model`` (:class:`~spe.AutoLikesRegressor` choosing between the trend
-        and trend x picture by walking forward over its training posts).
+        picture's features add), with ``post_features`` ``trend x picture +
+        post`` and, with ``features``, ``account's own model``
+        (:class:`~spe.AutoLikesRegressor` choosing between the trend, trend x
+        picture and, with ``post_features``, trend x picture + post, by
+        walking forward over its training posts).
 
     Examples
     --------
@@ -635,11 +651,24 @@ def candidates(
             RidgeCV(alphas=alphas),
         )
     out["trend x picture"] = LikesRegressor(image_model=feature_model)
+    if post_features is not False:
+        from ._post_features import PostFeatures
+
+        post = PostFeatures() if post_features is True else post_features
+        # The post's features adjust "trend x picture" in a stage of their own,
+        # with their own ridge penalty: one shared penalty, set by a strong
+        # picture signal, let noise in the post features cost 4.5% MAE on
+        # make_posts without a time effect (benchmarks/bench_post_features.py).
+        out["trend x picture + post"] = LikesRegressor(
+            trend=LikesRegressor(image_model=feature_model),
+            image_model=make_pipeline(post, StandardScaler(), RidgeCV(alphas=np.logspace(-2, 6, 17))),
+        )
     if features:
         from ._selection import AutoLikesRegressor
         from ._trend import AutoTrendRegressor
 
-        out["account's own model"] = AutoLikesRegressor(
-            {"trend": AutoTrendRegressor(), "trend x picture": LikesRegressor(image_model=feature_model)}
-        )
+        own = {"trend": AutoTrendRegressor(), "trend x picture": LikesRegressor(image_model=feature_model)}
+        if "trend x picture + post" in out:
+            own["trend x picture + post"] = out["trend x picture + post"]
+        out["account's own model"] = AutoLikesRegressor(own)
     return out

@@ -32,9 +32,22 @@ def posts(tmp_path_factory):
 
 
 def write_instaloader_post(
-    folder, stem, likes, *, typename="GraphImage", video=False, images=("",), timestamp=1_700_000_000
+    folder,
+    stem,
+    likes,
+    *,
+    typename="GraphImage",
+    video=False,
+    images=("",),
+    timestamp=1_700_000_000,
+    caption=None,
+    location=None,
 ):
-    """Write a post as instaloader does: its own writer, its own layout."""
+    """Write a post as instaloader does: its own writer, its own layout.
+
+    ``caption`` defaults to ``"caption {stem}"``; ``location`` is a place
+    name, saved as instaloader saves a post's location.
+    """
     import instaloader
 
     context = instaloader.Instaloader(quiet=True).context
@@ -45,7 +58,12 @@ def write_instaloader_post(
         "taken_at_timestamp": timestamp,
         "edge_media_preview_like": {"count": likes},
         "edge_media_to_comment": {"count": 2},
-        "edge_media_to_caption": {"edges": [{"node": {"text": f"caption {stem}"}}]},
+        "edge_media_to_caption": {
+            "edges": [{"node": {"text": f"caption {stem}" if caption is None else caption}}]
+        },
+        "location": None
+        if location is None
+        else {"id": "1", "has_public_page": True, "name": location, "slug": "x"},
     }
     instaloader.save_structure_to_file(instaloader.Post(context, node), str(folder / f"{stem}.json.xz"))
     for suffix in images:

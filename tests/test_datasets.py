@@ -196,7 +196,45 @@ def test_instaloader_missing_image_and_corrupt_metadata(tmp_path):
         load_instaloader(tmp_path, missing_image="skip")
 
 
+def test_instaloader_keeps_what_is_known_before_posting(tmp_path):
+    _post(
+        tmp_path, "2024-01-01_10-00-00_UTC", 5, caption="Dusk #Lake #sunset with @Anna.B", location="Berlin"
+    )
+    _post(
+        tmp_path,
+        "2024-01-02_10-00-00_UTC",
+        6,
+        typename="GraphSidecar",
+        images=("_1",),
+        timestamp=1_800_000_000,
+    )
+    df = load_instaloader(tmp_path)
+    assert df["hashtags"].tolist() == ["lake sunset", ""]
+    assert df["mentions"].tolist() == ["anna.b", ""]
+    assert df["carousel"].tolist() == [False, True]
+    assert df["location"].iloc[0] == "Berlin" and df["location"].isna().tolist() == [False, True]
+    assert df["caption"].iloc[0] == "Dusk #Lake #sunset with @Anna.B"
+
+
 # -- make_posts ---------------------------------------------------------------
+
+
+def test_make_posts_times_captions_and_time_effect(tmp_path):
+    plain = make_posts(60, directory=tmp_path / "a", image_size=(8, 8), random_state=1)
+    timed = make_posts(60, directory=tmp_path / "b", image_size=(8, 8), random_state=1, time_effect=0.3)
+    times = plain["timestamp"]
+    assert str(times.dt.tz) == "UTC" and times.is_monotonic_increasing
+    gaps = times.diff().dt.days.dropna()
+    assert gaps.min() >= 0 and gaps.max() <= 15
+    hour = times.dt.hour + times.dt.minute / 60 + times.dt.second / 3600
+    assert hour.between(7, 24).all()
+    assert plain["caption"].map(type).eq(str).all() and plain["caption"].str.contains("#").any()
+    pd.testing.assert_series_equal(times, timed["timestamp"])
+    pd.testing.assert_series_equal(plain["caption"], timed["caption"])
+    # The documented effect: likes times exp(0.3 cos(2 pi (hour - 20) / 24)), up to rounding.
+    factor = np.exp(0.3 * np.cos(2 * np.pi * (hour - 20) / 24))
+    np.testing.assert_allclose(timed["likes"], plain["likes"] * factor, atol=0.5 + 0.5 * factor.max())
+    assert np.corrcoef(np.log(timed["likes"] / plain["likes"]), np.log(factor))[0, 1] > 0.9
 
 
 def test_make_posts_round_trips_and_is_reproducible(tmp_path):
