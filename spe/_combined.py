@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._features import ImageFeatures
 from ._trend import AutoTrendRegressor
+from ._walk import walk_forward_predict
 
 __all__ = ["LikesRegressor"]
 
@@ -94,14 +95,14 @@ class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         if self.target == "ratio":
             return y / np.maximum(base, 1.0)
         if self.target == "log_ratio":
-            return np.log1p(y) - np.log1p(base)
+            return np.log1p(y) - np.log1p(np.maximum(base, 0.0))
         return y - base
 
     def _from_target(self, t, base):
         if self.target == "ratio":
-            return t * np.maximum(base, 1.0)
+            return np.maximum(t, 0.0) * np.maximum(base, 1.0)  # likes are never negative
         if self.target == "log_ratio":
-            return np.expm1(t + np.log1p(base))
+            return np.expm1(t + np.log1p(np.maximum(base, 0.0)))
         return t + base
 
     def fit(self, X, y):
@@ -145,13 +146,14 @@ class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
 
     def _out_of_fold_trend(self, trend, X, y):
         """Each training post's trend from earlier posts only, and which posts have one."""
-        if getattr(self.trend_, "_predicts_from_earlier_posts", False):
+        # Only a trend of past likes alone (no model fitted on these rows, as in
+        # a nested LikesRegressor) predicts its own training posts honestly.
+        if getattr(self.trend_, "_predicts_from_earlier_posts", False) and hasattr(self.trend_, "n_earlier"):
             return self.trend_.predict(X), self.trend_.n_earlier(X) > 0
-        base = np.full(len(y), np.nan)
         cv = TimeSeriesSplit(min(self.cv, len(y) - 1)) if isinstance(self.cv, int) else self.cv
-        for train, test in cv.split(np.zeros((len(y), 1))):
-            fitted = clone(trend).fit(_safe_indexing(X, train), y[train])
-            base[test] = fitted.predict(_safe_indexing(X, test))
+        # Walked forward: a trend that takes partial_fit (a nested LikesRegressor)
+        # sees every earlier post of a block, as it will when predicting.
+        base = walk_forward_predict(trend, X, y, cv)
         return base, ~np.isnan(base)
 
     @property

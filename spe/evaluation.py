@@ -661,6 +661,8 @@ def candidates(
         # make_posts without a time effect (benchmarks/bench_post_features.py).
         out["trend x picture + post"] = LikesRegressor(
             trend=LikesRegressor(image_model=feature_model),
+            # In logs: a small trend early on must not make a huge ratio.
+            target="log_ratio",
             image_model=make_pipeline(post, StandardScaler(), RidgeCV(alphas=np.logspace(-2, 6, 17))),
         )
     if features:

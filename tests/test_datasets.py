@@ -266,7 +266,7 @@ def test_make_posts_likes_follow_the_pixels(tmp_path):
 def test_make_posts_keeps_its_hidden_truth_out_of_the_posts(tmp_path):
     # As columns, radius and pixel_score would be features any dtype selector trains on.
     posts = make_posts(6, directory=tmp_path / "a", image_size=(8, 8), random_state=3)
-    assert list(posts.columns) == ["image", "likes", "post_index"]
+    assert list(posts.columns) == ["image", "likes", "post_index", "timestamp", "caption"]
     again, truth = make_posts(
         6, directory=tmp_path / "b", image_size=(8, 8), random_state=3, return_truth=True
     )
