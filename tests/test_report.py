@@ -70,7 +70,8 @@ class Browser:
 
         self._profile = tempfile.mkdtemp(prefix="spe-chromium-")
         # --no-sandbox: CI runs as root, where chromium's sandbox refuses to start.
-        args = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--remote-debugging-pipe"]
+        args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars"]
+        args.append("--remote-debugging-pipe")
         self._process = subprocess.Popen(
             [
                 CHROMIUM,
