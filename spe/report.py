@@ -156,7 +156,7 @@ def _figures(figures):
 
 
 def _number(value):
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or pd.isna(value):
         return "n/a"
     if isinstance(value, (int, np.integer)):
         return f"{value:,}"
@@ -188,7 +188,7 @@ def _score_table(scores, best_by):
 
 
 def _post_details(posts):
-    """Post key (``post_index`` or position) to its file name, caption and picture path."""
+    """Post key (``post_index``, or position from 1) to row, and the posts; None without posts."""
     if posts is None:
         return None
     posts = posts.reset_index(drop=True)
@@ -357,7 +357,8 @@ def tuning_section(
     results = pd.DataFrame(search.cv_results_)
     params = [c for c in results.columns if c.startswith("param_")]
     results = results.sort_values("rank_test_score", na_position="last")
-    columns = [_param_label(p) for p in params] + ["mean score", "sd", "rank"]
+    score = "mean score (-MSE)" if neg_mse else "mean score"
+    columns = [_param_label(p) for p in params] + [score, "sd", "rank"]
     if neg_mse:
         columns.insert(len(params), "RMSE (likes)")
     rows = []
