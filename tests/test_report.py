@@ -113,6 +113,19 @@ class Browser:
                 return reply["result"]
             self.events.append(reply)
 
+    def _wait_for_load(self, url):
+        """Until the page at ``url`` has fired its load event (not the blank page before it)."""
+        seen, navigated = 0, False
+        while True:
+            for event in self.events[seen:]:
+                frame = event.get("params", {}).get("frame", {})
+                if event.get("method") == "Page.frameNavigated" and frame.get("url") == url:
+                    navigated = navigated or "parentId" not in frame
+                elif event.get("method") == "Page.loadEventFired" and navigated:
+                    return
+            seen = len(self.events)
+            self.events.append(self._receive())
+
     def open(self, path):
         """Load a file; return its problems, the URLs it requested, its text and a screenshot."""
         target = self.send("Target.createTarget", url="about:blank")["targetId"]
@@ -122,8 +135,7 @@ class Browser:
         url = Path(path).resolve().as_uri()
         self.events.clear()
         self.send("Page.navigate", session, url=url)
-        while not any(e.get("method") == "Page.loadEventFired" for e in self.events):
-            self.events.append(self._receive())
+        self._wait_for_load(url)
         evaluate_js = lambda expr: self.send("Runtime.evaluate", session, expression=expr)["result"]["value"]  # noqa: E731
         page = {
             "url": url,
@@ -159,9 +171,10 @@ class Browser:
             deviceScaleFactor=1,
             mobile=False,
         )
-        self.send("Page.navigate", session, url=Path(path).resolve().as_uri())
-        while not any(e.get("method") == "Page.loadEventFired" for e in self.events):
-            self.events.append(self._receive())
+        url = Path(path).resolve().as_uri()
+        self.events.clear()
+        self.send("Page.navigate", session, url=url)
+        self._wait_for_load(url)
         height = self.send("Runtime.evaluate", session, expression="document.documentElement.scrollHeight")
         height = min(height["result"]["value"], max_height or np.inf)
         clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
