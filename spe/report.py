@@ -372,7 +372,8 @@ def tuning_section(
             _number(r.get("std_test_score")),
             _number(r["rank_test_score"]),
         ]
-        rows.append({"cells": cells, "best": trained and r["rank_test_score"] == 1})
+        chosen = all(r.get(f"param_{k}") == v for k, v in search.best_params_.items())
+        rows.append({"cells": cells, "best": trained and chosen})
     best = search.best_score_
     context = {
         "intro": intro,

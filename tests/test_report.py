@@ -377,6 +377,7 @@ def test_tuning_page_of_a_halving_search_says_what_was_not_trained():
     )
     html = tuning_page(result)
     assert "RMSE 10.0 likes" in html and "not trained" in html and "Halving &lt;dropped&gt; a rate." in html
+    assert html.count('<tr class="best">') == 1 and '<tr class="best"><td>30 <span class="badge">' in html
 
 
 def test_ten_thousand_posts_give_a_small_page_without_the_whole_table(tmp_path):
