@@ -246,6 +246,13 @@ def _evaluate(data, args, out):
         (out / "report.txt").write_text(report.to_string() + "\n", encoding="utf-8")
         _save_fig(plot_likes(data), out / "likes.png")
         _save_fig(plot_predicted_vs_actual(report, label=best_guess), out / "predicted_vs_actual.png")
+        from .report import evaluation_page
+
+        figures = {
+            "Likes over time": out / "likes.png",
+            f"{best_guess}: predicted vs actual": out / "predicted_vs_actual.png",
+        }
+        evaluation_page(report, figures=figures, posts=data, intro=_summary(data), path=out / "report.html")
     return report
 
 
@@ -358,6 +365,16 @@ def _tune(data, args, out):
             data=data,
             scores={"grid_best_neg_mse": search.best_score_, "cv": args.cv, "folds": args.folds},
         )
+        from .evaluation import PROTOCOLS
+        from .report import tuning_page
+
+        protocol, heatmap = (
+            f"{args.folds} folds, {PROTOCOLS[args.cv]}",
+            {"Grid search": out / "grid_heatmap.png"},
+        )
+        tuning_page(
+            search, figures=heatmap, protocol=protocol, intro=_summary(data), path=out / "report.html"
+        )
     return search
 
 
@@ -431,7 +448,7 @@ def cmd_demo(args):
             quiet=args.quiet,
             cache_dir=None,
         )
-        _evaluate(data, ns, out)
+        report = _evaluate(data, ns, out)
         _say("\n== 2. Which settings work best? ==")
         grid_epochs = sorted({max(1, args.epochs // 5), max(1, args.epochs * 3 // 5)})
         ns = argparse.Namespace(
@@ -466,9 +483,55 @@ def cmd_demo(args):
             cache_dir=None,
         )
         (out / "realistic").mkdir()
-        _evaluate(real, ns, out / "realistic")
+        real_report = _evaluate(real, ns, out / "realistic")
+        _demo_page(out, (data, report), search, (new, predicted), (real, real_report))
     _say(f"\nDone in {time.perf_counter() - t0:.0f} s. Report, plots and model in {args.out}/")
     return 0
+
+
+def _demo_page(out, evaluated, search, new, realistic):
+    """All four parts of the demo on one page, out/report.html (each part's own files stay beside it)."""
+    from .evaluation import PROTOCOLS
+    from .report import evaluation_section, render_page, text_section, tuning_section
+
+    def figures(folder, label):
+        return {
+            "Likes over time": folder / "likes.png",
+            f"{label}: predicted vs actual": folder / "predicted_vs_actual.png",
+        }
+
+    (data, report), (new_posts, predicted), (real, real_report) = evaluated, new, realistic
+    new_lines = _prediction_lines(["The new picture"], predicted, new_posts["likes"].tolist())
+    sections = [
+        evaluation_section(report, figures=figures(out, "CNN"), posts=data, intro=_summary(data)),
+        tuning_section(
+            search,
+            protocol=f"3 folds, {PROTOCOLS['time']}",
+            figures={
+                "Grid search": out / "grid_heatmap.png",
+                "Best setting, loss per epoch": out / "loss_curve.png",
+            },
+        ),
+        text_section(
+            "What will a new picture get?",
+            [
+                *new_lines,
+                "One picture's error proves nothing: the cross-validated table above is the honest answer.",
+            ],
+            pictures={"the new picture": new_posts["image"].iloc[0]},
+        ),
+        evaluation_section(
+            real_report,
+            heading="On a realistic account, does anything beat the recent average?",
+            intro="Real accounts drift over time and pictures matter less (make_posts(realistic=True)). "
+            + _summary(real),
+            figures=figures(out / "realistic", "trend x picture"),
+            posts=real,
+        ),
+    ]
+    render_page(
+        sections, title="spe demo", subtitle="the whole job on a sample account", path=out / "report.html"
+    )
 
 
 COMMANDS = {

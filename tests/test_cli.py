@@ -57,7 +57,14 @@ def test_tune_fit_and_predict(posts, tmp_path, capsys):
     out = tmp_path / "tuned"
     assert main(_tune_args(posts, "--out", str(out))) == 0
     assert "Best of 4 settings" in capsys.readouterr().out
-    for name in ("cv_results.csv", "best.json", "grid_heatmap.png", "model/spe.json", "model/network.keras"):
+    for name in (
+        "cv_results.csv",
+        "best.json",
+        "grid_heatmap.png",
+        "model/spe.json",
+        "model/network.keras",
+        "report.html",
+    ):
         assert (out / name).is_file(), name
 
     model = tmp_path / "model"
@@ -136,8 +143,11 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
         "loss_curve.png",
         "model/spe.json",
         "realistic/report.txt",
+        "report.html",
     ):
         assert (out / name).is_file(), name
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count("<section") == 4 and "the new picture" in page  # all four parts on one page
 
 
 def _run(*args):

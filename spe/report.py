@@ -1,0 +1,549 @@
+"""One self-contained HTML page per report: the words, the tables and the figures together.
+
+A page is a list of sections rendered by the Jinja2 templates in
+``spe/templates/`` (autoescaped, so file names, captions, model names and
+notes from the data are shown as text, never run as HTML). Figures and
+pictures are embedded as base64 data URIs: the page needs no network, no
+other file and no JavaScript.
+
+:func:`evaluation_page` and :func:`tuning_page` write the page of one
+report; :func:`render_page` puts several sections on one page, as ``spe
+demo`` does. A new page kind is one more ``*_section`` function and one
+more ``templates/_<kind>.html``.
+"""
+
+import base64
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "Section",
+    "evaluation_page",
+    "evaluation_section",
+    "figure_uri",
+    "render_page",
+    "text_section",
+    "thumbnail_uri",
+    "tuning_page",
+    "tuning_section",
+]
+
+#: Metrics where a higher value is better; every other column is an error.
+HIGHER_IS_BETTER = ("R2", "Spearman", "Spearman (all folds)")
+
+
+@dataclass
+class Section:
+    """One part of a page: a heading, what its template ``_<kind>.html`` shows, and figures.
+
+    Attributes
+    ----------
+    kind : str
+        The template, ``templates/_<kind>.html``.
+    heading : str
+    context : dict
+        What the template reads.
+    figures : list of dict
+        ``{"caption": str, "uri": str}``, drawn after the section's text.
+
+    Examples
+    --------
+    >>> Section("text", "Notes", {"paragraphs": ["a <b>"]}).kind
+    'text'
+    """
+
+    kind: str
+    heading: str
+    context: dict = field(default_factory=dict)
+    figures: list = field(default_factory=list)
+
+
+def figure_uri(figure):
+    """A figure as a ``data:image/png;base64,...`` URI.
+
+    Parameters
+    ----------
+    figure : matplotlib Figure, path-like or bytes
+        A figure (saved as PNG at 100 dpi), or a picture file or its bytes
+        (PNG kept as it is, anything else converted to PNG).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> figure_uri(fig)[:22]
+    'data:image/png;base64,'
+    """
+    if hasattr(figure, "savefig"):
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=100)
+        data = buffer.getvalue()
+    else:
+        data = figure if isinstance(figure, bytes) else Path(figure).read_bytes()
+        if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+            from PIL import Image
+
+            buffer = io.BytesIO()
+            Image.open(io.BytesIO(data)).save(buffer, format="PNG")
+            data = buffer.getvalue()
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def thumbnail_uri(path, max_side=128, quality=80):
+    """A small JPEG of a picture as a ``data:image/jpeg;base64,...`` URI.
+
+    The page carries the thumbnail itself, never a link to the user's file.
+
+    Parameters
+    ----------
+    path : path-like
+        A picture Pillow can read.
+    max_side : int, default=128
+        Longest side of the thumbnail in pixels (aspect ratio kept; never
+        enlarged).
+    quality : int, default=80
+        JPEG quality.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ImageLoadError
+        If the file is missing or not a picture; the message names it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from PIL import Image
+    >>> path = tempfile.mkdtemp() + "/p.png"
+    >>> Image.new("RGB", (640, 480), "teal").save(path)
+    >>> thumbnail_uri(path)[:23]
+    'data:image/jpeg;base64,'
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    from .exceptions import ImageLoadError
+
+    try:
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image).convert("RGB")
+            image.thumbnail((max_side, max_side))
+    except FileNotFoundError:
+        raise ImageLoadError(f"Image file not found: {path}") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ImageLoadError(f"Cannot make a thumbnail of {path}: {exc}") from None
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _figures(figures):
+    items = figures.items() if isinstance(figures, dict) else (figures or [])
+    return [{"caption": str(caption), "uri": figure_uri(figure)} for caption, figure in items]
+
+
+def _number(value):
+    if value is None or pd.isna(value):
+        return "n/a"
+    if isinstance(value, (int, np.integer)):
+        return f"{value:,}"
+    value = float(value)
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
+
+
+def _best_in_column(column):
+    values = column.to_numpy(dtype=float)
+    if np.isnan(values).all():
+        return None
+    return column.index[np.nanargmax(values) if column.name in HIGHER_IS_BETTER else np.nanargmin(values)]
+
+
+def _score_table(scores, best_by):
+    best_row = _best_in_column(scores[best_by]) if best_by in scores else None
+    best_cells = {name: _best_in_column(scores[name]) for name in scores.columns}
+    rows = [
+        {
+            "name": str(name),
+            "best": name == best_row,
+            "cells": [{"text": _number(row[c]), "best": best_cells[c] == name} for c in scores.columns],
+        }
+        for name, row in scores.iterrows()
+    ]
+    return {"columns": [str(c) for c in scores.columns], "rows": rows, "best_by": best_by, "best": best_row}
+
+
+def _post_details(posts):
+    """Post key (``post_index``, or position from 1) to row, and the posts; None without posts."""
+    if posts is None:
+        return None
+    posts = posts.reset_index(drop=True)
+    keys = posts["post_index"] if "post_index" in posts else pd.Series(np.arange(1, len(posts) + 1))
+    return dict(zip(keys.tolist(), range(len(posts)))), posts
+
+
+def _picture(posts, position, max_side):
+    """File name, caption and thumbnail of one post; a missing picture is said, not fatal."""
+    row = posts.iloc[position]
+    image = row.get("image")
+    caption = row.get("caption")
+    out = {"file": Path(str(image)).name if isinstance(image, str) else "", "uri": None, "problem": None}
+    out["caption"] = str(caption)[:140] if isinstance(caption, str) else ""
+    if isinstance(image, str):
+        try:
+            out["uri"] = thumbnail_uri(image, max_side=max_side)
+        except ValueError as exc:
+            out["problem"] = str(exc).replace(str(Path(image).parent), "…")
+    return out
+
+
+def _count(value):
+    value = float(value)
+    return f"{value:,.0f}" if value.is_integer() else _number(value)
+
+
+def _prediction_rows(frame, models, lookup, max_side):
+    index, posts = lookup if lookup else ({}, None)
+    rows = []
+    for row in frame.to_dict("records"):
+        key = row["post_index"]
+        rows.append(
+            {
+                "post": _count(key),
+                "fold": int(row["fold"]) + 1,
+                "actual": _count(row["actual"]),
+                "predicted": [_number(row[m]) for m in models],
+                "picture": _picture(posts, index[key], max_side) if key in index else None,
+            }
+        )
+    return rows
+
+
+def evaluation_section(
+    report,
+    *,
+    heading="How well can likes be predicted?",
+    intro=None,
+    figures=None,
+    posts=None,
+    max_rows=10,
+    thumbnail_size=64,
+):
+    """The section of a page for an :class:`~spe.evaluation.EvaluationReport`.
+
+    Parameters
+    ----------
+    report : EvaluationReport
+    heading : str, default="How well can likes be predicted?"
+    intro : str, default=None
+        A sentence about the data, shown first.
+    figures : dict of str to figure, default=None
+        Caption to a matplotlib Figure or PNG file, shown in order.
+    posts : DataFrame, default=None
+        The posts evaluated: the excerpt of predictions then shows each
+        post's thumbnail, file name and caption.
+    max_rows : int, default=10
+        Posts in each excerpt of the out-of-fold predictions (the latest,
+        and the largest misses of the best model); never the whole table.
+    thumbnail_size : int, default=64
+
+    Returns
+    -------
+    Section
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.dummy import DummyRegressor
+    >>> from spe.datasets import make_posts
+    >>> from spe.evaluation import evaluate
+    >>> posts = make_posts(30, directory=tempfile.mkdtemp(), image_size=(8, 8), random_state=0)
+    >>> report = evaluate(DummyRegressor(), posts, n_splits=3)
+    >>> section = evaluation_section(report, posts=posts)
+    >>> section.context["table"]["best_by"]
+    'MAE'
+    """
+    table = _score_table(report.scores, "MAE")
+    models = [str(m) for m in report.scores.index]
+    predictions = report.predictions
+    best = table["best"] if table["best"] in predictions else models[-1]
+    latest = predictions.sort_values("post_index").tail(max_rows).iloc[::-1]
+    misses = predictions.assign(_miss=(predictions[best] - predictions["actual"]).abs())
+    misses = misses.sort_values("_miss", ascending=False).head(max_rows)
+    lookup = _post_details(posts)
+    context = {
+        "report": report,
+        "intro": intro,
+        "table": table,
+        "models": models,
+        "best_model": best,
+        "n_predictions": f"{len(predictions):,}",
+        "latest": _prediction_rows(latest, models, lookup, thumbnail_size),
+        "misses": _prediction_rows(misses, models, lookup, thumbnail_size),
+        "folds": _fold_table(report.fold_scores),
+        "with_pictures": posts is not None,
+    }
+    return Section("evaluation", heading, context, _figures(figures))
+
+
+def _fold_table(fold_scores):
+    metrics = [c for c in fold_scores.columns if c not in ("model", "fold")]
+    rows = [
+        [str(r["model"]), str(int(r["fold"]) + 1), *(_number(r[m]) for m in metrics)]
+        for _, r in fold_scores.iterrows()
+    ]
+    return {"columns": ["model", "fold", *metrics], "rows": rows}
+
+
+def _param_label(name):
+    return name.removeprefix("param_").split("__")[-1].replace("_", " ")
+
+
+def tuning_section(
+    search,
+    *,
+    heading="Which settings work best?",
+    intro=None,
+    protocol=None,
+    figures=None,
+    neg_mse=True,
+    max_rows=50,
+):
+    """The section of a page for a fitted grid search.
+
+    Parameters
+    ----------
+    search : GridSearchCV or TuningResult
+        Anything with ``cv_results_``, ``best_params_`` and ``best_score_``.
+    heading : str, default="Which settings work best?"
+    intro : str, default=None
+    protocol : str, default=None
+        How the folds were made, in words.
+    figures : dict of str to figure, default=None
+    neg_mse : bool, default=True
+        The scores are negative mean squared errors: the table then also
+        shows the RMSE in likes.
+    max_rows : int, default=50
+        Settings shown, best first.
+
+    Returns
+    -------
+    Section
+
+    Examples
+    --------
+    >>> from spe.tuning import TuningResult
+    >>> result = TuningResult(
+    ...     cv_results_={"param_cnn__epochs": [10, 30], "mean_test_score": [-900.0, -400.0],
+    ...                  "std_test_score": [10.0, 20.0], "rank_test_score": [2, 1]},
+    ...     best_params_={"cnn__epochs": 30}, best_score_=-400.0)
+    >>> tuning_section(result).context["best_params"]
+    [('epochs', '30')]
+    """
+    results = pd.DataFrame(search.cv_results_)
+    params = [c for c in results.columns if c.startswith("param_")]
+    results = results.sort_values("rank_test_score", na_position="last")
+    score = "mean score (-MSE)" if neg_mse else "mean score"
+    columns = [_param_label(p) for p in params] + [score, "sd", "rank"]
+    if neg_mse:
+        columns.insert(len(params), "RMSE (likes)")
+    rows = []
+    for _, r in results.head(max_rows).iterrows():
+        trained = not pd.isna(r["mean_test_score"])
+        cells = [_value(r[p]) for p in params]
+        if neg_mse:
+            cells.append(_number(math.sqrt(-r["mean_test_score"])) if trained else "not trained")
+        cells += [
+            _number(r["mean_test_score"]),
+            _number(r.get("std_test_score")),
+            _number(r["rank_test_score"]),
+        ]
+        chosen = all(r.get(f"param_{k}") == v for k, v in search.best_params_.items())
+        rows.append({"cells": cells, "best": trained and chosen})
+    best = search.best_score_
+    context = {
+        "intro": intro,
+        "protocol": protocol,
+        "columns": columns,
+        "rows": rows,
+        "n_settings": len(results),
+        "best_params": [(_param_label(k), _value(v)) for k, v in search.best_params_.items()],
+        "best_score": _number(best),
+        "best_rmse": _number(math.sqrt(-best)) if neg_mse and best <= 0 else None,
+        "notes": [str(n) for n in getattr(search, "notes", [])],
+        "neg_mse": neg_mse,
+    }
+    return Section("tuning", heading, context, _figures(figures))
+
+
+def _value(value):
+    if isinstance(value, (float, np.floating)):
+        return "n/a" if np.isnan(value) else f"{value:g}"
+    return str(value)
+
+
+def text_section(heading, paragraphs, *, pictures=None, figures=None, thumbnail_size=160):
+    """A section of words, with pictures from the user's folder as thumbnails.
+
+    Parameters
+    ----------
+    heading : str
+    paragraphs : list of str
+    pictures : dict of str to path-like, default=None
+        Caption to picture file, embedded as thumbnails.
+    figures : dict of str to figure, default=None
+    thumbnail_size : int, default=160
+
+    Returns
+    -------
+    Section
+
+    Examples
+    --------
+    >>> text_section("Next post", ["Predicted 120 likes."]).context["paragraphs"]
+    ['Predicted 120 likes.']
+    """
+    shown = [
+        {"caption": str(c), "uri": thumbnail_uri(p, thumbnail_size)} for c, p in (pictures or {}).items()
+    ]
+    context = {"paragraphs": [str(p) for p in paragraphs], "pictures": shown}
+    return Section("text", heading, context, _figures(figures))
+
+
+def _environment():
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    return Environment(
+        loader=PackageLoader("spe", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_page(sections, *, title, subtitle=None, path=None):
+    """Render sections as one self-contained HTML page.
+
+    Parameters
+    ----------
+    sections : list of Section
+        From :func:`evaluation_section`, :func:`tuning_section`,
+        :func:`text_section`.
+    title : str
+    subtitle : str, default=None
+    path : path-like, default=None
+        Where to write the page (UTF-8).
+
+    Returns
+    -------
+    str
+        The HTML.
+
+    Examples
+    --------
+    >>> html = render_page([text_section("Hello", ["<b> stays text"])], title="A page")
+    >>> "&lt;b&gt; stays text" in html
+    True
+    """
+    from . import __version__
+
+    anchors = [
+        re.sub(r"[^a-z0-9]+", "-", f"part {i} {s.heading}".lower()).strip("-") for i, s in enumerate(sections)
+    ]
+    html = (
+        _environment()
+        .get_template("page.html")
+        .render(
+            title=title,
+            subtitle=subtitle,
+            sections=list(zip(anchors, sections)),
+            version=__version__,
+            generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        )
+    )
+    if path is not None:
+        Path(path).write_text(html, encoding="utf-8")
+    return html
+
+
+def evaluation_page(report, *, figures=None, posts=None, intro=None, title="spe evaluate", path=None):
+    """The HTML page of an :class:`~spe.evaluation.EvaluationReport`.
+
+    What was evaluated and how, the score table with the best row marked,
+    the notes, excerpts of the predictions and the figures, in one file.
+
+    Parameters
+    ----------
+    report : EvaluationReport
+    figures : dict of str to figure, default=None
+        Caption to a matplotlib Figure or PNG file.
+    posts : DataFrame, default=None
+        The posts evaluated, to show thumbnails beside the predictions.
+    intro : str, default=None
+    title : str, default="spe evaluate"
+    path : path-like, default=None
+        Where to write it.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.dummy import DummyRegressor
+    >>> from spe.datasets import make_posts
+    >>> from spe.evaluation import evaluate
+    >>> posts = make_posts(30, directory=tempfile.mkdtemp(), image_size=(8, 8), random_state=0)
+    >>> html = evaluation_page(evaluate(DummyRegressor(), posts, n_splits=3), posts=posts)
+    >>> html.startswith("<!DOCTYPE html>")
+    True
+    """
+    section = evaluation_section(report, figures=figures, posts=posts, intro=intro)
+    return render_page([section], title=title, subtitle=section.heading, path=path)
+
+
+def tuning_page(search, *, figures=None, protocol=None, intro=None, title="spe tune", path=None):
+    """The HTML page of a grid search: settings tried, scores, the best.
+
+    Parameters
+    ----------
+    search : GridSearchCV or TuningResult
+    figures : dict of str to figure, default=None
+    protocol : str, default=None
+        How the folds were made, in words.
+    intro : str, default=None
+    title : str, default="spe tune"
+    path : path-like, default=None
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from spe.tuning import TuningResult
+    >>> result = TuningResult(
+    ...     cv_results_={"param_cnn__epochs": [10, 30], "mean_test_score": [-900.0, -400.0],
+    ...                  "std_test_score": [10.0, 20.0], "rank_test_score": [2, 1]},
+    ...     best_params_={"cnn__epochs": 30}, best_score_=-400.0)
+    >>> "RMSE" in tuning_page(result)
+    True
+    """
+    section = tuning_section(search, figures=figures, protocol=protocol, intro=intro)
+    return render_page([section], title=title, subtitle=section.heading, path=path)
