@@ -10,7 +10,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._loader import ImageLoader, float_images, is_image_array
+from ._features import resize_images
+from ._loader import ImageLoader, is_image_array
 from ._scikeras_fixes import keras_seed
 
 __all__ = ["PretrainedEmbedder"]
@@ -43,7 +44,11 @@ default="MobileNetV3Small"
         weights file saved with ``model.save_weights``. ``None`` keeps
         random weights, only useful for tests.
     size : tuple of (int, int), default=(128, 128)
-        Size the pictures are loaded at (at least 32x32).
+        Size the backbone sees (at least 32x32): pictures given as paths
+        are loaded at it, arrays of another size (such as
+        :class:`~spe.ImageLoader`'s default 64x64) are resized to it, the
+        same way. A network's features depend on the scale, so a picture
+        embeds the same whichever way it comes.
     batch_size : int, default=32
     random_state : int, RandomState instance or None, default=None
         Seed for the random weights of ``weights=None``: the same seed
@@ -135,7 +140,8 @@ default="MobileNetV3Small"
         Parameters
         ----------
         X : sequence of path-like, DataFrame with an ``image`` column, or array of images
-            Arrays are ``(n, height, width, 3)`` in ``[0, 1]`` at ``size``.
+            Arrays are ``(n, height, width, channels)`` in ``[0, 1]`` (or
+            uint8); another size than ``size`` is resized to it.
 
         Returns
         -------
@@ -143,7 +149,7 @@ default="MobileNetV3Small"
         """
         check_is_fitted(self)
         if is_image_array(X):
-            images = float_images(X)
+            images = resize_images(X, tuple(self.model_.input_shape[1:3]))
         else:
             images = ImageLoader(size=self.size).transform(X)
         preprocess = getattr(keras.applications, BACKBONES[self.backbone]).preprocess_input

@@ -7,7 +7,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import estimator_checks
 
-from spe import PretrainedEmbedder
+from spe import ImageLoader, PretrainedEmbedder
 from spe._backend import keras
 
 from .test_loader import API_CHECKS
@@ -76,3 +76,14 @@ def test_errors_name_the_parameter(tmp_path):
         PretrainedEmbedder(weights=str(tmp_path / "missing.h5")).fit()
     with pytest.raises(ValueError, match="at least 32x32"):
         PretrainedEmbedder(weights=None, size=(16, 16)).fit()
+
+
+def test_arrays_of_another_size_are_resized_to_size(posts):
+    # Issue 16.1: 64x64 arrays (ImageLoader's default) with the default size
+    # (128, 128) failed with Keras' "expected shape=(None, 128, 128, 3)".
+    X64 = ImageLoader(size=(64, 64)).transform(posts["image"][:3])
+    emb = PretrainedEmbedder(weights=None, random_state=0).fit(X64)
+    out = emb.transform(X64)
+    assert out.shape == (3, 576) and np.isfinite(out).all()
+    grey = X64.mean(axis=-1, keepdims=True)
+    assert emb.transform(grey).shape == (3, 576)
