@@ -43,9 +43,13 @@ def _build_parser():
         prog="spe",
         description="Social Performance Estimator: predict likes on your own account's pictures.",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    # The global flags, accepted before and after the command (spe --quiet demo,
+    # spe demo --quiet); SUPPRESS lets a subcommand leave the main parser's value alone.
+    common = argparse.ArgumentParser(add_help=False)
+    for p, default in ((parser, False), (common, argparse.SUPPRESS)):
+        p.add_argument("--quiet", action="store_true", default=default, help="no progress bars")
+        p.add_argument("--debug", action="store_true", default=default, help="show the traceback of an error")
+        p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def data_options(p, folds=5):
@@ -71,7 +75,7 @@ def _build_parser():
             "to the network: flat memory for accounts of thousands of posts; later runs reuse it",
         )
 
-    p = sub.add_parser("evaluate", help="cross-validated report against the baselines")
+    p = sub.add_parser("evaluate", parents=[common], help="cross-validated report against the baselines")
     data_options(p)
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--learning-rate", type=float, default=None)
@@ -88,7 +92,9 @@ def _build_parser():
     )
     p.add_argument("--out", type=Path, help="folder for report.json, report.csv and plots")
 
-    p = sub.add_parser("tune", help="cross-validated grid search over epochs and learning rate")
+    p = sub.add_parser(
+        "tune", parents=[common], help="cross-validated grid search over epochs and learning rate"
+    )
     data_options(p)
     p.add_argument("--epochs", type=_ints, default=[10, 30, 50], help="e.g. 10,30,50")
     p.add_argument("--learning-rate", type=_floats, default=[1e-2, 1e-3, 1e-4], help="e.g. 1e-2,1e-3,1e-4")
@@ -101,7 +107,7 @@ def _build_parser():
     p.add_argument("--jobs", type=int, default=1, help="processes for --fast (default 1)")
     p.add_argument("--out", type=Path, help="folder for results, heatmap and the best model")
 
-    p = sub.add_parser("fit", help="fit on all posts and save the model")
+    p = sub.add_parser("fit", parents=[common], help="fit on all posts and save the model")
     p.add_argument("data", metavar="DATA")
     p.add_argument("--out", type=Path, required=True, metavar="MODEL_DIR")
     p.add_argument("--epochs", type=int, default=50)
@@ -109,12 +115,12 @@ def _build_parser():
     p.add_argument("--size", type=int, default=64)
     cache_option(p)
 
-    p = sub.add_parser("predict", help="predicted likes for new pictures")
+    p = sub.add_parser("predict", parents=[common], help="predicted likes for new pictures")
     p.add_argument("model", metavar="MODEL_DIR", type=Path)
     p.add_argument("images", metavar="IMAGE", nargs="+")
     p.add_argument("--actual", type=float, nargs="+", help="actual like counts, one per image")
 
-    p = sub.add_parser("demo", help="the whole job on built-in sample data")
+    p = sub.add_parser("demo", parents=[common], help="the whole job on built-in sample data")
     p.add_argument("--out", type=Path, default=Path("spe-demo"), help="output folder (default ./spe-demo)")
     p.add_argument("--posts", type=int, default=200, help="sample posts to make (default 200)")
     p.add_argument(

@@ -188,3 +188,35 @@ def test_cache_dir_decodes_once_and_the_saved_model_writes_no_cache(posts, tmp_p
     assert main(["--quiet", "evaluate", folder, *TINY, "--epochs", "1", "--cache-dir", str(cache)]) == 0
     assert "CNN" in capsys.readouterr().out
     assert len(list(cache.glob("images-*.npy"))) == 1 + 2 * 2  # plus train and test part of 2 folds
+
+
+COMMANDS = {
+    "evaluate": ["evaluate", "DATA"],
+    "tune": ["tune", "DATA"],
+    "fit": ["fit", "DATA", "--out", "MODEL"],
+    "predict": ["predict", "MODEL", "a.jpg"],
+    "demo": ["demo"],
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("where", ["before", "after", "both", "none"])
+def test_global_flags_before_or_after_the_command(command, where):
+    # Issue 16.2: `spe demo --quiet` failed with "unrecognized arguments".
+    from spe.cli import _build_parser
+
+    flags = {"before": (["--quiet", "--debug"], []), "after": ([], ["--debug", "--quiet"])}
+    flags["both"] = (["--quiet"], ["--debug"])
+    before, after = flags.get(where, ([], []))
+    args = _build_parser().parse_args([*before, *COMMANDS[command], *after])
+    assert args.command == command
+    assert args.quiet is args.debug is (where != "none")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_version_after_the_command(command, capsys):
+    from spe.cli import _build_parser
+
+    with pytest.raises(SystemExit) as stop:
+        _build_parser().parse_args([*COMMANDS[command], "--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.startswith("spe ")
