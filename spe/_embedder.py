@@ -1,5 +1,10 @@
 """PretrainedEmbedder: pooled features of a keras.applications backbone."""
 
+import contextlib
+import functools
+import io
+import socket
+import warnings
 from pathlib import Path
 
 from ._backend import PicklesKerasModel, keras  # first: imports TensorFlow quietly
@@ -23,6 +28,45 @@ BACKBONES = {
     "EfficientNetB0": "efficientnet",
     "ResNet50": "resnet50",
 }
+
+
+@functools.cache
+def imagenet_weights_problem(backbone="MobileNetV3Small", timeout=5.0):
+    """Why ``weights="imagenet"`` cannot be had for ``backbone``, or None when it can.
+
+    Keras looks in its cache (``~/.keras/models``) first and downloads the
+    file only when it is not there; the download here gives up after
+    ``timeout`` seconds without an answer, so an offline machine learns it
+    at once instead of hanging. The answer is kept for the session.
+
+    Parameters
+    ----------
+    backbone : str, default="MobileNetV3Small"
+    timeout : float, default=5.0
+        Seconds a network connection may stay silent.
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> problem = imagenet_weights_problem()  # doctest: +SKIP
+    """
+    previous = socket.getdefaulttimeout()
+    # Keras downloads with urllib, which takes its timeout from this default.
+    socket.setdefaulttimeout(timeout)
+    try:
+        # Quietly: Keras prints "Downloading data from ..." and warns about sizes.
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            getattr(keras.applications, backbone)(include_top=False, weights="imagenet", pooling="avg")
+    except Exception as exc:  # no cache and no network (or a refused download)
+        reason = str(exc).rsplit(" -- ", 1)[-1].strip() or type(exc).__name__
+        return f"not in Keras' cache ~/.keras/models, and the download failed: {reason[:80]}"
+    finally:
+        socket.setdefaulttimeout(previous)
+    return None
 
 
 class PretrainedEmbedder(PicklesKerasModel, TransformerMixin, BaseEstimator):

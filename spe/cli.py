@@ -86,9 +86,10 @@ def _build_parser():
     )
     p.add_argument(
         "--embedding-weights",
-        default=None,
-        help="backbone weights for --compare: 'imagenet' (downloads once) or a weights file; "
-        "default: random weights",
+        default="auto",
+        help="backbone weights for --compare: 'imagenet' (downloads once; Keras caches it) or a "
+        "weights file saved with model.save_weights; default: ImageNet's when cached or downloadable, "
+        "else the embeddings row is left out with a note",
     )
     p.add_argument("--out", type=Path, help="folder for report.json, report.csv and plots")
 
@@ -224,16 +225,21 @@ def _summary(data):
 
 
 def _evaluate(data, args, out):
+    import warnings
+
     from .evaluation import candidates, evaluate
     from .plotting import plot_likes, plot_predicted_vs_actual
 
+    notes = []
     if getattr(args, "compare", False):
-        models = candidates(
-            size=args.size,
-            epochs=args.epochs,
-            embedding_weights=args.embedding_weights,
-            cache_dir=args.cache_dir,
-        )
+        with warnings.catch_warnings(record=True) as notes:
+            warnings.simplefilter("always", UserWarning)  # a left-out row, said once under the table
+            models = candidates(
+                size=args.size,
+                epochs=args.epochs,
+                embedding_weights=args.embedding_weights,
+                cache_dir=args.cache_dir,
+            )
         best_guess = "trend x picture"
     else:
         models = {"CNN": _pipeline(args.size, args.epochs, args.learning_rate, cache_dir=args.cache_dir)}
@@ -241,6 +247,8 @@ def _evaluate(data, args, out):
     with _progress(args.folds * (2 + len(models)), "evaluating", args.quiet) as bar:
         report = evaluate(models, data, cv=args.cv, n_splits=args.folds, progress=lambda _: bar.update())
     _say(report.to_string())
+    for note in notes:
+        _say(f"Note: {note.message}")
     if out is not None:
         report.to_json(out / "report.json")
         report.to_csv(out / "report.csv")
@@ -460,7 +468,7 @@ def cmd_demo(args):
             folds=5,
             quiet=args.quiet,
             compare=True,
-            embedding_weights=None,
+            embedding_weights="auto",
             cache_dir=None,
         )
         (out / "realistic").mkdir()

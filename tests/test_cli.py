@@ -220,3 +220,26 @@ def test_version_after_the_command(command, capsys):
     with pytest.raises(SystemExit) as stop:
         _build_parser().parse_args([*COMMANDS[command], "--version"])
     assert stop.value.code == 0 and capsys.readouterr().out.startswith("spe ")
+
+
+def test_compare_offline_has_no_random_weights_row_and_a_note(posts, capsys, monkeypatch):
+    # Issue 16.3, from the command line (CI is offline, like this test).
+    import socket
+    from pathlib import Path
+
+    from spe._embedder import imagenet_weights_problem
+
+    if list(Path("~/.keras/models").expanduser().glob("weights_mobilenet_v3_small*")):
+        pytest.skip("Keras' cache holds the ImageNet weights on this machine")
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    imagenet_weights_problem.cache_clear()
+    try:
+        assert (
+            main(["evaluate", posts.attrs["directory"], *TINY, "--epochs", "1", "--compare", "--quiet"]) == 0
+        )
+    finally:
+        imagenet_weights_problem.cache_clear()
+    out = capsys.readouterr().out
+    assert "random weights" not in out and "trend x picture" in out
+    notes = [line for line in out.splitlines() if line.startswith("Note: embeddings + PCA left out")]
+    assert len(notes) == 1 and "--embedding-weights PATH" in notes[0]
