@@ -237,7 +237,7 @@ def _load_post(instaloader, context, json_path):
         with opener(json_path, "rb") as f:
             data = f.read(_MAX_METADATA_BYTES + 1)
         if len(data) > _MAX_METADATA_BYTES:
-            raise ValueError(f"more than {_MAX_METADATA_BYTES >> 20} MiB of metadata; a post has a few kB")
+            raise ValueError(f"more than {_MAX_METADATA_BYTES:,} bytes of metadata; a post has a few kB")
         return instaloader.load_structure(context, json.loads(data.decode("utf-8")))
     except Exception as exc:  # lzma, json, recursion and instaloader errors alike
         raise DataError(f"{json_path}: corrupt instaloader metadata ({type(exc).__name__}: {exc})") from None
