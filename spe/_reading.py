@@ -243,19 +243,23 @@ def _load_post(instaloader, context, json_path):
         raise DataError(f"{json_path}: corrupt instaloader metadata ({type(exc).__name__}: {exc})") from None
 
 
-def _instaloader_image(json_path, stem):
-    """The post's picture: ``stem.jpg``, else the lowest-numbered ``stem_N.jpg``."""
-    folder = json_path.parent
-    for ext in IMAGE_EXTENSIONS:
-        if os.path.isfile(folder / f"{stem}{ext}"):
-            return folder / f"{stem}{ext}"
-    numbered = []
+def _instaloader_pictures(folder):
+    """``{post stem: picture}``: ``stem.jpg`` (or another extension), else the lowest ``stem_N.jpg``.
+
+    One listing of the folder for all posts, not one per post.
+    """
+    exact, numbered = {}, {}
     for f in folder.iterdir():
-        suffix = f.stem[len(stem) + 1 :]
-        if f.stem.startswith(f"{stem}_") and f.suffix.lower() in IMAGE_EXTENSIONS and suffix.isdecimal():
-            if os.path.isfile(f):
-                numbered.append((int(suffix), f.name, f))
-    return min(numbered)[2] if numbered else None
+        ext = f.suffix.lower()
+        if ext not in IMAGE_EXTENSIONS or not os.path.isfile(f):
+            continue
+        exact.setdefault(f.stem, []).append((IMAGE_EXTENSIONS.index(ext), f.name, f))
+        base, _, n = f.stem.rpartition("_")
+        if base and n.isdecimal():
+            numbered.setdefault(base, []).append((int(n), f.name, f))
+    pictures = {stem: min(found)[2] for stem, found in numbered.items()}
+    pictures.update({stem: min(found)[2] for stem, found in exact.items()})
+    return pictures
 
 
 def _instaloader_row(post, json_path):

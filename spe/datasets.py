@@ -22,7 +22,7 @@ from ._reading import (
     _csv_posting_order,
     _csv_timestamps,
     _find_likes_file,
-    _instaloader_image,
+    _instaloader_pictures,
     _instaloader_row,
     _load_post,
     _numbered_images,
@@ -254,6 +254,7 @@ def load_instaloader(path, *, include_videos=False, missing_image="raise"):
     if not folder.is_dir():
         raise DataError(f"Not a folder: {folder}")
     context = _offline_context(instaloader)
+    pictures = _instaloader_pictures(folder)
     rows, hidden, videos, no_image, seen = [], 0, 0, [], {}
     metadata = sorted(folder.glob("*_UTC.json.xz")) + sorted(folder.glob("*_UTC.json"))
     for json_path in metadata:
@@ -271,7 +272,7 @@ def load_instaloader(path, *, include_videos=False, missing_image="raise"):
         if is_video and not include_videos:
             videos += 1
             continue
-        image = _instaloader_image(json_path, stem)
+        image = pictures.get(stem)
         if image is None:
             if missing_image == "raise":
                 raise DataError(

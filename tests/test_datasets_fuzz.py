@@ -36,7 +36,7 @@ from .conftest import write_instaloader_post
 
 # SPE_FUZZ_EXAMPLES=2000 for a longer hunt by hand.
 FUZZ = settings(
-    max_examples=int(os.environ.get("SPE_FUZZ_EXAMPLES", "60")),
+    max_examples=int(os.environ.get("SPE_FUZZ_EXAMPLES", "100")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
