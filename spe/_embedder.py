@@ -1,5 +1,10 @@
 """PretrainedEmbedder: pooled features of a keras.applications backbone."""
 
+import contextlib
+import functools
+import io
+import socket
+import warnings
 from pathlib import Path
 
 from ._backend import PicklesKerasModel, keras  # first: imports TensorFlow quietly
@@ -10,7 +15,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._loader import ImageLoader, float_images, is_image_array
+from ._features import resize_images
+from ._loader import ImageLoader, is_image_array
 from ._scikeras_fixes import keras_seed
 
 __all__ = ["PretrainedEmbedder"]
@@ -22,6 +28,45 @@ BACKBONES = {
     "EfficientNetB0": "efficientnet",
     "ResNet50": "resnet50",
 }
+
+
+@functools.cache
+def imagenet_weights_problem(backbone="MobileNetV3Small", timeout=5.0):
+    """Why ``weights="imagenet"`` cannot be had for ``backbone``, or None when it can.
+
+    Keras looks in its cache (``~/.keras/models``) first and downloads the
+    file only when it is not there; the download here gives up after
+    ``timeout`` seconds without an answer, so an offline machine learns it
+    at once instead of hanging. The answer is kept for the session.
+
+    Parameters
+    ----------
+    backbone : str, default="MobileNetV3Small"
+    timeout : float, default=5.0
+        Seconds a network connection may stay silent.
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> problem = imagenet_weights_problem()  # doctest: +SKIP
+    """
+    previous = socket.getdefaulttimeout()
+    # Keras downloads with urllib, which takes its timeout from this default.
+    socket.setdefaulttimeout(timeout)
+    try:
+        # Quietly: Keras prints "Downloading data from ..." and warns about sizes.
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            getattr(keras.applications, backbone)(include_top=False, weights="imagenet", pooling="avg")
+    except Exception as exc:  # no cache and no network (or a refused download)
+        reason = str(exc).rsplit(" -- ", 1)[-1].strip() or type(exc).__name__
+        return f"not in Keras' cache ~/.keras/models, and the download failed: {reason[:80]}"
+    finally:
+        socket.setdefaulttimeout(previous)
+    return None
 
 
 class PretrainedEmbedder(PicklesKerasModel, TransformerMixin, BaseEstimator):
@@ -43,7 +88,11 @@ default="MobileNetV3Small"
         weights file saved with ``model.save_weights``. ``None`` keeps
         random weights, only useful for tests.
     size : tuple of (int, int), default=(128, 128)
-        Size the pictures are loaded at (at least 32x32).
+        Size the backbone sees (at least 32x32): pictures given as paths
+        are loaded at it, arrays of another size (such as
+        :class:`~spe.ImageLoader`'s default 64x64) are resized to it, the
+        same way. A network's features depend on the scale, so a picture
+        embeds the same whichever way it comes.
     batch_size : int, default=32
     random_state : int, RandomState instance or None, default=None
         Seed for the random weights of ``weights=None``: the same seed
@@ -135,7 +184,8 @@ default="MobileNetV3Small"
         Parameters
         ----------
         X : sequence of path-like, DataFrame with an ``image`` column, or array of images
-            Arrays are ``(n, height, width, 3)`` in ``[0, 1]`` at ``size``.
+            Arrays are ``(n, height, width, channels)`` in ``[0, 1]`` (or
+            uint8); another size than ``size`` is resized to it.
 
         Returns
         -------
@@ -143,7 +193,7 @@ default="MobileNetV3Small"
         """
         check_is_fitted(self)
         if is_image_array(X):
-            images = float_images(X)
+            images = resize_images(X, tuple(self.model_.input_shape[1:3]))
         else:
             images = ImageLoader(size=self.size).transform(X)
         preprocess = getattr(keras.applications, BACKBONES[self.backbone]).preprocess_input

@@ -1,11 +1,12 @@
 """ImageFeatures: named, interpretable features of a picture."""
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._loader import ImageLoader, float_images, is_image_array
+from ._loader import ImageLoader, _crop_box, float_images, is_image_array
 
 __all__ = ["ImageFeatures"]
 
@@ -42,6 +43,36 @@ def _face_detector():
             "install 'opencv-python-headless>=4.8,<5'"
         )
     return cv2, cascade
+
+
+def resize_images(X, size):
+    """Decoded pictures as float32 RGB at ``size``, the way ImageLoader sizes files.
+
+    Centre crop to the aspect ratio of ``size``, then bilinear resampling,
+    per channel in float; grey pictures get three equal channels. Pictures
+    already at ``size`` are returned as they are.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> resize_images(np.ones((2, 64, 48, 1), dtype=np.uint8), (32, 32)).shape
+    (2, 32, 32, 3)
+    """
+    images = float_images(X)
+    if images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    height, width = size
+    if images.shape[1:3] == (height, width):
+        return images
+    out = np.empty((len(images), height, width, images.shape[-1]), dtype=np.float32)
+    for i, img in enumerate(images):
+        box = _crop_box(img.shape[1], img.shape[0], (width, height), "center")
+        for c in range(img.shape[-1]):
+            channel = Image.fromarray(np.ascontiguousarray(img[..., c]))
+            out[i, ..., c] = channel.resize(
+                (width, height), Image.Resampling.BILINEAR, box=box, reducing_gap=2.0
+            )
+    return out
 
 
 def _hsv(rgb):
@@ -101,7 +132,10 @@ class ImageFeatures(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     size : tuple of (int, int), default=(128, 128)
-        Size the pictures are loaded at when ``X`` holds paths.
+        Size the features are measured at: pictures given as paths are
+        loaded at it, arrays of another size are resized to it (sharpness
+        and edge density depend on the scale, so a picture gives the same
+        features whichever way it comes).
     faces : bool, default=True
         Add ``face_count`` and ``face_area`` (needs
         ``opencv-python-headless<5``, which still bundles the cascades).
@@ -160,10 +194,7 @@ class ImageFeatures(TransformerMixin, BaseEstimator):
 
     def _images(self, X):
         if is_image_array(X):
-            images = float_images(X)
-            if images.shape[-1] == 1:
-                images = np.repeat(images, 3, axis=-1)
-            return images
+            return resize_images(X, ImageLoader(size=self.size)._validate_params())
         return ImageLoader(size=self.size, n_jobs=self.n_jobs).transform(X)
 
     def transform(self, X):
@@ -173,7 +204,8 @@ class ImageFeatures(TransformerMixin, BaseEstimator):
         ----------
         X : sequence of path-like, DataFrame with an ``image`` column, or array of images
             Arrays are ``(n, height, width, channels)`` in ``[0, 1]``, as
-            :class:`~spe.ImageLoader` returns them.
+            :class:`~spe.ImageLoader` returns them; another size than
+            ``size`` is resized to it.
 
         Returns
         -------

@@ -42,9 +42,13 @@ def _build_parser():
         prog="spe",
         description="Social Performance Estimator: predict likes on your own account's pictures.",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    # The global flags, accepted before and after the command (spe --quiet demo,
+    # spe demo --quiet); SUPPRESS lets a subcommand leave the main parser's value alone.
+    common = argparse.ArgumentParser(add_help=False)
+    for p, default in ((parser, False), (common, argparse.SUPPRESS)):
+        p.add_argument("--quiet", action="store_true", default=default, help="no progress bars")
+        p.add_argument("--debug", action="store_true", default=default, help="show the traceback of an error")
+        p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def data_options(p, folds=5, walk=False):
@@ -80,7 +84,7 @@ def _build_parser():
             "to the network: flat memory for accounts of thousands of posts; later runs reuse it",
         )
 
-    p = sub.add_parser("evaluate", help="cross-validated report against the baselines")
+    p = sub.add_parser("evaluate", parents=[common], help="cross-validated report against the baselines")
     data_options(p, walk=True)
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--learning-rate", type=float, default=None)
@@ -91,13 +95,16 @@ def _build_parser():
     )
     p.add_argument(
         "--embedding-weights",
-        default=None,
-        help="backbone weights for --compare: 'imagenet' (downloads once) or a weights file; "
-        "default: random weights",
+        default="auto",
+        help="backbone weights for --compare: 'imagenet' (downloads once; Keras caches it) or a "
+        "weights file saved with model.save_weights; default: ImageNet's when cached or downloadable, "
+        "else the embeddings row is left out with a note",
     )
     p.add_argument("--out", type=Path, help="folder for report.json, report.csv and plots")
 
-    p = sub.add_parser("tune", help="cross-validated grid search over epochs and learning rate")
+    p = sub.add_parser(
+        "tune", parents=[common], help="cross-validated grid search over epochs and learning rate"
+    )
     data_options(p)
     p.add_argument("--epochs", type=_ints, default=[10, 30, 50], help="e.g. 10,30,50")
     p.add_argument("--learning-rate", type=_floats, default=[1e-2, 1e-3, 1e-4], help="e.g. 1e-2,1e-3,1e-4")
@@ -110,7 +117,7 @@ def _build_parser():
     p.add_argument("--jobs", type=int, default=1, help="processes for --fast (default 1)")
     p.add_argument("--out", type=Path, help="folder for results, heatmap and the best model")
 
-    p = sub.add_parser("fit", help="fit on all posts and save the model")
+    p = sub.add_parser("fit", parents=[common], help="fit on all posts and save the model")
     p.add_argument("data", metavar="DATA")
     p.add_argument("--out", type=Path, required=True, metavar="MODEL_DIR")
     p.add_argument("--epochs", type=int, default=50)
@@ -118,12 +125,12 @@ def _build_parser():
     p.add_argument("--size", type=int, default=64)
     cache_option(p)
 
-    p = sub.add_parser("predict", help="predicted likes for new pictures")
+    p = sub.add_parser("predict", parents=[common], help="predicted likes for new pictures")
     p.add_argument("model", metavar="MODEL_DIR", type=Path)
     p.add_argument("images", metavar="IMAGE", nargs="+")
     p.add_argument("--actual", type=float, nargs="+", help="actual like counts, one per image")
 
-    p = sub.add_parser("demo", help="the whole job on built-in sample data")
+    p = sub.add_parser("demo", parents=[common], help="the whole job on built-in sample data")
     p.add_argument("--out", type=Path, default=Path("spe-demo"), help="output folder (default ./spe-demo)")
     p.add_argument("--posts", type=int, default=200, help="sample posts to make (default 200)")
     p.add_argument(
@@ -217,16 +224,21 @@ def _summary(data):
 
 
 def _evaluate(data, args, out):
+    import warnings
+
     from .evaluation import candidates, evaluate
     from .plotting import plot_likes, plot_predicted_vs_actual
 
+    notes = []
     if getattr(args, "compare", False):
-        models = candidates(
-            size=args.size,
-            epochs=args.epochs,
-            embedding_weights=args.embedding_weights,
-            cache_dir=args.cache_dir,
-        )
+        with warnings.catch_warnings(record=True) as notes:
+            warnings.simplefilter("always", UserWarning)  # a left-out row, said once under the table
+            models = candidates(
+                size=args.size,
+                epochs=args.epochs,
+                embedding_weights=args.embedding_weights,
+                cache_dir=args.cache_dir,
+            )
         best_guess = "trend x picture"
     else:
         models = {"CNN": _pipeline(args.size, args.epochs, args.learning_rate, cache_dir=args.cache_dir)}
@@ -239,6 +251,8 @@ def _evaluate(data, args, out):
             models, data, cv=args.cv, n_splits=args.folds, progress=lambda _: bar.update(), **extra
         )
     _say(report.to_string())
+    for note in notes:
+        _say(f"Note: {note.message}")
     if out is not None:
         report.to_json(out / "report.json")
         report.to_csv(out / "report.csv")
@@ -479,7 +493,7 @@ def cmd_demo(args):
             folds=5,
             quiet=args.quiet,
             compare=True,
-            embedding_weights=None,
+            embedding_weights="auto",
             cache_dir=None,
         )
         (out / "realistic").mkdir()

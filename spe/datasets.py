@@ -6,9 +6,7 @@ posting order, oldest first: ``image`` (absolute path, str) and ``likes``
 (UTC), ``comments``, ``caption`` and ``followers``.
 """
 
-import math
 import os
-import re
 import warnings
 from pathlib import Path
 
@@ -17,74 +15,28 @@ import pandas as pd
 from PIL import Image, ImageDraw
 from sklearn.utils import check_random_state
 
+from ._reading import (
+    IMAGE_EXTENSIONS,
+    LIKES_FILE,
+    _csv_image,
+    _csv_posting_order,
+    _csv_timestamps,
+    _find_likes_file,
+    _instaloader_pictures,
+    _instaloader_row,
+    _load_post,
+    _numbered_images,
+    _offline_context,
+    _parse_likes,
+    _read_csv_rows,
+    _read_likes_file,
+    _real_path,
+)
 from .exceptions import DataError
 
 __all__ = ["LIKES_FILE", "load_csv", "load_data", "load_folder", "load_instaloader", "make_posts"]
 
-#: Name of the likes file in the seed project's folder format.
-LIKES_FILE = "y_likes_data.txt"
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
-_INT64_MAX = np.iinfo(np.int64).max
-_LIKES_LINE = re.compile(r"^\s*(\d+)\s*:\s*(\S+)\s*$")
-
-
-def _parse_likes(text, where):
-    """Parse one like count; ``where`` names the file and line for errors."""
-    s = str(text).strip()
-    try:
-        value = int(s)
-    except ValueError:
-        try:
-            number = float(s)
-        except ValueError:
-            raise DataError(f"{where}: like count {s!r} is not a number") from None
-        if math.isnan(number):
-            raise DataError(f"{where}: like count is NaN") from None
-        if math.isinf(number):
-            raise DataError(f"{where}: like count is infinite") from None
-        if not number.is_integer():
-            raise DataError(f"{where}: like count {s!r} is not a whole number") from None
-        value = int(number)
-    if value < 0:
-        raise DataError(f"{where}: like count {value} is negative")
-    if value > _INT64_MAX:
-        raise DataError(f"{where}: like count {s} is too large (more than int64 holds)")
-    return value
-
-
-def _read_likes_file(path):
-    """``{post number: likes}`` from a seed-format likes file."""
-    try:
-        # utf-8-sig drops a byte-order mark; universal newlines handle CRLF.
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not a UTF-8 text file ({exc.reason})") from None
-    likes, first_line = {}, {}
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        where = f"{path}, line {lineno}"
-        m = _LIKES_LINE.match(line)
-        if not m:
-            raise DataError(f"{where}: expected 'N: likes', got {raw.strip()!r}")
-        number = int(m.group(1))
-        if number in likes:
-            raise DataError(
-                f"{where}: post number {number} appears again (first on line {first_line[number]})"
-            )
-        likes[number] = _parse_likes(m.group(2), where)
-        first_line[number] = lineno
-    if not likes:
-        raise DataError(f"{path}: no 'N: likes' lines found; the likes file is empty")
-    return likes, first_line
-
-
-def _find_likes_file(folder):
-    for candidate in (folder / LIKES_FILE, folder.parent / LIKES_FILE):
-        if candidate.is_file():
-            return candidate
-    raise DataError(f"No likes file: looked for {folder / LIKES_FILE} and {folder.parent / LIKES_FILE}")
+_CSV_OPTIONAL = ("timestamp", "comments", "caption", "followers", "post_index")
 
 
 def load_folder(path):
@@ -123,16 +75,10 @@ def load_folder(path):
     >>> load_folder(folder).columns.tolist()
     ['image', 'likes', 'post_index']
     """
-    folder = Path(path).expanduser().resolve()
+    folder = _real_path(path)
     if not folder.is_dir():
         raise DataError(f"Not a folder: {folder}")
-    images = {}
-    for f in folder.iterdir():
-        if f.suffix.lower() in IMAGE_EXTENSIONS and f.stem.isdigit():
-            number = int(f.stem)
-            if number in images:
-                raise DataError(f"{folder}: two images for post {number}: {images[number].name} and {f.name}")
-            images[number] = f
+    images = _numbered_images(folder)
     likes_path = _find_likes_file(folder)
     if not images:
         raise DataError(
@@ -169,18 +115,19 @@ def load_csv(path):
     Required columns: ``image`` (a path, relative to the CSV's folder or
     absolute) and ``likes``. Optional, passed through when present:
 
-    - ``timestamp``: when the post went up, any format pandas parses;
-      read as UTC (times without a zone are taken as UTC).
+    - ``timestamp``: when the post went up, a date and time (UTC unless it
+      names a zone) or Unix seconds.
     - ``caption``: its text, from which :class:`~spe.PostFeatures` counts
       words, hashtags, mentions and emoji.
-    - ``followers``: the account's follower count when the post went up.
+    - ``followers``: the account's follower count when the post went up
+      (whole numbers, empty when unknown).
     - ``comments``: kept for looking at the account, never a feature: it
       is counted after posting, with the likes.
-    - ``post_index``: the posting order, when there is no timestamp.
+    - ``post_index``: the posting order (whole numbers, one per post).
 
     Other columns are dropped. Rows are put in posting order by
     ``timestamp`` (or ``post_index``) when present, else kept in file
-    order.
+    order; when both are there they must agree.
 
     Parameters
     ----------
@@ -196,8 +143,9 @@ def load_csv(path):
     Raises
     ------
     spe.exceptions.DataError
-        If a column is missing, a like count is invalid or an image file
-        does not exist; the message names the file and line.
+        If a column is missing or named twice, a value is invalid, an image
+        file does not exist, or ``post_index`` and ``timestamp`` order the
+        posts differently; the message names the file and line.
 
     Warns
     -----
@@ -214,36 +162,32 @@ def load_csv(path):
     >>> load_csv(folder / "posts.csv")["likes"].tolist() == posts["likes"].tolist()
     True
     """
-    csv_path = Path(path).expanduser().resolve()
+    csv_path = _real_path(path)
     if not csv_path.is_file():
         raise DataError(f"CSV file not found: {csv_path}")
-    try:
-        df = pd.read_csv(csv_path, encoding="utf-8-sig", dtype={"image": str, "likes": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{csv_path}: cannot parse as CSV ({exc})") from None
-    missing_cols = [c for c in ("image", "likes") if c not in df.columns]
-    if missing_cols:
-        raise DataError(f"{csv_path}: missing column(s) {missing_cols}; found {list(df.columns)}")
-    if df.empty:
-        raise DataError(f"{csv_path}: no rows")
+    header, rows = _read_csv_rows(csv_path)
     base = csv_path.parent
-    images, likes, outside = [], [], []
-    for i, (image, count) in enumerate(zip(df["image"], df["likes"])):
-        where = f"{csv_path}, line {i + 2}"  # header is line 1
-        if pd.isna(image) or not str(image).strip():
-            raise DataError(f"{where}: empty image path")
-        raw = Path(str(image).strip()).expanduser()
-        # realpath, unlike Path.resolve, does not raise on a symlink loop;
-        # the loop then shows up below as a file that is not there.
-        resolved = Path(os.path.realpath(raw if raw.is_absolute() else base / raw))
-        if not raw.is_absolute() and not resolved.is_relative_to(base):
-            outside.append(str(raw))
-        if not resolved.is_file():
-            raise DataError(f"{where}: image file not found: {resolved}")
-        if pd.isna(count):
+    columns = {c: [] for c in ("image", "likes", *(c for c in _CSV_OPTIONAL if c in header))}
+    outside, lines = [], []
+    for line, row in rows:
+        where = f"{csv_path}, line {line}"
+        image, leaves = _csv_image(row["image"], base, where)
+        if leaves:
+            outside.append(row["image"].strip())
+        if not row["likes"].strip():
             raise DataError(f"{where}: like count is empty")
-        images.append(str(resolved))
-        likes.append(_parse_likes(count, where))
+        columns["image"].append(image)
+        columns["likes"].append(_parse_likes(row["likes"], where))
+        for name in ("comments", "followers", "post_index"):
+            if name in columns:
+                cell = row[name].strip()
+                if not cell and name == "post_index":
+                    raise DataError(f"{where}: post_index is empty")
+                columns[name].append(_parse_likes(cell, where, what=name) if cell else np.nan)
+        for name in ("timestamp", "caption"):
+            if name in columns:
+                columns[name].append(row[name] if row[name].strip() or name == "timestamp" else None)
+        lines.append(line)
     if outside:
         warnings.warn(
             f"{csv_path}: {len(outside)} relative image path(s) point outside the "
@@ -251,45 +195,27 @@ def load_csv(path):
             UserWarning,
             stacklevel=2,
         )
-    out = pd.DataFrame({"image": images, "likes": np.array(likes, dtype=np.int64)})
-    for col in ("timestamp", "comments", "caption", "followers", "post_index"):
-        if col in df.columns:
-            out[col] = df[col].to_numpy()
-    if "timestamp" in out:
-        try:
-            out["timestamp"] = pd.to_datetime(out["timestamp"], utc=True, format="mixed")
-        except (ValueError, TypeError) as exc:
-            raise DataError(f"{csv_path}: column 'timestamp' is not a date/time ({exc})") from None
-        out = out.sort_values("timestamp", kind="stable")
-    elif "post_index" in out:
-        out = out.sort_values("post_index", kind="stable")
-    out = out.reset_index(drop=True)
+    if "timestamp" in columns:
+        columns["timestamp"] = _csv_timestamps(columns["timestamp"], lines, csv_path)
+    out = pd.DataFrame(columns)
+    out["likes"] = out["likes"].astype(np.int64)
+    for name in ("comments", "followers", "post_index"):
+        if name in out and out[name].notna().all():
+            out[name] = out[name].astype(np.int64)
+    out = _csv_posting_order(out, lines, csv_path)
     if "post_index" not in out:
         out["post_index"] = np.arange(1, len(out) + 1, dtype=np.int64)
     return out
-
-
-def _instaloader_image(json_path, stem):
-    """The post's picture: ``stem.jpg``, else the first ``stem_N.jpg``."""
-    folder = json_path.parent
-    for ext in IMAGE_EXTENSIONS:
-        if (folder / f"{stem}{ext}").is_file():
-            return folder / f"{stem}{ext}"
-    numbered = []
-    for f in folder.glob(f"{stem}_*"):
-        suffix = f.stem[len(stem) + 1 :]
-        if f.suffix.lower() in IMAGE_EXTENSIONS and suffix.isdigit():
-            numbered.append((int(suffix), f))
-    return min(numbered)[1] if numbered else None
 
 
 def load_instaloader(path, *, include_videos=False, missing_image="raise"):
     """Read a profile folder downloaded with instaloader.
 
     Metadata files (``{date}_UTC.json.xz`` or ``.json``) are read with
-    instaloader's own :func:`instaloader.load_structure_from_file`, so its
-    JSON layout need not be known here. Needs the optional extra
-    ``spe[instagram]``.
+    instaloader's own :func:`instaloader.load_structure`, so its JSON layout
+    need not be known here. Only the files are read: a field missing from
+    a file is an error, never a query to Instagram. Needs the optional
+    extra ``spe[instagram]``.
 
     Parameters
     ----------
@@ -323,7 +249,8 @@ def load_instaloader(path, *, include_videos=False, missing_image="raise"):
     ImportError
         If instaloader is not installed.
     spe.exceptions.DataError
-        If a metadata file is corrupt, a post's image is missing (with
+        If a metadata file is corrupt or incomplete, a post has both a
+        ``.json`` and a ``.json.xz`` file, a post's image is missing (with
         ``missing_image="raise"``) or no posts are left.
 
     Warns
@@ -343,43 +270,29 @@ def load_instaloader(path, *, include_videos=False, missing_image="raise"):
         raise ImportError("load_instaloader needs instaloader: pip install 'spe[instagram]'") from None
     if missing_image not in ("raise", "skip"):
         raise ValueError(f"missing_image must be 'raise' or 'skip', got {missing_image!r}")
-    folder = Path(path).expanduser().resolve()
+    folder = _real_path(path)
     if not folder.is_dir():
         raise DataError(f"Not a folder: {folder}")
-    # One connection attempt: a field missing from the file makes
-    # instaloader query Instagram, which must fail fast offline.
-    context = instaloader.Instaloader(quiet=True, max_connection_attempts=1).context
-    rows, hidden, videos, no_image = [], 0, 0, []
+    context = _offline_context(instaloader)
+    pictures = _instaloader_pictures(folder)
+    rows, hidden, videos, no_image, seen = [], 0, 0, [], {}
     metadata = sorted(folder.glob("*_UTC.json.xz")) + sorted(folder.glob("*_UTC.json"))
     for json_path in metadata:
         stem = json_path.name.removesuffix(".xz").removesuffix(".json")
-        try:
-            post = instaloader.load_structure_from_file(context, str(json_path))
-        except Exception as exc:  # lzma, json and instaloader errors alike
-            raise DataError(
-                f"{json_path}: corrupt instaloader metadata ({type(exc).__name__}: {exc})"
-            ) from None
+        if stem in seen:
+            raise DataError(f"{json_path}: the same post as {seen[stem].name}; keep one of the two files")
+        seen[stem] = json_path
+        post = _load_post(instaloader, context, json_path)
         if not isinstance(post, instaloader.Post):
             continue
-        try:
-            likes, is_video = post.likes, post.is_video
-            timestamp = post.date_utc
-            comments, caption = post.comments, post.caption
-            hashtags, mentions = post.caption_hashtags, post.caption_mentions
-            # The saved node itself, not Post.typename or Post.location, which
-            # ask Instagram for a field the file lacks.
-            node = instaloader.get_json_structure(post)["node"]
-        except Exception as exc:
-            raise DataError(
-                f"{json_path}: incomplete instaloader metadata ({type(exc).__name__}: {exc})"
-            ) from None
-        if likes is None or likes < 0:
+        likes, is_video, row = _instaloader_row(post, json_path)
+        if likes is None:
             hidden += 1
             continue
         if is_video and not include_videos:
             videos += 1
             continue
-        image = _instaloader_image(json_path, stem)
+        image = pictures.get(stem)
         if image is None:
             if missing_image == "raise":
                 raise DataError(
@@ -388,19 +301,7 @@ def load_instaloader(path, *, include_videos=False, missing_image="raise"):
                 )
             no_image.append(stem)
             continue
-        rows.append(
-            {
-                "image": str(image),
-                "likes": int(likes),
-                "timestamp": pd.Timestamp(timestamp, tz="UTC"),
-                "comments": comments,
-                "caption": caption,
-                "hashtags": " ".join(hashtags),
-                "mentions": " ".join(mentions),
-                "carousel": node.get("__typename") == "GraphSidecar",
-                "location": (node.get("location") or {}).get("name"),
-            }
-        )
+        rows.append({"image": str(image), **row})
     if hidden:
         warnings.warn(
             f"{folder}: dropped {hidden} post(s) whose like count is hidden", UserWarning, stacklevel=2
@@ -451,14 +352,14 @@ def load_data(path):
     >>> len(load_data(make_posts(4, directory=folder).attrs["directory"]))
     4
     """
-    p = Path(path).expanduser()
-    if p.is_file() and p.suffix.lower() == ".csv":
+    p = _real_path(path)
+    if p.suffix.lower() == ".csv" and os.path.isfile(p):
         return load_csv(p)
-    if p.is_dir():
+    if os.path.isdir(p):
         if any(p.glob("*_UTC.json.xz")) or any(p.glob("*_UTC.json")):
             return load_instaloader(p)
         return load_folder(p)
-    if not p.exists():
+    if not os.path.exists(p):
         raise DataError(f"No such file or folder: {p}")
     raise DataError(
         f"{p}: not a recognised data source (a .csv file, a folder of numbered "

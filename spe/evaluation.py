@@ -561,7 +561,7 @@ def candidates(
     *,
     size=64,
     epochs=50,
-    embedding_weights=None,
+    embedding_weights="auto",
     features=True,
     cnn=True,
     embeddings=True,
@@ -576,9 +576,12 @@ def candidates(
         Picture side for the pixel-based models.
     epochs : int, default=50
         Training epochs of the CNN.
-    embedding_weights : "imagenet", path or None, default=None
-        Weights of the :class:`~spe.PretrainedEmbedder` backbone. ``None``
-        (random weights) works offline; the row is then named so.
+    embedding_weights : "auto", "imagenet", path or None, default="auto"
+        Weights of the :class:`~spe.PretrainedEmbedder` backbone.
+        ``"auto"``: ImageNet's when Keras has them cached or can download
+        them (once, within a few seconds); otherwise the embeddings row is
+        left out, with a :class:`UserWarning` saying why and how to get
+        it. ``None`` keeps random weights (for tests; the row says so).
     features, cnn, embeddings : bool, default=True
         Include the image-feature, CNN and embedding candidates.
     cache_dir : path-like, default=None
@@ -636,6 +639,21 @@ def candidates(
     feature_model = make_pipeline(ImageFeatures(size=(size, size)), StandardScaler(), RidgeCV(alphas=alphas))
     if features:
         out["image features"] = feature_model
+    if embeddings and embedding_weights == "auto":
+        import warnings
+
+        from ._embedder import imagenet_weights_problem
+
+        problem = imagenet_weights_problem()
+        embedding_weights = "imagenet"
+        if problem:
+            embeddings = False
+            warnings.warn(
+                f"embeddings + PCA left out: no ImageNet weights ({problem}); run once with a network, "
+                "or pass a weights file saved with model.save_weights (--embedding-weights PATH)",
+                UserWarning,
+                stacklevel=2,
+            )
     if embeddings:
         from ._embedder import PretrainedEmbedder
 

@@ -326,3 +326,58 @@ def test_two_fits_to_the_same_folder_one_whole_model_and_the_loser_says_so(posts
     loaded = load_model(model)
     assert loaded.spe_metadata_["regressor"]["epochs"] == 120  # the winner's, whole
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+COMMANDS = {
+    "evaluate": ["evaluate", "DATA"],
+    "tune": ["tune", "DATA"],
+    "fit": ["fit", "DATA", "--out", "MODEL"],
+    "predict": ["predict", "MODEL", "a.jpg"],
+    "demo": ["demo"],
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("where", ["before", "after", "both", "none"])
+def test_global_flags_before_or_after_the_command(command, where):
+    # Issue 16.2: `spe demo --quiet` failed with "unrecognized arguments".
+    from spe.cli import _build_parser
+
+    flags = {"before": (["--quiet", "--debug"], []), "after": ([], ["--debug", "--quiet"])}
+    flags["both"] = (["--quiet"], ["--debug"])
+    before, after = flags.get(where, ([], []))
+    args = _build_parser().parse_args([*before, *COMMANDS[command], *after])
+    assert args.command == command
+    assert args.quiet is args.debug is (where != "none")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_version_after_the_command(command, capsys):
+    from spe.cli import _build_parser
+
+    with pytest.raises(SystemExit) as stop:
+        _build_parser().parse_args([*COMMANDS[command], "--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.startswith("spe ")
+
+
+def test_compare_offline_has_no_random_weights_row_and_a_note(posts, capsys, monkeypatch):
+    # Issue 16.3, from the command line (CI is offline, like this test).
+    import socket
+    from pathlib import Path
+
+    from spe._embedder import imagenet_weights_problem
+
+    if list(Path("~/.keras/models").expanduser().glob("weights_mobilenet_v3_small*")):
+        pytest.skip("Keras' cache holds the ImageNet weights on this machine")
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    imagenet_weights_problem.cache_clear()
+    try:
+        assert (
+            main(["evaluate", posts.attrs["directory"], *TINY, "--epochs", "1", "--compare", "--quiet"]) == 0
+        )
+    finally:
+        imagenet_weights_problem.cache_clear()
+    out = capsys.readouterr().out
+    assert "random weights" not in out and "trend x picture" in out
+    notes = [line for line in out.splitlines() if line.startswith("Note: embeddings + PCA left out")]
+    assert len(notes) == 1 and "--embedding-weights PATH" in notes[0]

@@ -292,3 +292,164 @@ def test_load_data_detects_formats(tmp_path, posts):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_data(posts.attrs["directory"])
+
+
+# -- cases the fuzzer found (tests/test_datasets_fuzz.py), kept as plain tests --
+
+
+def test_superscript_digits_and_folders_are_not_pictures(tmp_path):
+    _folder(tmp_path, n=2)
+    (tmp_path / "².jpg").write_bytes(b"")  # str.isdigit() is True, int() refuses it
+    assert load_folder(tmp_path)["post_index"].tolist() == [1, 2]
+    (tmp_path / "3.jpg").mkdir()  # a folder named like a picture is no picture
+    (tmp_path / LIKES_FILE).write_text("1: 1\n2: 2\n3: 3\n")
+    with pytest.raises(DataError, match=r"line 3: likes for post 3 but no image"):
+        load_folder(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("likes_text", "message"),
+    [
+        ("1: 1\n" + "7" * 5000 + ": 3\n", r"line 2: post number '7777.*' is too large"),
+        ("1: " + "9" * 5000 + "\n", r"line 1: like count 9999.* is too large"),
+        ("1: 1\x0c2: 2\n", r"line 1: expected 'N: likes'"),  # a form feed does not end a line
+    ],
+)
+def test_likes_file_numbers_beyond_int(tmp_path, likes_text, message):
+    _folder(tmp_path, n=1, likes_text=likes_text)
+    with pytest.raises(DataError, match=message):
+        load_folder(tmp_path)
+
+
+def test_image_number_beyond_int64(tmp_path):
+    _folder(tmp_path, n=1, likes_text="1: 1\n99999999999999999999: 2\n")
+    Image.new("RGB", (8, 8)).save(tmp_path / "99999999999999999999.jpg")
+    with pytest.raises(DataError, match=r"99999999999999999999\.jpg: post number .* too large"):
+        load_folder(tmp_path)
+
+
+def _csv(tmp_path, text):
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    (tmp_path / "posts.csv").write_text(text, encoding="utf-8")
+    return tmp_path / "posts.csv"
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        ("~no_such_user_spe/a.png", "image file not found"),
+        ("a.png\x00", "NUL"),
+        ("x" * 300 + ".png", "image file not found"),
+    ],
+)
+def test_csv_image_paths_the_os_refuses(tmp_path, image, message):
+    path = _csv(tmp_path, f"image,likes\na.png,1\n{image},2\n")
+    with pytest.raises(DataError, match=rf"posts\.csv, line 3: .*{message}"):
+        load_csv(path)
+
+
+def test_csv_line_numbers_survive_blank_lines_and_multiline_captions(tmp_path):
+    path = _csv(tmp_path, 'image,likes,caption\na.png,1,"two\nlines"\n\na.png,1,\nmissing.png,3,\n')
+    with pytest.raises(DataError, match=r"line 6: image file not found"):
+        load_csv(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("image,likes,likes\na.png,1,2\n", r"line 1: column 'likes' appears twice"),
+        ("image,likes,timestamp\na.png,1,2024-01-01\na.png,2,\n", r"line 3: empty timestamp"),
+        ("image,likes,timestamp\na.png,1,2024-01-01\na.png,2,soon\n", r"line 3: timestamp 'soon'"),
+        ("image,likes,post_index\na.png,1,1\na.png,2,\n", r"line 3: post_index is empty"),
+        ("image,likes,post_index\na.png,1,1\na.png,2,1\n", r"line 3: post_index 1 appears again"),
+        ("image,likes,comments\na.png,1,lots\n", r"line 2: comments 'lots' is not a number"),
+        ("image,likes\na.png,1,extra\n", r"line 2: 3 fields, but the header names 2"),
+    ],
+)
+def test_bad_csv_values_name_the_line(tmp_path, text, message):
+    with pytest.raises(DataError, match=message):
+        load_csv(_csv(tmp_path, text))
+
+
+def test_csv_post_index_that_contradicts_timestamp_is_refused(tmp_path):
+    # Issue 18.4: the user's post_index was kept although the timestamps order
+    # the posts the other way round.
+    path = _csv(
+        tmp_path,
+        "image,likes,timestamp,post_index\n"
+        "a.png,10,2024-01-01,1\na.png,20,2024-03-01,2\na.png,30,2024-02-01,3\n",
+    )
+    with pytest.raises(DataError, match=r"posts\.csv, line 3: post_index 2 .* line 4.*disagree"):
+        load_csv(path)
+
+
+def test_csv_post_index_that_agrees_with_timestamp_is_kept(tmp_path):
+    path = _csv(
+        tmp_path,
+        "image,likes,timestamp,post_index\n"
+        "a.png,30,2024-02-01,7\na.png,10,2024-01-01,2\na.png,20,2024-01-01,5\n",
+    )
+    df = load_csv(path)
+    assert df["post_index"].tolist() == [2, 5, 7]  # ties in time ordered by post_index
+    assert df["likes"].tolist() == [10, 20, 30]
+    assert df["post_index"].dtype == np.int64
+
+
+def test_csv_numeric_timestamps_are_unix_seconds(tmp_path):
+    df = load_csv(_csv(tmp_path, "image,likes,timestamp\na.png,1,1700000000\na.png,2,1600000000\n"))
+    assert df["timestamp"].dt.year.tolist() == [2020, 2023]
+    assert df["likes"].tolist() == [2, 1]
+
+
+def test_instaloader_missing_field_never_queries_instagram(tmp_path, monkeypatch):
+    import json
+    import socket
+
+    _post(tmp_path, "2024-01-01_10-00-00_UTC", 5)
+    path = tmp_path / "2024-01-01_10-00-00_UTC.json.xz"
+    structure = json.loads(lzma.decompress(path.read_bytes()))
+    del structure["node"]["edge_media_preview_like"]
+    path.write_bytes(lzma.compress(json.dumps(structure).encode()))
+    connections = []
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: connections.append(a) or [])
+    with pytest.raises(DataError, match=r"2024-01-01_10-00-00_UTC\.json\.xz: incomplete"):
+        load_instaloader(tmp_path)
+    assert connections == []
+
+
+@pytest.mark.parametrize("likes", [float("nan"), "12", 10**30, 2.5, [1]])
+def test_instaloader_odd_like_counts(tmp_path, likes):
+    _post(tmp_path, "2024-01-01_10-00-00_UTC", likes)
+    if likes == "12":
+        assert load_instaloader(tmp_path)["likes"].tolist() == [12]
+        return
+    with pytest.raises(DataError, match=r"2024-01-01_10-00-00_UTC\.json\.xz: like count"):
+        load_instaloader(tmp_path)
+
+
+def test_instaloader_post_written_twice_is_one_post(tmp_path):
+    _post(tmp_path, "2024-01-01_10-00-00_UTC", 5)
+    json_text = lzma.decompress((tmp_path / "2024-01-01_10-00-00_UTC.json.xz").read_bytes())
+    (tmp_path / "2024-01-01_10-00-00_UTC.json").write_bytes(json_text)
+    with pytest.raises(DataError, match=r"the same post as 2024-01-01_10-00-00_UTC\.json\.xz"):
+        load_instaloader(tmp_path)
+
+
+def test_instaloader_file_names_with_glob_characters(tmp_path):
+    _post(tmp_path, "[a]_UTC", 5, images=("_2", "_1"))
+    Image.new("RGB", (8, 8)).save(tmp_path / "a_UTC_0.jpg")  # what the glob "[a]_UTC_*" matched
+    assert load_instaloader(tmp_path)["image"].iloc[0].endswith("[a]_UTC_1.jpg")
+
+
+def test_instaloader_metadata_is_read_with_a_size_bound(tmp_path, monkeypatch):
+    # A small .json.xz can expand to gigabytes; the reader stops at a bound.
+    import spe._reading
+
+    _post(tmp_path, "2024-01-01_10-00-00_UTC", 5)
+    path = tmp_path / "2024-01-01_10-00-00_UTC.json.xz"
+    padded = lzma.decompress(path.read_bytes()) + b" " * 5000
+    path.write_bytes(lzma.compress(padded))
+    assert len(load_instaloader(tmp_path)) == 1
+    monkeypatch.setattr(spe._reading, "_MAX_METADATA_BYTES", 4000)
+    with pytest.raises(DataError, match=r"UTC\.json\.xz: corrupt .*more than"):
+        load_instaloader(tmp_path)

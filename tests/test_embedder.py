@@ -7,7 +7,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import estimator_checks
 
-from spe import PretrainedEmbedder
+from spe import ImageLoader, PretrainedEmbedder
 from spe._backend import keras
 
 from .test_loader import API_CHECKS
@@ -76,3 +76,58 @@ def test_errors_name_the_parameter(tmp_path):
         PretrainedEmbedder(weights=str(tmp_path / "missing.h5")).fit()
     with pytest.raises(ValueError, match="at least 32x32"):
         PretrainedEmbedder(weights=None, size=(16, 16)).fit()
+
+
+def test_arrays_of_another_size_are_resized_to_size(posts):
+    # Issue 16.1: 64x64 arrays (ImageLoader's default) with the default size
+    # (128, 128) failed with Keras' "expected shape=(None, 128, 128, 3)".
+    X64 = ImageLoader(size=(64, 64)).transform(posts["image"][:3])
+    emb = PretrainedEmbedder(weights=None, random_state=0).fit(X64)
+    out = emb.transform(X64)
+    assert out.shape == (3, 576) and np.isfinite(out).all()
+    grey = X64.mean(axis=-1, keepdims=True)
+    assert emb.transform(grey).shape == (3, 576)
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """No network, as in CI; skipped where Keras already holds ImageNet weights."""
+    import socket
+    from pathlib import Path
+
+    from spe._embedder import imagenet_weights_problem
+
+    if list(Path("~/.keras/models").expanduser().glob("weights_mobilenet_v3_small*")):
+        pytest.skip("Keras' cache holds the ImageNet weights on this machine")
+
+    def no_network(*args, **kwargs):
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    imagenet_weights_problem.cache_clear()
+    yield
+    imagenet_weights_problem.cache_clear()
+
+
+def test_candidates_offline_leave_the_embeddings_out_and_say_why(offline):
+    # Issue 16.3: with no weights given, a "(random weights)" row was compared
+    # beside real models; the default is now ImageNet's, or no row and a note.
+    import time
+
+    from spe.evaluation import candidates
+
+    t0 = time.perf_counter()
+    with pytest.warns(UserWarning, match=r"embeddings \+ PCA left out.*--embedding-weights PATH"):
+        models = candidates(cnn=False)
+    assert time.perf_counter() - t0 < 30  # fails fast offline, never hangs
+    assert not [name for name in models if name.startswith("embeddings")]
+    assert "embeddings + PCA (random weights)" in candidates(cnn=False, embedding_weights=None)
+
+
+def test_candidates_with_a_weights_file_keep_the_row(tmp_path):
+    from spe.evaluation import candidates
+
+    weights = tmp_path / "w.weights.h5"
+    weights.write_bytes(b"")
+    models = candidates(cnn=False, features=False, embedding_weights=str(weights))
+    assert models["embeddings + PCA"][0].weights == str(weights)

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image, ImageDraw
 from sklearn.utils import estimator_checks
 
-from spe import ImageFeatures
+from spe import ImageFeatures, ImageLoader
 from spe.datasets import make_posts
 
 from .test_loader import API_CHECKS
@@ -131,3 +131,14 @@ def test_uint8_images_give_the_features_of_their_float_version(features, posts):
 
     X8 = ImageLoader(size=(32, 32), dtype="uint8").transform(posts["image"])
     np.testing.assert_allclose(features.transform(X8), features.transform(X8 / np.float32(255)), rtol=1e-6)
+
+
+def test_arrays_of_another_size_measure_at_size(tmp_path):
+    # Issue 16.1's check for ImageFeatures: arrays at another size were measured
+    # at their own scale, so sharpness differed from the same picture's path.
+    noise = np.random.RandomState(0).randint(0, 256, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "noise.png")
+    features = ImageFeatures(size=(32, 32), faces=False).fit([tmp_path / "noise.png"])
+    from_path = features.transform([tmp_path / "noise.png"])
+    from_array = features.transform(ImageLoader(size=(64, 64)).transform([tmp_path / "noise.png"]))
+    np.testing.assert_allclose(from_array, from_path, rtol=0.05, atol=0.01)
