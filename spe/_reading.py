@@ -289,9 +289,7 @@ def _instaloader_row(post, json_path):
         "hashtags": " ".join(hashtags),
         "mentions": " ".join(mentions),
         "carousel": node.get("__typename") == "GraphSidecar",
-        "location": (node.get("location") or {}).get("name")
-        if isinstance(node.get("location"), dict)
-        else None,
+        "location": location.get("name") if isinstance(location := node.get("location"), dict) else None,
     }
     return row["likes"], is_video, row
 
