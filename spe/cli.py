@@ -238,8 +238,10 @@ def _evaluate(data, args, out):
                 epochs=args.epochs,
                 embedding_weights=args.embedding_weights,
                 cache_dir=args.cache_dir,
+                # What the post says besides its pixels, where the data has it.
+                post_features={"timestamp", "caption"} <= set(data.columns),
             )
-        best_guess = "trend x picture"
+        best_guess = "account's own model"
     else:
         models = {"CNN": _pipeline(args.size, args.epochs, args.learning_rate, cache_dir=args.cache_dir)}
         best_guess = "CNN"
