@@ -47,7 +47,8 @@ ax.set(xlabel="hour of posting (UTC)", ylabel="likes", title="When the post went
 
 # %%
 # Time-ordered cross-validation: ``trend x picture + post`` is ``trend x
-# picture`` adjusted by a ridge of its own on the post's features.
+# picture`` whose ridge also sees the post's features; ``account's own model``
+# keeps it only if it wins walking forward over each fold's training posts.
 pool = candidates(size=32, cnn=False, embeddings=False, post_features=PostFeatures(timezone="UTC"))
 report = evaluate(pool, posts, cv="time")
 print(report)
