@@ -15,8 +15,6 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 __all__ = ["main"]
 
 
@@ -472,6 +470,19 @@ COMMANDS = {
 }
 
 
+def _quiet_tensorflow():
+    """The command's own output only: TensorFlow's C++ log lines and retracing warnings off.
+
+    Process-wide settings, which the command may make and the library never
+    does; set before TensorFlow is imported, as its C++ logging reads the
+    variable once.
+    """
+    import logging
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
 def main(argv=None):
     """Run the ``spe`` command line; returns the exit status.
 
@@ -494,6 +505,7 @@ def main(argv=None):
     args = _build_parser().parse_args(argv)
     from .exceptions import DataError, ImageLoadError, ModelLoadError
 
+    _quiet_tensorflow()
     try:
         return COMMANDS[args.command](args)
     except _Interrupted as exc:
@@ -502,7 +514,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("spe: interrupted; nothing was written", file=sys.stderr)
         return 130
-    except (DataError, ImageLoadError, ModelLoadError, ValueError, TypeError, OSError) as exc:
+    # Bad input only: spe's own errors, the ValueErrors of parameter and
+    # data checks, and files that cannot be read or written. Anything else
+    # (a TypeError, say) is a bug and keeps its traceback.
+    except (DataError, ImageLoadError, ModelLoadError, ValueError, OSError) as exc:
         if args.debug:
             raise
         print(f"spe: error: {exc}", file=sys.stderr)

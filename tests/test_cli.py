@@ -188,3 +188,14 @@ def test_cache_dir_decodes_once_and_the_saved_model_writes_no_cache(posts, tmp_p
     assert main(["--quiet", "evaluate", folder, *TINY, "--epochs", "1", "--cache-dir", str(cache)]) == 0
     assert "CNN" in capsys.readouterr().out
     assert len(list(cache.glob("images-*.npy"))) == 1 + 2 * 2  # plus train and test part of 2 folds
+
+
+def test_a_bug_is_not_turned_into_a_user_error(monkeypatch):
+    # Only bad input becomes a one-line "spe: error:"; a TypeError from a
+    # programming mistake keeps its traceback.
+    def buggy(args):
+        return len(None)
+
+    monkeypatch.setitem(__import__("spe.cli").cli.COMMANDS, "predict", buggy)
+    with pytest.raises(TypeError, match="NoneType"):
+        main(["predict", "model", "a.jpg"])
