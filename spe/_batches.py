@@ -46,6 +46,8 @@ def tensorflow_batches(X, y, sample_weight, batch_size, seed, initial_epoch=0):
             yield order[i : i + batch_size]
 
     rows = tf.data.Dataset.from_generator(batches, output_signature=tf.TensorSpec([None], tf.int64))
+    # Known length: Keras otherwise warns that the data "ran out" each epoch.
+    rows = rows.apply(tf.data.experimental.assert_cardinality(-(-len(X) // batch_size)))
     dataset = rows.map(
         lambda idx: tuple(tf.gather(p, idx) for p in parts), num_parallel_calls=tf.data.AUTOTUNE
     )

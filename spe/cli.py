@@ -191,15 +191,16 @@ def _load_checked(path, size, cache_dir=None):
     """Read the posts and decode every image once, before any training.
 
     A bad picture then fails in a second, naming the file, rather than
-    minutes into a grid search. With a cache the decoded pictures go to
-    disk (and ``fit`` reuses them) instead of memory.
+    minutes into a grid search. The check keeps no decoded set in memory;
+    with a cache it fills the cache, from which every fold and ``fit``
+    then read their pictures without decoding them again.
     """
     from . import ImageLoader
     from .datasets import load_data
     from .evaluation import _cache_params
 
     data = load_data(path)
-    ImageLoader(size=(size, size), n_jobs=-1, **_cache_params(cache_dir)).fit_transform(data)
+    ImageLoader(size=(size, size), n_jobs=-1, **_cache_params(cache_dir)).check(data)
     _say(_summary(data))
     return data
 

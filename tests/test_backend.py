@@ -10,8 +10,10 @@ import numpy as np
 import spe
 from spe import CNNLikesRegressor
 X, y = np.random.RandomState(0).rand(8, 8, 8, 3), np.arange(8.0)
-CNNLikesRegressor(epochs=1, batch_size=4, conv_filters=(2,), dense_units=4, random_state=0).fit(X, y).predict(X)
-print(json.dumps({"env": os.environ.get("TF_CPP_MIN_LOG_LEVEL"), "level": logging.getLogger("tensorflow").level}))
+reg = CNNLikesRegressor(epochs=1, batch_size=4, conv_filters=(2,), dense_units=4, random_state=0)
+reg.fit(X, y).predict(X)
+level = logging.getLogger("tensorflow").level
+print(json.dumps({"env": os.environ.get("TF_CPP_MIN_LOG_LEVEL"), "level": level}))
 """
 
 
