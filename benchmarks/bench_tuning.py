@@ -38,13 +38,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--posts", type=int, default=200)
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--size", type=int, default=64, help="picture side (default 64)")
+    parser.add_argument("--epochs", default="10,30,50", help="epoch grid (default 10,30,50)")
     args = parser.parse_args()
-    epochs, rates = [10, 30, 50], [1e-2, 1e-3, 1e-4]
+    epochs, rates = [int(e) for e in args.epochs.split(",")], [1e-2, 1e-3, 1e-4]
     cv = KFold(5, shuffle=True, random_state=0)
     with tempfile.TemporaryDirectory() as tmp:
         posts = make_posts(args.posts, directory=tmp, random_state=0)
         y = posts["likes"].to_numpy()
-        pipe = Pipeline([("load", ImageLoader()), ("cnn", CNNLikesRegressor(random_state=0))])
+        pipe = Pipeline(
+            [("load", ImageLoader(size=(args.size, args.size))), ("cnn", CNNLikesRegressor(random_state=0))]
+        )
         rows = []
 
         def timed_search(name, search, n_epochs):
@@ -95,7 +99,7 @@ def main():
                 (name, time.perf_counter() - t0, res.best_score_, res.best_params_, res.n_epochs_trained_)
             )
     base = rows[0][1]
-    print(f"make_posts({args.posts}), 64x64, grid {epochs} x {rates}, 5-fold CV")
+    print(f"make_posts({args.posts}), {args.size}x{args.size}, grid {epochs} x {rates}, 5-fold CV")
     for name, seconds, score, params, n_epochs in rows:
         print(
             f"{name:40s} {seconds:7.1f} s  {base / seconds:5.2f}x  epochs trained {n_epochs:5d}  "

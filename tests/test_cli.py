@@ -163,8 +163,8 @@ def test_tune_fast(posts, tmp_path, capsys, cache):
     printed = capsys.readouterr().out
     assert "Best of 4 settings" in printed
     assert (out / "model" / "spe.json").is_file() and (out / "grid_heatmap.png").is_file()
-    if cache:  # all posts once, then the training and test part of 2 folds
-        assert len(list((tmp_path / "cache").glob("images-*.npy"))) == 1 + 2 * 2
+    if cache:  # all posts once; every fold's parts are read from that file
+        assert len(list((tmp_path / "cache").glob("images-*.npy"))) == 1
 
 
 def test_cache_dir_decodes_once_and_the_saved_model_writes_no_cache(posts, tmp_path, capsys):
@@ -187,7 +187,7 @@ def test_cache_dir_decodes_once_and_the_saved_model_writes_no_cache(posts, tmp_p
 
     assert main(["--quiet", "evaluate", folder, *TINY, "--epochs", "1", "--cache-dir", str(cache)]) == 0
     assert "CNN" in capsys.readouterr().out
-    assert len(list(cache.glob("images-*.npy"))) == 1 + 2 * 2  # plus train and test part of 2 folds
+    assert len(list(cache.glob("images-*.npy"))) == 1  # the folds read the account's file, no new one
 
 
 def test_a_bug_is_not_turned_into_a_user_error(monkeypatch):
