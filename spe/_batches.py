@@ -24,8 +24,12 @@ def tensorflow_batches(X, y, sample_weight, batch_size, seed, initial_epoch=0):
     On the TensorFlow backend, Keras' own adapter for NumPy arrays rebuilds
     its shuffling and batching every epoch; for a small network on a few
     hundred pictures that costs about a tenth of the fit
-    (``benchmarks/bench_fit.py``: 12.7 s against 11.2 s). This pipeline is built once per fit and
+    (``benchmarks/bench_fit.py``: 12.7 s against 11.2 s, measured with
+    tf.data's own reshuffling). This pipeline is built once per fit and
     reshuffles each epoch; the batches and the training are the same.
+    Side by side with that earlier tf.data pipeline (3-5 rounds, 148
+    pictures, 15 epochs): the seed network at 64x64 trains in the same time
+    (8.8 s both), a small fit at 32x32 in 3.2 s against 2.6 s.
     A fit continued from ``initial_epoch`` gets the orders a single fit
     would have used from that epoch on, not the first epochs' again.
     TensorFlow backend only.
@@ -33,25 +37,22 @@ def tensorflow_batches(X, y, sample_weight, batch_size, seed, initial_epoch=0):
     import tensorflow as tf
 
     parts = tuple(tf.constant(p) for p in ((X, y) if sample_weight is None else (X, y, sample_weight)))
-    # The orders come from NumPy, one permutation per epoch, rather than
-    # tf.data's reshuffling: Keras iterates a copy of the dataset whose
-    # shuffle stream cannot be advanced to a continued fit's first epoch.
-    rng = np.random.default_rng(seed)
-    for _ in range(initial_epoch):
-        rng.permutation(len(X))
+    n = len(X)
+    # Each epoch's order is a stateless shuffle keyed by (seed, epoch number),
+    # the epoch counted by a variable the pipeline advances as Keras starts
+    # each epoch: a fit continued from ``initial_epoch`` gets the orders a
+    # single fit would. (tf.data's own reshuffling cannot be advanced: Keras
+    # iterates a copy of the dataset.)
+    key = int(np.random.default_rng(seed).integers(2**31))
+    epoch = tf.Variable(initial_epoch, dtype=tf.int64, trainable=False)
 
-    def batches():  # called once per epoch, each time the next order
-        order = rng.permutation(len(X))
-        for i in range(0, len(order), batch_size):
-            yield order[i : i + batch_size]
+    def order(_):
+        seeds = tf.stack([tf.constant(key, tf.int64), epoch.assign_add(1) - 1])
+        return tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=seeds)
 
-    rows = tf.data.Dataset.from_generator(batches, output_signature=tf.TensorSpec([None], tf.int64))
-    # Known length: Keras otherwise warns that the data "ran out" each epoch.
-    rows = rows.apply(tf.data.experimental.assert_cardinality(-(-len(X) // batch_size)))
-    dataset = rows.map(
-        lambda idx: tuple(tf.gather(p, idx) for p in parts), num_parallel_calls=tf.data.AUTOTUNE
-    )
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    rows = tf.data.Dataset.from_tensors(0).map(order).unbatch().batch(batch_size)
+    rows = rows.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
+    return rows.map(lambda idx: tuple(tf.gather(p, idx) for p in parts)).prefetch(tf.data.AUTOTUNE)
 
 
 class ImageBatches(keras.utils.PyDataset):
