@@ -27,9 +27,10 @@ def tensorflow_batches(X, y, sample_weight, batch_size, seed, initial_epoch=0):
     (``benchmarks/bench_fit.py``: 12.7 s against 11.2 s, measured with
     tf.data's own reshuffling). This pipeline is built once per fit and
     reshuffles each epoch; the batches and the training are the same.
-    Side by side with that earlier tf.data pipeline (3-5 rounds, 148
-    pictures, 15 epochs): the seed network at 64x64 trains in the same time
-    (8.8 s both), a small fit at 32x32 in 3.2 s against 2.6 s.
+    Side by side with that earlier pipeline (148 pictures, 15 epochs, 2
+    busy cores, median of 4-5 rounds): the seed network at 64x64 in the
+    same time (8.7 s against 9.0 s), a small fit at 32x32 in 3.2 s against
+    2.6 s (building the per-epoch orders).
     A fit continued from ``initial_epoch`` gets the orders a single fit
     would have used from that epoch on, not the first epochs' again.
     TensorFlow backend only.
