@@ -13,6 +13,9 @@ cores). make_posts(200) at 64x64; grid epochs {10, 30, 50} x learning rate
   one run per learning rate and fold scored at 10, 30 and 50 epochs,
   successive halving over learning rates, 2 processes.
 
+``--posts``, ``--size`` and ``--epochs`` (e.g. ``--posts 100 --size 32
+--epochs 5,15,25``, about 5 minutes) give a reduced run for a busy machine.
+
 Prints both wall times, the ratio, the epochs each trained and both best
 cross-validated scores (negative MSE). Goal: at least 4x faster with an
 equal or better best score. Each fast run starts its worker processes
