@@ -8,19 +8,15 @@ The Keras-based estimators are imported on first use, so that
 """
 
 import importlib
-import os
 from importlib.metadata import PackageNotFoundError, version
 
-# Before anything imports TensorFlow: keep its C++ log lines quiet.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-from ._baselines import RecentAverageRegressor  # noqa: E402
-from ._combined import LikesRegressor  # noqa: E402
-from ._features import ImageFeatures  # noqa: E402
-from ._loader import ImageLoader  # noqa: E402
-from ._post_features import PostFeatures  # noqa: E402
-from ._selection import AutoLikesRegressor  # noqa: E402
-from ._trend import AutoTrendRegressor, EWMARegressor  # noqa: E402
+from ._baselines import RecentAverageRegressor
+from ._combined import LikesRegressor
+from ._features import ImageFeatures
+from ._loader import ImageLoader
+from ._post_features import PostFeatures
+from ._selection import AutoLikesRegressor
+from ._trend import AutoTrendRegressor, EWMARegressor
 
 try:
     __version__ = version("spe")
@@ -49,7 +45,7 @@ __all__ = [
 
 def __getattr__(name):
     if name in _LAZY:
-        importlib.import_module("._backend", __name__)  # TensorFlow's start-up noise, silenced
+        importlib.import_module("._backend", __name__)  # TensorFlow's import-time noise, held back
         value = getattr(importlib.import_module(_LAZY[name], __name__), name)
         globals()[name] = value
         return value

@@ -4,15 +4,15 @@ TensorFlow writes start-up lines (oneDNN, CUDA) straight to file
 descriptor 2 from C++, before its logging is set up, so
 ``TF_CPP_MIN_LOG_LEVEL`` alone cannot hide them. The first import of
 Keras here sends that descriptor to a temporary file and replays it only
-if the import fails, so real errors are never swallowed.
+if the import fails, so real errors are never swallowed. Nothing else is
+changed for the process: no environment variable, no logger level, so
+TensorFlow's own messages in the user's code still show (the ``spe``
+command quietens them for itself).
 """
 
-import logging
 import os
 import sys
 import tempfile
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _import_keras_quietly():
@@ -41,11 +41,6 @@ def _import_keras_quietly():
 
 
 keras = _import_keras_quietly()
-
-# TensorFlow warns through Python logging when predict() sees a new batch
-# shape ("triggered tf.function retracing"): expected with cross-validation
-# folds of different sizes, and only noise to a user. Errors still show.
-logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 __all__ = ["PicklesKerasModel", "keras", "model_from_bytes", "model_to_bytes"]
 

@@ -1,8 +1,8 @@
 """ImageLoader: image paths in, a float32 ``(n, height, width, channels)`` array out."""
 
+import hashlib
 import os
 import tempfile
-from itertools import islice
 from numbers import Integral
 from pathlib import Path
 
@@ -23,6 +23,8 @@ _DTYPES = ("float32", "uint8")
 # Images decoded and written to a cache file at a time: bounds the memory a
 # transform with ``cache_dir`` needs, whatever the number of images.
 _CHUNK = 512
+# Cache index files read in this process: {(path, mtime_ns): {picture key: row}}.
+_INDEXES = {}
 # Modes whose pixel values are not 8-bit: scaled to 8 bits by hand, since
 # Pillow's convert() clips them instead.
 _WIDE_MODES = {"I;16": 65535.0, "I;16L": 65535.0, "I;16B": 65535.0, "I": 65535.0, "F": 1.0}
@@ -167,17 +169,61 @@ def _load_one(path, size, color_mode, crop):
     return arr if arr.ndim == 3 else arr[:, :, np.newaxis]
 
 
-def _write_npy(path, shape, dtype, chunks):
-    """Write ``chunks`` (arrays along the first axis) as one ``.npy`` file.
+def _write_npy(f, shape, dtype, chunks):
+    """Write ``chunks`` (arrays along the first axis) to the open file ``f`` as one ``.npy``.
 
     Plain writes rather than a writable memory map, so pages already written
     do not stay resident in this process.
     """
     header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape}
-    with open(path, "wb") as f:
-        np.lib.format.write_array_header_1_0(f, header)
-        for chunk in chunks:
-            f.write(np.ascontiguousarray(chunk, dtype=dtype).tobytes())
+    np.lib.format.write_array_header_1_0(f, header)
+    for chunk in chunks:
+        f.write(np.ascontiguousarray(chunk, dtype=dtype).tobytes())
+
+
+def _write_atomically(target, write):
+    """Call ``write`` on a temporary file beside ``target``, then rename it into place."""
+    fd, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(partial, target)
+    finally:
+        Path(partial).unlink(missing_ok=True)
+
+
+def _picture_keys(paths):
+    """One key per picture: its absolute path, size and modification time (bytes of 32 hex digits)."""
+    keys = []
+    for p in paths:
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            raise ImageLoadError(f"Image file not found: {p}") from None
+        except OSError as exc:
+            raise ImageLoadError(f"Cannot read image {p}: {exc}") from exc
+        text = f"{os.path.abspath(p)}\0{st.st_size}\0{st.st_mtime_ns}"
+        keys.append(
+            hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest().encode()
+        )
+    return keys
+
+
+def _index_path(target):
+    return target.with_name(target.name.replace("images-", "index-", 1))
+
+
+def _read_index(target):
+    """``{picture key: row}`` of a cached file, or None when it has no index (an older spe's)."""
+    index = _index_path(target)
+    try:
+        stamp = (str(index), index.stat().st_mtime_ns)
+    except FileNotFoundError:
+        return None
+    if stamp not in _INDEXES:
+        keys = np.load(index)
+        _INDEXES[stamp] = {bytes(k): row for row, k in enumerate(keys)}
+    return _INDEXES[stamp]
 
 
 class ImageLoader(TransformerMixin, BaseEstimator):
@@ -209,13 +255,20 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         batch by batch instead of converting all of it at once.
     cache_dir : str or path-like, default=None
         Folder for decoded images. When set, :meth:`transform` decodes in
-        chunks of 512 into a ``.npy`` file there and returns it
+        chunks of 512 into a ``.npy`` file there, with an index of its
+        pictures (path, size and modification time), and returns it
         memory-mapped, read-only, so the decoded images never all sit in
-        memory; a later transform of the same files (same paths, sizes
-        and modification times) with the same settings reads the file
-        instead of decoding again. Delete the folder to free the space:
-        ``n * height * width * channels`` bytes per file with uint8 (four
-        times that with float32).
+        memory. A later transform with the same settings whose pictures
+        are all in one cached file decodes nothing and writes nothing: a
+        run of consecutive rows of it (a time-ordered fold's training or
+        test posts) comes back as a memory-mapped view, other selections
+        (shuffled folds) as those rows copied into memory. So transform
+        the whole account once (the ``spe`` command does, when it checks
+        the pictures) and every fold is served from that one file. A
+        picture no cached file holds is decoded once, into a new file
+        with the request's other pictures copied from the cache. Delete
+        the folder to free the space: ``n * height * width * channels``
+        bytes per picture with uint8 (four times that with float32).
 
     Attributes
     ----------
@@ -366,6 +419,47 @@ class ImageLoader(TransformerMixin, BaseEstimator):
             out[i] = arr
         return out
 
+    def check(self, X):
+        """Decode every image once and keep none: a bad file fails now, naming it.
+
+        Images are decoded one at a time (a few per thread), so the check
+        holds no decoded set whatever the number of images. With
+        ``cache_dir`` they are decoded into the cache instead, which later
+        transforms of these images (or any part of them) then read.
+
+        Parameters
+        ----------
+        X : sequence of path-like
+            Image paths.
+
+        Returns
+        -------
+        int
+            The number of images checked.
+
+        Raises
+        ------
+        spe.exceptions.ImageLoadError
+            If a file is missing or cannot be decoded; the message names it.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from PIL import Image
+        >>> path = tempfile.mkdtemp() + "/blue.png"
+        >>> Image.new("RGB", (8, 8), "blue").save(path)
+        >>> ImageLoader(size=(4, 4)).check([path, path])
+        2
+        """
+        size = self._validate_params()
+        paths = image_paths(X)
+        if self.cache_dir is not None:
+            self._cached(paths, size)
+        else:
+            for _ in self._decode(paths, size):
+                pass
+        return len(paths)
+
     def _decode(self, paths, size):
         # Threads, always (require="sharedmem"), even under a process or Dask
         # backend: Pillow releases the GIL while decoding, and a picture
@@ -375,38 +469,62 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         )
 
     def _cached(self, paths, size):
-        """Decode into (or reuse) a ``.npy`` file in ``cache_dir``; return it memory-mapped."""
-        stats = []
-        for p in paths:
-            try:
-                st = os.stat(p)
-            except FileNotFoundError:
-                raise ImageLoadError(f"Image file not found: {p}") from None
-            except OSError as exc:
-                raise ImageLoadError(f"Cannot read image {p}: {exc}") from exc
-            stats.append((os.path.abspath(p), st.st_size, st.st_mtime_ns))
+        """Serve the images from a cached file that holds them all, or write one; memory-mapped."""
+        keys = _picture_keys(paths)
         shape = (len(paths), *size, _COLOR_MODES[self.color_mode])
-        key = joblib.hash((self.color_mode, self.crop, self.dtype, shape, stats))
-        folder = Path(self.cache_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"images-{key}.npy"
-        if not target.exists():
-            decoded = self._decode(paths, size)
-            chunks = (np.stack(list(islice(decoded, _CHUNK))) for _ in range(0, len(paths), _CHUNK))
-            if self.dtype == "float32":
-                chunks = map(float_images, chunks)
-            # Written under a temporary name and renamed into place, so an
-            # error or Ctrl-C never leaves a half-written file to be reused.
-            fd, partial = tempfile.mkstemp(prefix=f".images-{key}.", suffix=".partial", dir=folder)
-            os.close(fd)
-            try:
-                _write_npy(partial, shape, self.dtype, chunks)
-                os.replace(partial, target)
-            finally:
-                Path(partial).unlink(missing_ok=True)
         if not paths:
             return np.empty(shape, dtype=self.dtype)  # a memory map cannot be empty
+        folder = Path(self.cache_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        settings = joblib.hash((self.color_mode, self.crop, self.dtype, shape[1:]))
+        cached = []
+        for target in sorted(folder.glob(f"images-{settings}-*.npy"), key=lambda f: -f.stat().st_size):
+            index = _read_index(target)
+            if index is None:
+                continue
+            rows = np.fromiter((index.get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
+            if (rows >= 0).all():
+                images = np.load(target, mmap_mode="r")
+                if (np.diff(rows) == 1).all():  # consecutive rows: a view, nothing read
+                    return images[rows[0] : rows[-1] + 1]
+                return np.take(images, rows, axis=0)
+            cached.append((target, rows))
+        target = folder / f"images-{settings}-{joblib.hash(keys)}.npy"
+        chunks = self._fill(paths, size, cached)
+        if self.dtype == "float32":
+            chunks = ((float_images(c) if c.dtype == np.uint8 else c) for c in chunks)
+        # Written under a temporary name and renamed into place, after its
+        # index, so an error or Ctrl-C never leaves a half-written file to
+        # be reused, and a file is only ever read with its index.
+        fd, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                _write_npy(f, shape, self.dtype, chunks)
+            _write_atomically(_index_path(target), lambda f: np.save(f, np.array(keys, dtype="S32")))
+            os.replace(partial, target)
+        finally:
+            Path(partial).unlink(missing_ok=True)
         return np.load(target, mmap_mode="r")
+
+    def _fill(self, paths, size, cached):
+        """The images in chunks of 512: rows already in cached files copied, the others decoded."""
+        found = np.full(len(paths), -1)
+        source = [None] * len(paths)
+        for target, rows in cached:
+            new = (rows >= 0) & (found < 0)
+            found[new] = rows[new]
+            for i in np.flatnonzero(new):
+                source[i] = target
+        missing = [p for p, r in zip(paths, found) if r < 0]
+        decoded = iter(self._decode(missing, size))
+        maps = {t: np.load(t, mmap_mode="r") for t, _ in cached}
+        for start in range(0, len(paths), _CHUNK):
+            yield np.stack(
+                [
+                    np.asarray(maps[source[i]][found[i]]) if found[i] >= 0 else next(decoded)
+                    for i in range(start, min(start + _CHUNK, len(paths)))
+                ]
+            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -73,6 +73,22 @@ class _TargetScaler(RegressorTargetEncoder):
         return super().inverse_transform(y)
 
 
+class _ContinuedEarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras' EarlyStopping, resumable: a continued fit carries on the run's count.
+
+    Keras resets the patience count and best weights at the start of every
+    ``fit``; a run trained in pieces would then wait ``patience`` epochs
+    afresh after each piece.
+    """
+
+    resume = None  # (wait, best, best_weights, best_epoch) of the run being continued
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.resume is not None:
+            self.wait, self.best, self.best_weights, self.best_epoch = self.resume
+
+
 class CNNLikesRegressor(FixedKerasRegressor):
     """Predict like counts from images with a small convolutional network.
 
@@ -95,8 +111,11 @@ class CNNLikesRegressor(FixedKerasRegressor):
         Adam's step size. Chosen by measurement: on ``make_posts(200)``
         (64x64, 50 epochs, 5-fold shuffled CV, two data seeds) the mean
         R^2 was 0.27 at 1e-2, 0.50 and 0.57 at 1e-3, 0.59 at 3e-4 and 0.59
-        and 0.62 at 1e-4. A routed ``optimizer__learning_rate`` takes
-        precedence.
+        and 0.62 at 1e-4. Applies to an ``optimizer`` named by a string or
+        class (the default ``"adam"``); an optimizer instance, such as
+        ``keras.optimizers.Adam(learning_rate=3e-3)`` or one built on a
+        ``LearningRateSchedule``, keeps its own rate and this is ignored.
+        A routed ``optimizer__learning_rate`` takes precedence.
     conv_filters : tuple of int, default=(32, 64)
         Filters of each convolution block (3x3 convolution, then 2x2 max
         pooling); one block per entry.
@@ -132,7 +151,11 @@ class CNNLikesRegressor(FixedKerasRegressor):
     optimizer, loss, metrics, callbacks, shuffle, warm_start, \
 run_eagerly, validation_batch_size
         As in :class:`~scikeras.wrappers.KerasRegressor`; ``optimizer``
-        defaults to ``"adam"`` and ``loss`` to ``"mse"``.
+        defaults to ``"adam"`` and ``loss`` to ``"mse"``. A fit that
+        continues a run (``partial_fit``, or ``fit(X, y, initial_epoch=k)``
+        with ``warm_start=True``) draws the shuffle orders a single fit
+        would use from epoch ``k`` on, and early stopping keeps its
+        patience count and best weights from the run it continues.
     **kwargs
         Routed parameters, e.g. ``optimizer__beta_1=0.8``.
 
@@ -277,9 +300,11 @@ run_eagerly, validation_batch_size
 
     def _get_compile_kwargs(self):
         compile_kwargs = super()._get_compile_kwargs()
-        optimizer = compile_kwargs["optimizer"]
-        if "optimizer__learning_rate" not in vars(self) and isinstance(optimizer, keras.optimizers.Optimizer):
-            optimizer.learning_rate = float(self.learning_rate)
+        # An optimizer instance keeps its own rate (or schedule); one named
+        # by a string or class is built here and gets ``learning_rate``.
+        named = isinstance(self.optimizer, (str, type))
+        if named and "optimizer__learning_rate" not in vars(self):
+            compile_kwargs["optimizer"].learning_rate = float(self.learning_rate)
         return compile_kwargs
 
     def _keras_build_fn(self, meta, compile_kwargs):
@@ -320,7 +345,7 @@ run_eagerly, validation_batch_size
             monitor = "val_loss" if self.validation_split > 0 else "loss"
             self._fit_callbacks = [
                 *self._fit_callbacks,
-                keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True),
+                _ContinuedEarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True),
             ]
 
     def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
@@ -357,13 +382,23 @@ run_eagerly, validation_batch_size
         kwargs["validation_split"] = 0.0
         rotations = tuple(dict.fromkeys(self.rotations))
         seed = getattr(self, "_fit_seed", None)
+        stoppers = [c for c in getattr(self, "_fit_callbacks", ()) if isinstance(c, _ContinuedEarlyStopping)]
+        for stopper in stoppers:  # a continued run keeps its patience count and best weights
+            stopper.resume = getattr(self, "_early_stopping_state", None) if initial_epoch else None
         if X.dtype == np.uint8 or keras.backend.backend() != "tensorflow":
             # One batch read and converted at a time: uint8 memory maps stay
             # on disk, rotated copies are made per batch instead of stored.
             if n_val:
                 kwargs["validation_data"] = ImageBatches(*kwargs["validation_data"], None, self.batch_size)
             X = ImageBatches(
-                X, y, sample_weight, self.batch_size, rotations=rotations, shuffle=self.shuffle, seed=seed
+                X,
+                y,
+                sample_weight,
+                self.batch_size,
+                rotations=rotations,
+                shuffle=self.shuffle,
+                seed=seed,
+                initial_epoch=initial_epoch,
             )
             y = sample_weight = None
             kwargs["shuffle"] = False  # ImageBatches shuffles
@@ -376,7 +411,7 @@ run_eagerly, validation_batch_size
             if self.shuffle:
                 # Float images in memory: a tf.data pipeline, ~10% faster
                 # per epoch than ImageBatches here (benchmarks/bench_fit.py).
-                X = tensorflow_batches(X, y, sample_weight, self.batch_size, seed)
+                X = tensorflow_batches(X, y, sample_weight, self.batch_size, seed, initial_epoch)
                 y = sample_weight = None
                 kwargs["shuffle"] = False  # the pipeline shuffles
         super()._fit_keras_model(
@@ -388,6 +423,13 @@ run_eagerly, validation_batch_size
             initial_epoch=initial_epoch,
             **kwargs,
         )
+        for stopper in stoppers:
+            self._early_stopping_state = (
+                stopper.wait,
+                stopper.best,
+                stopper.best_weights,
+                stopper.best_epoch,
+            )
 
     def predict(self, X, **kwargs):
         """Predict like counts.

@@ -14,8 +14,6 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 __all__ = ["main"]
 
 
@@ -199,15 +197,16 @@ def _load_checked(path, size, cache_dir=None):
     """Read the posts and decode every image once, before any training.
 
     A bad picture then fails in a second, naming the file, rather than
-    minutes into a grid search. With a cache the decoded pictures go to
-    disk (and ``fit`` reuses them) instead of memory.
+    minutes into a grid search. The check keeps no decoded set in memory;
+    with a cache it fills the cache, from which every fold and ``fit``
+    then read their pictures without decoding them again.
     """
     from . import ImageLoader
     from .datasets import load_data
     from .evaluation import _cache_params
 
     data = load_data(path)
-    ImageLoader(size=(size, size), n_jobs=-1, **_cache_params(cache_dir)).fit_transform(data)
+    ImageLoader(size=(size, size), n_jobs=-1, **_cache_params(cache_dir)).check(data)
     _say(_summary(data))
     return data
 
@@ -559,6 +558,19 @@ COMMANDS = {
 }
 
 
+def _quiet_tensorflow():
+    """The command's own output only: TensorFlow's C++ log lines and retracing warnings off.
+
+    Process-wide settings, which the command may make and the library never
+    does; set before TensorFlow is imported, as its C++ logging reads the
+    variable once.
+    """
+    import logging
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
 def main(argv=None):
     """Run the ``spe`` command line; returns the exit status.
 
@@ -581,6 +593,7 @@ def main(argv=None):
     args = _build_parser().parse_args(argv)
     from .exceptions import DataError, ImageLoadError, ModelLoadError
 
+    _quiet_tensorflow()
     try:
         return COMMANDS[args.command](args)
     except _Interrupted as exc:
@@ -589,7 +602,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("spe: interrupted; nothing was written", file=sys.stderr)
         return 130
-    except (DataError, ImageLoadError, ModelLoadError, ValueError, TypeError, OSError) as exc:
+    # Bad input only: spe's own errors, the ValueErrors of parameter and
+    # data checks, and files that cannot be read or written. Anything else
+    # (a TypeError, say) is a bug and keeps its traceback.
+    except (DataError, ImageLoadError, ModelLoadError, ValueError, OSError) as exc:
         if args.debug:
             raise
         print(f"spe: error: {exc}", file=sys.stderr)

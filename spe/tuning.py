@@ -3,8 +3,9 @@
 A plain :class:`~sklearn.model_selection.GridSearchCV` over ``epochs`` x
 ``learning_rate`` trains a fresh network for every cell and fold: for
 {10, 30, 50} epochs it trains 90 epochs per learning rate and fold, and
-decodes the pictures again for every cell. :func:`fast_grid_search` gives the
-same table for much less:
+decodes the pictures again for every cell. :func:`fast_grid_search` gives
+GridSearchCV's table (same keys, row order, ranks and best setting) for much
+less:
 
 - pictures are decoded once per fold (the pipeline's transformers run once);
 - one training run per learning rate and fold is scored at every epoch count
@@ -14,7 +15,10 @@ same table for much less:
 - successive halving (``halving=True``): after each epoch count only the
   best third of the learning rates train on, as
   :class:`~sklearn.model_selection.HalvingGridSearchCV` does with epochs as
-  the resource; dropped cells stay NaN in ``cv_results_``;
+  the resource; dropped cells stay NaN in ``cv_results_``. A surviving run
+  continues where it paused: the next epochs' shuffle orders, the
+  optimizer's state and early stopping's patience count and best weights
+  carry on, so its scores are the ones ``halving=False`` gives;
 - runs go to ``n_jobs`` processes, each limited to its share of the cores;
   with halving, runs are cut at the grid's epoch counts and a free process
   takes the next piece of any run, so the few surviving runs share the
@@ -23,6 +27,7 @@ same table for much less:
 
 import os
 import pickle
+import warnings
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
@@ -31,7 +36,7 @@ import numpy as np
 import pandas as pd
 from joblib.executor import get_memmapping_executor
 from sklearn.base import clone
-from sklearn.model_selection import check_cv
+from sklearn.model_selection import ParameterGrid, check_cv
 from sklearn.pipeline import Pipeline
 
 from .evaluation import _check_posting_order
@@ -42,24 +47,58 @@ __all__ = ["TuningResult", "fast_grid_search", "limit_threads"]
 def limit_threads(n_threads):
     """Limit TensorFlow to ``n_threads`` in this process (if it is the backend).
 
-    Must run before TensorFlow executes anything in the process; later calls
-    are ignored. Other backends are left alone.
+    TensorFlow fixes its thread pools when it first runs something. In a
+    process that already has (a reused worker, say) the count cannot
+    change: this warns, naming the count the process keeps, and returns
+    it. Other backends are left alone.
+
+    Parameters
+    ----------
+    n_threads : int
+        Intra- and inter-op threads to ask for.
+
+    Returns
+    -------
+    int or None
+        The intra-op threads in effect (0: TensorFlow's default, one per
+        core); None on other backends.
+
+    Warns
+    -----
+    RuntimeWarning
+        When TensorFlow already runs with another count.
 
     Examples
     --------
-    >>> limit_threads(1)  # in a fresh worker process, before any training
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # TensorFlow may have started already
+    ...     n = limit_threads(1)  # 1 in a fresh process, else the count it keeps
+    >>> n >= 0
+    True
     """
     from ._backend import keras
 
     if keras.backend.backend() != "tensorflow":
-        return
+        return None
     import tensorflow as tf
 
+    threading = tf.config.threading
     try:
-        tf.config.threading.set_intra_op_parallelism_threads(n_threads)
-        tf.config.threading.set_inter_op_parallelism_threads(n_threads)
+        threading.set_intra_op_parallelism_threads(n_threads)
+        threading.set_inter_op_parallelism_threads(n_threads)
     except RuntimeError:
-        pass  # already initialised: keep what it has
+        pass  # already initialised: the count below says what it kept
+    in_effect = threading.get_intra_op_parallelism_threads()
+    if in_effect != n_threads:
+        kept = f"{in_effect} threads" if in_effect else "TensorFlow's default of one thread per core"
+        warnings.warn(
+            f"TensorFlow had already started in this process (pid {os.getpid()}) and keeps {kept}, "
+            f"not the {n_threads} asked for: its thread count is fixed at first use.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return in_effect
 
 
 class _HereExecutor(Executor):
@@ -91,9 +130,12 @@ def _best_first(fold_scores):
 
 
 def _split(estimator):
+    """The steps before the regressor (or None), the regressor, and its parameters' prefix."""
     if isinstance(estimator, Pipeline):
-        return Pipeline(estimator.steps[:-1]) if len(estimator.steps) > 1 else None, estimator.steps[-1][1]
-    return None, estimator
+        name, regressor = estimator.steps[-1]
+        head = Pipeline(estimator.steps[:-1]) if len(estimator.steps) > 1 else None
+        return head, regressor, f"{name}__"
+    return None, estimator, ""
 
 
 def _snapshot_callback(regressor, X_test, y_test, at):
@@ -104,10 +146,16 @@ def _snapshot_callback(regressor, X_test, y_test, at):
     X_test = float_images(as_images(X_test))
 
     class Snapshots(keras.callbacks.Callback):
-        # Score the network on the fold's test posts at each grid epoch count.
+        # Score the network on the fold's test posts at each grid epoch count
+        # (epochs counted from the start of the run, across pauses).
         def __init__(self):
             super().__init__()
-            self.scores, self.epochs_run = {}, 0
+            self.scores, self.epochs_run, self.last_weights = {}, 0, None
+
+        def on_train_end(self, logs=None):
+            # Before early stopping restores its best weights: a paused run
+            # goes on from where it was, as an unpaused one would.
+            self.last_weights = self.model.get_weights()
 
         def on_epoch_end(self, epoch, logs=None):
             self.epochs_run += 1
@@ -125,28 +173,36 @@ def _train_run(state, regressor, X_train, y_train, X_test, y_test, learning_rate
 
     Returns the network to continue from (None after the last epoch count
     or when early stopping ended the run, sparing its trip back), the scores
-    at the grid's epoch counts and the epochs trained. In a worker process
-    (``threads`` set) the network travels as pickled bytes, which the parent
-    only passes on, never unpickles.
+    at the grid's epoch counts, the epochs trained and the TensorFlow
+    threads the process really has (None in this process). In a worker
+    process (``threads`` set) the network travels as pickled bytes, which
+    the parent only passes on, never unpickles.
     """
+    in_effect = None
     if threads:
-        limit_threads(threads)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # reported by the parent
+            in_effect = limit_threads(threads)
     if state is None:
         reg = clone(regressor).set_params(learning_rate=learning_rate, epochs=stop)
     else:
         reg = pickle.loads(state) if isinstance(state, bytes) else state
         reg.set_params(warm_start=True, epochs=stop - start)
-    callback = _snapshot_callback(reg, X_test, y_test, {e - start for e in at if start < e <= stop})
+    callback = _snapshot_callback(reg, X_test, y_test, {e for e in at if start < e <= stop})
     reg.set_params(callbacks=[callback])
     reg._initialize_callbacks()  # a warm start does not rebuild them itself
-    reg.fit(X_train, y_train)
+    # initial_epoch: the run goes on with its next shuffle orders and epoch
+    # numbers, not the first ones again.
+    reg.fit(X_train, y_train, initial_epoch=start)
     reg.set_params(callbacks=None)
     reg._initialize_callbacks()  # drop the callback and its test data
     if stop == max(at) or callback.epochs_run < stop - start:
         reg = None
-    elif threads:
-        reg = pickle.dumps(reg)
-    return reg, {e + start: s for e, s in callback.scores.items()}, callback.epochs_run
+    else:
+        reg.model_.set_weights(callback.last_weights)  # undo early stopping's restore at a pause
+        if threads:
+            reg = pickle.dumps(reg)
+    return reg, callback.scores, callback.epochs_run, in_effect
 
 
 @dataclass
@@ -156,16 +212,24 @@ class TuningResult:
     Attributes
     ----------
     cv_results_ : dict
-        ``param_cnn__epochs``, ``param_cnn__learning_rate``,
-        ``split{i}_test_score``, ``mean_test_score``, ``std_test_score``,
-        ``rank_test_score`` (negative MSE), as GridSearchCV reports them;
-        NaN for cells halving did not train.
+        ``param_<step>__epochs``, ``param_<step>__learning_rate`` (the
+        pipeline's last step name; plain ``param_epochs`` for a bare
+        regressor), ``params``, ``split{i}_test_score``,
+        ``mean_test_score``, ``std_test_score``, ``rank_test_score``
+        (negative MSE), rows in :class:`~sklearn.model_selection.ParameterGrid`
+        order, as GridSearchCV reports them; NaN for cells halving did not
+        train, ranked last.
     best_params_ : dict
+        Keys as in ``params``, so ``estimator.set_params(**best_params_)``
+        applies them; among tied scores the first in ParameterGrid order.
     best_score_ : float
     best_estimator_ : estimator or None
         Refitted on all the data with the best settings.
     n_epochs_trained_ : int
         Epochs trained over all folds and learning rates (before the refit).
+    notes : list of str
+        Anything that did not go as asked, such as worker processes that
+        kept another TensorFlow thread count.
 
     Examples
     --------
@@ -221,7 +285,9 @@ def fast_grid_search(
     factor : int, default=3
     n_jobs : int, default=None
         Processes for the training runs; each gets ``cores / n_jobs``
-        TensorFlow threads.
+        TensorFlow threads. A reused worker that already ran TensorFlow
+        keeps its count (fixed at first use): a ``RuntimeWarning`` and
+        ``notes`` then say what the workers had.
     refit : bool, default=True
         Refit the best setting on all the data.
     progress : callable, default=None
@@ -230,6 +296,11 @@ def fast_grid_search(
     Returns
     -------
     TuningResult
+
+    Raises
+    ------
+    ValueError
+        If every cell of the grid scored NaN.
 
     Examples
     --------
@@ -240,17 +311,18 @@ def fast_grid_search(
     >>> result = fast_grid_search(CNNLikesRegressor(batch_size=8, random_state=0), X, y,
     ...                           epochs=(1, 2), learning_rate=(1e-2, 1e-3), cv=2, halving=False)
     >>> sorted(result.best_params_)
-    ['cnn__epochs', 'cnn__learning_rate']
+    ['epochs', 'learning_rate']
     """
-    epochs = sorted({int(e) for e in epochs})
-    learning_rate = [float(lr) for lr in learning_rate]
+    grid_epochs = list(dict.fromkeys(int(e) for e in epochs))  # the table keeps the given order
+    epochs = sorted(grid_epochs)
+    learning_rate = list(dict.fromkeys(float(lr) for lr in learning_rate))
     if not epochs or epochs[0] < 1 or not learning_rate:
         raise ValueError("epochs must be positive integers and learning_rate non-empty")
     _check_posting_order(X, "X")
     if isinstance(X, pd.DataFrame) and "likes" in X.columns:
         X = X.drop(columns="likes")  # the answer never travels in X
     y = np.asarray(y, dtype=np.float64)
-    transformer, regressor = _split(estimator)
+    transformer, regressor, prefix = _split(estimator)
     splits = list(check_cv(cv).split(X, y))
     take = (lambda a, idx: a.iloc[idx]) if hasattr(X, "iloc") else (lambda a, idx: np.asarray(a)[idx])
     folds = []
@@ -266,7 +338,7 @@ def fast_grid_search(
     workers = 1 if n_jobs in (None, 1) else (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
     threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None
     scores = {(lr, e): [np.nan] * len(folds) for lr in learning_rate for e in epochs}
-    alive, n_epochs, n_runs = list(learning_rate), 0, 0
+    alive, n_epochs, n_runs, thread_counts = list(learning_rate), 0, 0, set()
     # One chain per (learning rate, fold). Without halving each chain is one
     # run to the last epoch count, scored on the way: exactly what separate
     # fits would give. With halving, chains are trained one grid interval at
@@ -298,7 +370,8 @@ def fast_grid_search(
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 lr, f, start, stop = pending.pop(future)
-                state, fold_scores, trained = future.result()
+                state, fold_scores, trained, in_effect = future.result()
+                thread_counts.add(in_effect)
                 for e, score in fold_scores.items():
                     scores[(lr, e)][f] = score
                 n_epochs += trained
@@ -324,41 +397,50 @@ def fast_grid_search(
         for future in pending:
             future.cancel()
         raise
+    notes = []
+    if threads and thread_counts - {threads}:
+        had = ", ".join(str(n or "one per core") for n in sorted(thread_counts))
+        notes.append(
+            f"worker processes had already run TensorFlow and kept their thread counts ({had}) "
+            f"instead of {threads} (cores / n_jobs)"
+        )
+        warnings.warn(f"fast_grid_search: {notes[-1]}.", RuntimeWarning, stacklevel=2)
 
-    rows = [(e, lr, s) for (lr, e), s in scores.items()]
-    table = pd.DataFrame(
-        {
-            "param_cnn__epochs": [r[0] for r in rows],
-            "param_cnn__learning_rate": [r[1] for r in rows],
-            **{f"split{i}_test_score": [r[2][i] for r in rows] for i in range(len(folds))},
-        }
-    )
-    split_cols = [c for c in table if c.startswith("split")]
-    table["mean_test_score"] = table[split_cols].mean(axis=1, skipna=False)
-    table["std_test_score"] = table[split_cols].std(axis=1, ddof=0, skipna=False)
-    table["rank_test_score"] = table["mean_test_score"].rank(
-        ascending=False, method="min", na_option="bottom"
-    )
-    table["rank_test_score"] = table["rank_test_score"].astype(int)
-    table = table.sort_values(["param_cnn__learning_rate", "param_cnn__epochs"]).reset_index(drop=True)
-    best = table.loc[table["mean_test_score"].idxmax()]
-    best_params = {
-        "cnn__epochs": int(best["param_cnn__epochs"]),
-        "cnn__learning_rate": float(best["param_cnn__learning_rate"]),
+    return _result(estimator, X, y, scores, grid_epochs, learning_rate, prefix, n_epochs, refit, notes)
+
+
+def _result(estimator, X, y, scores, grid_epochs, learning_rate, prefix, n_epochs, refit, notes):
+    """GridSearchCV's ``cv_results_``, best setting and refit, from the per-fold scores."""
+    e_key, lr_key = f"{prefix}epochs", f"{prefix}learning_rate"
+    params = list(ParameterGrid({e_key: grid_epochs, lr_key: learning_rate}))
+    split = np.array([scores[(p[lr_key], p[e_key])] for p in params], dtype=np.float64)
+    mean = split.mean(axis=1)
+    if np.isnan(mean).all():
+        raise ValueError(
+            f"fast_grid_search: every cell of the grid scored NaN: in each of the {len(params)} "
+            f"settings at least one fold's run diverged (non-finite predictions) or stopped early "
+            f"(early_stopping) before its epoch count. Try smaller learning rates than "
+            f"{min(learning_rate):g}, smaller epoch counts or a longer early_stopping patience."
+        )
+    # As GridSearchCV ranks: NaN below every score, ties share the best rank.
+    rank = pd.Series(mean).rank(ascending=False, method="min", na_option="bottom").astype(int).to_numpy()
+    best = int(np.argmin(rank))  # the first of the best in ParameterGrid order
+    cv_results = {
+        f"param_{e_key}": np.array([p[e_key] for p in params]),
+        f"param_{lr_key}": np.array([p[lr_key] for p in params]),
+        "params": params,
+        **{f"split{i}_test_score": split[:, i] for i in range(split.shape[1])},
+        "mean_test_score": mean,
+        "std_test_score": split.std(axis=1),
+        "rank_test_score": rank,
     }
     result = TuningResult(
-        cv_results_={c: table[c].to_numpy() for c in table},
-        best_params_=best_params,
-        best_score_=float(best["mean_test_score"]),
+        cv_results_=cv_results,
+        best_params_=dict(params[best]),
+        best_score_=float(mean[best]),
         n_epochs_trained_=n_epochs,
+        notes=notes,
     )
-    result.cv_results_["params"] = [
-        {"cnn__epochs": int(e), "cnn__learning_rate": float(lr)}
-        for e, lr in zip(table["param_cnn__epochs"], table["param_cnn__learning_rate"])
-    ]
     if refit:
-        final = clone(estimator)
-        inner = final.steps[-1][1] if isinstance(final, Pipeline) else final
-        inner.set_params(epochs=best_params["cnn__epochs"], learning_rate=best_params["cnn__learning_rate"])
-        result.best_estimator_ = final.fit(X, y)
+        result.best_estimator_ = clone(estimator).set_params(**result.best_params_).fit(X, y)
     return result

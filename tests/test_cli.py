@@ -176,8 +176,8 @@ def test_tune_fast(posts, tmp_path, capsys, cache):
     printed = capsys.readouterr().out
     assert "Best of 4 settings" in printed
     assert (out / "model" / "spe.json").is_file() and (out / "grid_heatmap.png").is_file()
-    if cache:  # all posts once, then the training and test part of 2 folds
-        assert len(list((tmp_path / "cache").glob("images-*.npy"))) == 1 + 2 * 2
+    if cache:  # all posts once; every fold's parts are read from that file
+        assert len(list((tmp_path / "cache").glob("images-*.npy"))) == 1
 
 
 def test_fit_and_tune_never_train_on_the_likes_column(posts, tmp_path, capsys, monkeypatch):
@@ -223,7 +223,7 @@ def test_cache_dir_decodes_once_and_the_saved_model_writes_no_cache(posts, tmp_p
 
     assert main(["--quiet", "evaluate", folder, *TINY, "--epochs", "1", "--cache-dir", str(cache)]) == 0
     assert "CNN" in capsys.readouterr().out
-    assert len(list(cache.glob("images-*.npy"))) == 1 + 2 * 2  # plus train and test part of 2 folds
+    assert len(list(cache.glob("images-*.npy"))) == 1  # the folds read the account's file, no new one
 
 
 def test_evaluate_walks_forward_by_default_and_checks_refit_every(posts, capsys):
@@ -381,3 +381,14 @@ def test_compare_offline_has_no_random_weights_row_and_a_note(posts, capsys, mon
     assert "random weights" not in out and "trend x picture" in out
     notes = [line for line in out.splitlines() if line.startswith("Note: embeddings + PCA left out")]
     assert len(notes) == 1 and "--embedding-weights PATH" in notes[0]
+
+
+def test_a_bug_is_not_turned_into_a_user_error(monkeypatch):
+    # Only bad input becomes a one-line "spe: error:"; a TypeError from a
+    # programming mistake keeps its traceback.
+    def buggy(args):
+        return len(None)
+
+    monkeypatch.setitem(__import__("spe.cli").cli.COMMANDS, "predict", buggy)
+    with pytest.raises(TypeError, match="NoneType"):
+        main(["predict", "model", "a.jpg"])

@@ -1,4 +1,5 @@
 import os
+import tracemalloc
 
 import numpy as np
 import pandas as pd
@@ -7,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 from sklearn.base import clone
+from sklearn.model_selection import KFold, TimeSeriesSplit
 from sklearn.utils import estimator_checks
 
 import spe._loader
@@ -254,7 +256,7 @@ def test_cache_dir_gives_a_read_only_memory_map_equal_to_memory(posts, tmp_path,
     assert isinstance(cached, np.memmap) and not cached.flags.writeable
     assert cached.dtype == in_memory.dtype
     np.testing.assert_array_equal(cached, in_memory)
-    assert [p.suffix for p in (tmp_path / "cache").iterdir()] == [".npy"]
+    assert sorted(p.name.split("-")[0] for p in (tmp_path / "cache").iterdir()) == ["images", "index"]
 
 
 def test_cache_is_reused_until_a_file_or_setting_changes(tmp_path, count_decodes):
@@ -270,10 +272,10 @@ def test_cache_is_reused_until_a_file_or_setting_changes(tmp_path, count_decodes
     Image.new("RGB", (30, 20), "green").save(paths[1])  # same name, new picture
     os.utime(paths[1], ns=(1, 1))  # a different modification time, whatever the clock
     changed = loader.transform(paths)
-    assert count_decodes == [2, 2, 2]
+    assert count_decodes == [2, 2, 1]  # only the new picture; the other is copied from the cache
     np.testing.assert_array_equal(changed[0], first[0])
     assert tuple(changed[1, 0, 0]) == (0, 128, 0)
-    assert len(list((tmp_path / "cache").iterdir())) == 3
+    assert len(list((tmp_path / "cache").glob("images-*.npy"))) == 3
 
 
 @pytest.mark.parametrize("missing", [True, False], ids=["missing", "corrupt"])
@@ -290,3 +292,37 @@ def test_cache_errors_name_the_file_and_leave_nothing_behind(tmp_path, missing):
 def test_cache_of_no_pictures(tmp_path):
     X = ImageLoader(size=(4, 5), dtype="uint8", cache_dir=tmp_path).transform([])
     assert X.shape == (0, 4, 5, 3) and X.dtype == np.uint8
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+def test_folds_are_served_from_the_account_cache(posts, tmp_path, count_decodes, dtype):
+    # The account is decoded once into one file; every fold's training and
+    # test part is then read from it: no decoding, no new file.
+    cache = tmp_path / "cache"
+    loader = ImageLoader(size=(8, 8), dtype=dtype, cache_dir=cache)
+    assert loader.check(posts["image"]) == len(posts)
+    whole = ImageLoader(size=(8, 8), dtype=dtype).transform(posts["image"])
+    splits = [*TimeSeriesSplit(3).split(posts), *KFold(3, shuffle=True, random_state=0).split(posts)]
+    for train, test in splits:
+        for rows in (train, test):
+            part = clone(loader).fit(posts.iloc[rows]).transform(posts.iloc[rows])
+            np.testing.assert_array_equal(part, whole[rows])
+    for train, _ in splits[:3]:  # time-ordered: consecutive rows, views of the file
+        part = loader.transform(posts["image"].iloc[train])
+        assert isinstance(part, np.memmap) and not part.flags.owndata
+    assert count_decodes == [len(posts)] * 2  # the check, and the in-memory reference
+    assert len(list(cache.glob("images-*.npy"))) == 1
+
+
+def test_checking_pictures_keeps_no_decoded_set(posts):
+    # 40 pictures at 128x128 are 7.9 MB as float32; one at a time is far less.
+    loader = ImageLoader(size=(128, 128))
+    tracemalloc.start()
+    try:
+        assert loader.check(posts["image"]) == len(posts)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < len(posts) * 128 * 128 * 3 * 4 / 4
+    with pytest.raises(ImageLoadError, match="nope.jpg"):
+        loader.check([*posts["image"], "nope.jpg"])

@@ -85,6 +85,29 @@ def test_named_and_routed_learning_rate(Xy):
     assert "optimizer__learning_rate" in routed.get_params()
 
 
+def test_an_optimizer_instance_keeps_its_own_rate(Xy):
+    X, y = Xy
+    reg = CNNLikesRegressor(**TINY, optimizer=keras.optimizers.Adam(learning_rate=3e-3)).fit(X, y)
+    assert float(reg.model_.optimizer.learning_rate) == pytest.approx(3e-3)  # not the default 1e-4
+    schedule = keras.optimizers.schedules.ExponentialDecay(1e-2, decay_steps=10, decay_rate=0.5)
+    reg = CNNLikesRegressor(**TINY, optimizer=keras.optimizers.SGD(learning_rate=schedule)).fit(X, y)
+    assert isinstance(reg.model_.optimizer._learning_rate, keras.optimizers.schedules.ExponentialDecay)
+    named = CNNLikesRegressor(**TINY, optimizer="sgd", learning_rate=0.007).fit(X, y)
+    assert float(named.model_.optimizer.learning_rate) == pytest.approx(0.007)
+
+
+def test_a_continued_fit_goes_on_with_the_next_shuffle_orders(Xy):
+    X, y = Xy
+    params = {**TINY, "dropout": 0.0, "epochs": 3}
+    whole = CNNLikesRegressor(**params).fit(X, y)
+    for dtype in ("float32", "uint8"):
+        Xd = X if dtype == "float32" else (X * 255).round().astype("uint8")
+        ref = whole if dtype == "float32" else CNNLikesRegressor(**params).fit(Xd, y)
+        part = CNNLikesRegressor(**{**params, "epochs": 1}).fit(Xd, y)
+        part.set_params(warm_start=True, epochs=2).fit(Xd, y, initial_epoch=1)
+        np.testing.assert_allclose(part.predict(Xd), ref.predict(Xd), rtol=1e-5)
+
+
 def _steps(reg):
     return int(reg.model_.optimizer.iterations)
 
