@@ -14,6 +14,7 @@ from ._baselines import RecentAverageRegressor
 from ._combined import LikesRegressor
 from ._features import ImageFeatures
 from ._loader import ImageLoader
+from ._next import next_post_model, predict_next
 from ._post_features import PostFeatures
 from ._selection import AutoLikesRegressor
 from ._trend import AutoTrendRegressor, EWMARegressor
@@ -40,6 +41,8 @@ __all__ = [
     "PretrainedEmbedder",
     "RecentAverageRegressor",
     "__version__",
+    "next_post_model",
+    "predict_next",
 ]
 
 

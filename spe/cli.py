@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 __all__ = ["main"]
 
 
@@ -118,15 +120,30 @@ def _build_parser():
     p = sub.add_parser("fit", parents=[common], help="fit on all posts and save the model")
     p.add_argument("data", metavar="DATA")
     p.add_argument("--out", type=Path, required=True, metavar="MODEL_DIR")
-    p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--learning-rate", type=float, default=None)
+    p.add_argument(
+        "--model",
+        default="auto",
+        metavar="auto|NAME",
+        help="auto (default): the model this account's own posts pick, walking forward; or a name "
+        "from `spe evaluate --compare`, e.g. 'trend x picture', 'CNN on pixels'",
+    )
+    p.add_argument("--epochs", type=int, default=50, help="CNN training epochs (default 50)")
+    p.add_argument("--learning-rate", type=float, default=None, help="CNN learning rate")
     p.add_argument("--size", type=int, default=64)
     cache_option(p)
 
     p = sub.add_parser("predict", parents=[common], help="predicted likes for new pictures")
     p.add_argument("model", metavar="MODEL_DIR", type=Path)
     p.add_argument("images", metavar="IMAGE", nargs="+")
+    p.add_argument(
+        "--when",
+        metavar="TIME",
+        help="planned posting time, e.g. 2026-12-01T18:00 or '2026-12-01 18:00+01:00' (default: now; "
+        "no offset means UTC)",
+    )
+    p.add_argument("--caption", metavar="TEXT", help="planned caption, for models that read captions")
     p.add_argument("--actual", type=float, nargs="+", help="actual like counts, one per image")
+    p.add_argument("--out", type=Path, help="folder for predictions.csv and report.html")
 
     p = sub.add_parser("demo", parents=[common], help="the whole job on built-in sample data")
     p.add_argument("--out", type=Path, default=Path("spe-demo"), help="output folder (default ./spe-demo)")
@@ -403,17 +420,32 @@ def cmd_tune(args):
 
 
 def cmd_fit(args):
+    from ._next import next_post_model, what_was_chosen
     from ._staging import reserve
     from .persistence import _is_model_folder, save_model
 
     data = _load_checked(args.data, args.size, args.cache_dir)
-    pipeline = _pipeline(args.size, args.epochs, args.learning_rate, cache_dir=args.cache_dir)
+    post_features = {"timestamp", "caption"} <= set(data.columns)
+    model = next_post_model(
+        args.model,
+        size=args.size,
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        post_features=post_features,
+        n_posts=len(data),
+        cache_dir=args.cache_dir,
+    )
     t0 = time.perf_counter()
     # Claimed before training: a folder spe may not replace, or a second
     # `spe fit` to the same folder, fails now rather than after the fit.
     with reserve(args.out, is_own=_is_model_folder, what="model folder", advice="Give --out a new folder."):
-        pipeline.fit(data.drop(columns="likes"), data["likes"].to_numpy())
-        path = save_model(pipeline, args.out, data=data)
+        model.fit(data.drop(columns="likes"), data["likes"].to_numpy())
+        chosen = what_was_chosen(model, args.model)
+        path = save_model(model, args.out, data=data, scores=chosen)
+    _say(
+        f"Chose {chosen['chosen']}: walking forward over {chosen['posts walked']} posts it missed by "
+        f"{chosen['walk-forward MAE']:.1f} likes on average (the trend alone: {chosen['trend MAE']:.1f})."
+    )
     _say(f"Fitted in {time.perf_counter() - t0:.0f} s; model saved to {path}")
     return 0
 
@@ -429,17 +461,61 @@ def _prediction_lines(images, predicted, actual):
     return lines
 
 
+def _percent(factor):
+    return "" if not np.isfinite(factor) else f"{(factor - 1) * 100:+.0f}%"
+
+
+def _ranked_lines(table, actual):
+    from .report import _number
+
+    interval = table.attrs.get("confidence")
+    head = ["rank", "picture", "predicted", f"{interval:.0%} interval" if interval else "interval"]
+    head += ["trend", "picture"] + (["actual"] if actual is not None else []) + ["why"]
+    rows = []
+    for rank, row in table.iterrows():
+        cells = [str(rank), Path(row["image"]).name, f"{row['predicted']:.0f}"]
+        low, high = row["low"], row["high"]
+        cells.append(f"{low:.0f}-{high:.0f}" if np.isfinite(low) else "n/a")
+        trend = _number(row["trend"]) if np.isfinite(row["trend"]) else "n/a"
+        cells += [trend, _percent(row["picture factor"])]
+        if actual is not None:
+            cells.append(f"{row['actual']:g}")
+        cells.append(row["reasons"])
+        rows.append(cells)
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head, *rows]]
+
+
 def cmd_predict(args):
+    import pandas as pd
+
+    from ._next import predict_next
     from .persistence import load_model
+    from .report import prediction_page
 
     if args.actual is not None and len(args.actual) != len(args.images):
         raise ValueError(f"--actual has {len(args.actual)} counts for {len(args.images)} images")
-    pipeline = load_model(args.model)
-    predicted = pipeline.predict(list(args.images))
-    for line in _prediction_lines(args.images, predicted, args.actual):
+    model = load_model(args.model)
+    table = predict_next(model, list(args.images), when=args.when, caption=args.caption)
+    if args.actual is not None:
+        given = {}
+        for image, count in zip(args.images, args.actual):
+            given.setdefault(image, []).append(count)
+        # The same file twice gets the same prediction; the stable ranking keeps their order.
+        table["actual"] = [given[image].pop(0) for image in table["image"]]
+    when = pd.Timestamp(table.attrs["when"])
+    _say(f"If posted next ({when:%Y-%m-%d %H:%M} UTC), best first:")
+    for line in _ranked_lines(table, args.actual):
         _say(line)
+    _say(table.attrs["skill"])
     if args.actual is not None and len(args.images) == 1:
         _say("One picture's error proves nothing; `spe evaluate` gives the cross-validated picture.")
+    with _staged_output(args.out, args.command) as out:
+        if out is not None:
+            table.to_csv(out / "predictions.csv")
+            prediction_page(table, path=out / "report.html")
+    if args.out:
+        _say(f"Predictions and report.html written to {args.out}")
     return 0
 
 

@@ -28,6 +28,8 @@ __all__ = [
     "evaluation_page",
     "evaluation_section",
     "figure_uri",
+    "prediction_page",
+    "prediction_section",
     "render_page",
     "text_section",
     "thumbnail_uri",
@@ -546,4 +548,81 @@ def tuning_page(search, *, figures=None, protocol=None, intro=None, title="spe t
     True
     """
     section = tuning_section(search, figures=figures, protocol=protocol, intro=intro)
+    return render_page([section], title=title, subtitle=section.heading, path=path)
+
+
+def prediction_section(table, *, heading="Which picture should I post next?", thumbnail_size=128):
+    """The ranked candidates of :func:`spe.predict_next`, with thumbnails.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`spe.predict_next` (an ``actual`` column is shown too).
+    heading : str
+    thumbnail_size : int, default=128
+
+    Returns
+    -------
+    Section
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"image": ["x.jpg"], "predicted": [120.0], "low": [90.0], "high": [150.0],
+    ...                       "trend": [110.0], "picture factor": [1.09], "reasons": ["brightness +5%"]})
+    >>> table.attrs.update(confidence=0.8, when="2026-12-01T18:00:00+00:00", skill="Skill line.")
+    >>> prediction_section(table).context["rows"][0]["factor"]
+    '+9%'
+    """
+    rows = []
+    for rank, row in table.iterrows():
+        factor = row["picture factor"]
+        rows.append(
+            {
+                "rank": rank,
+                "picture": _picture(table, table.index.get_loc(rank), thumbnail_size),
+                "predicted": _number(row["predicted"]),
+                "interval": "n/a" if pd.isna(row["low"]) else f"{row['low']:.0f} to {row['high']:.0f}",
+                "trend": _number(row["trend"]),
+                "factor": "n/a" if pd.isna(factor) else f"{(factor - 1) * 100:+.0f}%",
+                "actual": _number(row["actual"]) if "actual" in row else None,
+                "reasons": row["reasons"],
+            }
+        )
+    confidence = table.attrs.get("confidence")
+    context = {
+        "rows": rows,
+        "when": pd.Timestamp(table.attrs.get("when")).strftime("%Y-%m-%d %H:%M UTC"),
+        "skill": table.attrs.get("skill", ""),
+        "confidence": f"{confidence:.0%}" if confidence else None,
+        "with_actual": "actual" in table.columns,
+    }
+    return Section("prediction", heading, context)
+
+
+def prediction_page(table, *, title="spe predict", path=None):
+    """The HTML page of :func:`spe.predict_next`'s ranking.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`spe.predict_next`.
+    title : str, default="spe predict"
+    path : path-like, default=None
+        Where to write it.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"image": ["x.jpg"], "predicted": [120.0], "low": [90.0], "high": [150.0],
+    ...                       "trend": [110.0], "picture factor": [1.09], "reasons": [""]})
+    >>> table.attrs.update(confidence=0.8, when="2026-12-01T18:00:00+00:00", skill="Skill line.")
+    >>> "120" in prediction_page(table)
+    True
+    """
+    section = prediction_section(table)
     return render_page([section], title=title, subtitle=section.heading, path=path)

@@ -1,0 +1,157 @@
+"""spe predict_next and the `spe fit` / `spe predict` pair: ranked candidates, how sure, why."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+
+from spe import AutoTrendRegressor, ConformalLikesRegressor, LikesRegressor, PostFeatures, predict_next
+from spe._next import next_post_model, skill_note
+from spe.cli import main
+from spe.datasets import make_posts
+from spe.exceptions import ImageLoadError
+
+
+@pytest.fixture(scope="module")
+def timed_posts(tmp_path_factory):
+    """60 posts with times and captions, and a model that reads the posting time."""
+    folder = tmp_path_factory.mktemp("timed")
+    return make_posts(60, directory=folder, image_size=(8, 8), random_state=0)
+
+
+def _time_model(posts):
+    model = LikesRegressor(image_model=make_pipeline(PostFeatures(), Ridge()))
+    return ConformalLikesRegressor(model).fit(posts.drop(columns="likes"), posts["likes"])
+
+
+def test_a_trend_model_gives_every_picture_the_same_likes_and_says_so(posts):
+    model = ConformalLikesRegressor(AutoTrendRegressor()).fit(posts.drop(columns="likes"), posts["likes"])
+    images = list(posts["image"].iloc[[5, 2, 9]])
+    table = predict_next(model, images, when="2030-01-01")
+    assert table["image"].tolist() == images  # a tie keeps the order given
+    assert np.ptp(table["predicted"]) == 0 and np.allclose(table["picture factor"], 1.0)
+    assert (table["low"] <= table["predicted"]).all() and (table["predicted"] <= table["high"]).all()
+    # As if posted next: the trend's prediction after the last training post.
+    last = model.estimator_.predict(pd.DataFrame({"post_index": [posts["post_index"].max() + 1]}))
+    assert table["predicted"].iloc[0] == pytest.approx(last[0])
+    assert "every picture gets the same prediction" in table.attrs["skill"]
+    assert table.attrs["skill"] == skill_note(model)
+    assert list(table.index) == [1, 2, 3]
+
+
+def test_unreadable_pictures_are_all_named_and_none_is_ranked(posts, tmp_path):
+    model = ConformalLikesRegressor(AutoTrendRegressor()).fit(posts.drop(columns="likes"), posts["likes"])
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a picture")
+    missing = tmp_path / "missing.jpg"
+    good = list(posts["image"].iloc[:2])
+    with pytest.raises(ImageLoadError) as info:
+        predict_next(model, [good[0], str(broken), good[1], str(missing)], when="2030-01-01")
+    message = str(info.value)
+    assert "2 of 4 pictures" in message and "broken.jpg" in message and "missing.jpg" in message
+    assert "\n" not in message
+
+
+def test_when_is_a_time_after_the_last_training_post(timed_posts):
+    model = _time_model(timed_posts)
+    image = timed_posts["image"].iloc[:1]
+    with pytest.raises(ValueError, match="when='next tuesday' is not a date and time"):
+        predict_next(model, image, when="next tuesday")
+    last = pd.Timestamp(timed_posts["timestamp"].max())
+    with pytest.raises(ValueError, match="not after the model's last training post"):
+        predict_next(model, image, when=str(last - pd.Timedelta(days=1)))
+    table = predict_next(model, image, when=str(last + pd.Timedelta(days=1)))
+    assert pd.Timestamp(table.attrs["when"]) == (last + pd.Timedelta(days=1)).tz_convert("UTC")
+
+
+def test_the_posting_time_changes_a_model_that_reads_it(timed_posts):
+    model = _time_model(timed_posts)
+    image = timed_posts["image"].iloc[:1]
+    last = pd.Timestamp(timed_posts["timestamp"].max())
+    morning = predict_next(model, image, when=str(last.normalize() + pd.Timedelta(days=2, hours=8)))
+    evening = predict_next(model, image, when=str(last.normalize() + pd.Timedelta(days=2, hours=21)))
+    assert morning["predicted"].iloc[0] != pytest.approx(evening["predicted"].iloc[0])
+
+
+def test_bad_arguments_name_the_parameter(posts):
+    model = ConformalLikesRegressor(AutoTrendRegressor()).fit(posts.drop(columns="likes"), posts["likes"])
+    with pytest.raises(ValueError, match="images: no pictures"):
+        predict_next(model, [])
+    with pytest.raises(ValueError, match="reasons must be"):
+        predict_next(model, posts["image"].iloc[:1], reasons=-1)
+    with pytest.raises(ValueError, match="'auto'"):
+        next_post_model("the best one")
+
+
+# -- spe fit, then spe predict ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def realistic_account(tmp_path_factory):
+    """A realistic account as a CSV of its first 200 posts, and its next 40 posts held out."""
+    folder = tmp_path_factory.mktemp("realistic")
+    posts = make_posts(240, directory=folder / "images", image_size=(32, 32), realistic=True, random_state=0)
+    posts.iloc[:200].to_csv(folder / "posts.csv", index=False)
+    return folder, posts
+
+
+def test_fit_then_predict_ranks_held_out_pictures(realistic_account, tmp_path, capsys):
+    folder, posts = realistic_account
+    model = tmp_path / "model"
+    assert main(["--quiet", "fit", str(folder / "posts.csv"), "--size", "32", "--out", str(model)]) == 0
+    printed = capsys.readouterr().out
+    assert "Chose " in printed and "walking forward over" in printed
+    scores = json.loads((model / "spe.json").read_text())["scores"]
+    assert scores["asked"] == "auto" and scores["chosen"] in scores["candidate MAE"]
+
+    held_out = posts.iloc[200:]
+    when = str(pd.Timestamp(posts["timestamp"].iloc[199]) + pd.Timedelta(hours=1))
+    out = tmp_path / "out"
+    assert main(["predict", str(model), *held_out["image"], "--when", when, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("If posted next (")
+    assert printed[1].split()[:3] == ["rank", "picture", "predicted"]
+    assert "showed skill" in printed[-2] or "no measurable skill" in printed[-2]
+    table = pd.read_csv(out / "predictions.csv", index_col="rank")
+    assert sorted(table["image"]) == sorted(held_out["image"]) and table["predicted"].is_monotonic_decreasing
+    assert ((table["low"] <= table["predicted"]) & (table["predicted"] <= table["high"])).all()
+    assert (out / "report.html").read_text().count("<img") == 40
+
+    # The picture factor against what each picture really did above or below its own trend.
+    trend = AutoTrendRegressor().fit(posts.drop(columns="likes"), posts["likes"]).predict(posts)[200:]
+    ratio = pd.Series(held_out["likes"].to_numpy() / trend, index=held_out["image"])
+    rho = spearmanr(table["picture factor"], ratio[table["image"]].to_numpy()).statistic
+    assert rho > 0.3, rho
+
+
+def test_predict_keeps_actual_and_refuses_bad_input_writing_nothing(realistic_account, tmp_path, capsys):
+    folder, posts = realistic_account
+    model = tmp_path / "model"
+    args = ["--quiet", "fit", str(folder / "posts.csv"), "--size", "16", "--model", "trend-x-picture"]
+    assert main([*args, "--out", str(model)]) == 0
+    capsys.readouterr()
+    image = posts["image"].iloc[210]
+    assert main(["predict", str(model), image, "--actual", "100", "--when", "2030-01-01"]) == 0
+    printed = capsys.readouterr().out
+    assert "actual" in printed.splitlines()[1] and "One picture's error proves nothing" in printed
+
+    out = tmp_path / "out"
+    for bad, message in [
+        (["--when", "soon"], "when='soon' is not a date and time"),
+        (["--when", "2020-01-01"], "not after the model's last training post"),
+        ([str(folder / "posts.csv")], "1 of 2 pictures cannot be read"),
+    ]:
+        assert main(["predict", str(model), image, *bad, "--out", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+        assert not out.exists()
+
+    meta = json.loads((model / "spe.json").read_text())
+    meta["format_version"] = 99
+    (model / "spe.json").write_text(json.dumps(meta))
+    assert main(["predict", str(model), image]) == 1
+    assert "Upgrade spe" in capsys.readouterr().err
