@@ -36,6 +36,7 @@ from spe.report import (
     evaluation_page,
     evaluation_section,
     figure_uri,
+    prediction_page,
     render_page,
     text_section,
     thumbnail_uri,
@@ -285,6 +286,22 @@ def _page(kind, folder, n_posts=60):
             "Grid search": plot_grid_heatmap(search.cv_results_, x="param_alpha", y="param_fit_intercept")
         }
         tuning_page(search, figures=heatmap, protocol="3 time-ordered folds", path=path)
+    elif kind == "predict":
+        pictures = list(dict.fromkeys(posts["image"].iloc[::-1]))[:4]  # the HTML-named file first
+        table = pd.DataFrame(
+            {
+                "image": pictures,
+                "predicted": [131.0, 118.0, 97.5, 97.5],
+                "low": [98.0, 88.0, 70.0, 70.0],
+                "high": [170.0, 153.0, 130.0, 130.0],
+                "trend": [117.0] * 4,
+                "picture factor": [1.12, 1.01, 0.83, 0.83],
+                "reasons": [NASTY_CAPTION, "brightness +4%", "", ""],
+            },
+            index=pd.RangeIndex(1, 5, name="rank"),
+        )
+        table.attrs.update(confidence=0.8, when="2026-12-01T17:00:00+00:00", skill="Skill <b>line</b>.")
+        prediction_page(table, path=path)
     else:  # demo: every section kind on one page
         report = _evaluation(posts)
         render_page(
@@ -351,6 +368,14 @@ def test_evaluation_page_marks_the_best_row_and_escapes_everything(tmp_path):
     assert html.count('<tr class="best">') == 1 and "best MAE" in html
     assert str(tmp_path) not in html  # pictures embedded, never linked by path
     assert html.count("data:image/png;base64,") == 2 and "time-ordered" in html
+
+
+def test_prediction_page_ranks_escapes_and_embeds(tmp_path):
+    html = _page("predict", tmp_path).read_text(encoding="utf-8")
+    assert "<script" not in html.lower() and "<h1>caption" not in html and "Skill &lt;b&gt;line" in html
+    assert html.count('<tr class="best">') == 1 and html.count("data:image/jpeg;base64,") == 4
+    assert str(tmp_path) not in html and "98 to 170" in html and "+12%" in html and "80% interval" in html
+    assert html.index("+12%") < html.index("+1%") < html.index("-17%")  # best first
 
 
 def test_tuning_page_shows_every_setting_best_first(tmp_path):
@@ -425,7 +450,7 @@ def test_browser_check_detects_console_errors_failed_loads_and_blank_pages(brows
 
 
 @needs_chromium
-@pytest.mark.parametrize("kind", ["evaluate", "tune", "demo"])
+@pytest.mark.parametrize("kind", ["evaluate", "tune", "demo", "predict"])
 def test_page_opens_in_chromium_cleanly(browser, tmp_path, kind):
     page = browser.open(_page(kind, tmp_path))
     assert page["problems"] == []
@@ -434,6 +459,8 @@ def test_page_opens_in_chromium_cleanly(browser, tmp_path, kind):
     assert _non_background_share(page["screenshot"]) > 0.02
     if kind != "tune":
         assert NASTY_FILE in page["text"] and "caption broke out" in page["text"]
+    if kind == "predict":
+        assert "Skill <b>line</b>." in page["text"] and "+12%" in page["text"] and page["images"] == 4
 
 
 @needs_chromium
