@@ -187,6 +187,10 @@ def picture_contributions(model, X):
       multiply: ``exp(baseline) * prod(1 + contribution)`` is the factor.
     - ``"residual"``: likes above or below the trend, additive like ratio.
 
+    Features without a meaning in words (embeddings, PCA components,
+    pixels) are refused rather than explained as ``pca0``; numeric columns
+    a ColumnTransformer passes through keep their column names.
+
     Parameters
     ----------
     model : fitted estimator
