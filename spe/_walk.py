@@ -18,6 +18,7 @@ from scipy.stats import bootstrap, spearmanr
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import _safe_indexing, check_scalar
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples
 
 __all__ = ["WalkForwardSplit", "picture_skill", "precompute_pictures", "walk_forward_predict"]
@@ -230,6 +231,16 @@ class _PictureCache(TransformerMixin, BaseEstimator):
         out[known] = self.table.rows[where[known]]
         out[~known] = self.transformer_.transform(list(paths[~known]))
         return out
+
+    def _names_known(self):
+        return hasattr(self.transformer, "get_feature_names_out")
+
+    @available_if(_names_known)
+    def get_feature_names_out(self, input_features=None):
+        """The transformer's feature names (so pipelines of cached features keep theirs)."""
+        if not hasattr(self, "transformer_"):
+            self.transformer_ = clone(self.transformer).fit(list(self.table.index[:1]))
+        return self.transformer_.get_feature_names_out()
 
 
 def _is_picture_transformer(obj):

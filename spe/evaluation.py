@@ -24,6 +24,7 @@ from sklearn.utils import check_scalar
 
 from ._baselines import RecentAverageRegressor
 from ._candidates import _cache_params, candidates  # noqa: F401  (re-exported)
+from ._explain import explain_selected, explanation_lines
 from ._walk import (
     WalkForwardSplit,
     has_network,
@@ -168,6 +169,13 @@ class EvaluationReport:
         How the folds were made.
     n_samples : int
         Posts evaluated.
+    notes : list of str
+        What the scores mean, in words.
+    explanation : dict or None
+        Why the selected model predicts what it does: with an
+        :class:`~spe.AutoLikesRegressor` among the models, it is fitted on
+        all the posts and its feature effects kept (see
+        :mod:`spe.inspection`); ``None`` otherwise.
 
     Examples
     --------
@@ -187,12 +195,14 @@ class EvaluationReport:
     protocol: str
     n_samples: int
     notes: list = field(default_factory=list)
+    explanation: dict = None
 
     def to_string(self):
         """The report as text: the table, then what it means."""
         table = self.scores.to_string(float_format=lambda v: f"{v:,.3f}", na_rep="n/a")
         lines = [f"Cross-validated on {self.n_samples} posts, {self.protocol}.", "", table, ""]
         lines += self.notes
+        lines += explanation_lines(self.explanation)
         return "\n".join(lines)
 
     __str__ = to_string
@@ -205,6 +215,7 @@ class EvaluationReport:
             "scores": json.loads(self.scores.to_json(orient="index")),
             "fold_scores": json.loads(self.fold_scores.to_json(orient="records")),
             "notes": self.notes,
+            "explanation": self.explanation,
         }
         Path(path).write_text(json.dumps(payload, indent=2), encoding="utf-8")
 
@@ -450,6 +461,7 @@ def evaluate(
         protocol=f"{splitter.get_n_splits()} folds, {protocol}",
         n_samples=len(data),
         notes=_summary_notes(scores, list(candidates_), mean_name, recent_name, predictions),
+        explanation=explain_selected(candidates_, X, y),
     )
 
 
@@ -550,4 +562,5 @@ def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progres
         "every post in between; 'fold' is one of n_splits consecutive stretches)",
         n_samples=len(data),
         notes=notes,
+        explanation=explain_selected(candidates_, X, y, prepared=prepared),
     )

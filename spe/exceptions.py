@@ -4,7 +4,7 @@ Both derive from :class:`ValueError`, so code that already catches the
 errors scikit-learn raises for bad input keeps working.
 """
 
-__all__ = ["DataError", "ImageLoadError", "ModelLoadError"]
+__all__ = ["DataError", "ImageLoadError", "ModelLoadError", "NotExplainableError"]
 
 
 class DataError(ValueError):
@@ -45,5 +45,22 @@ class ModelLoadError(ValueError):
     --------
     >>> from spe.exceptions import ModelLoadError
     >>> issubclass(ModelLoadError, ValueError)
+    True
+    """
+
+
+class NotExplainableError(ValueError):
+    """A model has no picture reasons to give.
+
+    Raised by :mod:`spe.inspection` for a model with no picture factor (a
+    trend, a model of likes alone, an :class:`~spe.AutoLikesRegressor`
+    that chose the trend) or one whose picture factor is no sum of named
+    features (a CNN, embeddings + PCA, a non-linear model). The message
+    says which.
+
+    Examples
+    --------
+    >>> from spe.exceptions import NotExplainableError
+    >>> issubclass(NotExplainableError, ValueError)
     True
     """

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._explain import REPORT_HEADING
+
 __all__ = [
     "Section",
     "evaluation_page",
@@ -298,6 +300,8 @@ def evaluation_section(
         "misses": _prediction_rows(misses, models, lookup, thumbnail_size),
         "folds": _fold_table(report.fold_scores),
         "with_pictures": posts is not None,
+        "explanation": getattr(report, "explanation", None),
+        "explanation_heading": REPORT_HEADING,
     }
     return Section("evaluation", heading, context, _figures(figures))
 
