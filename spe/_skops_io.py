@@ -1,0 +1,237 @@
+"""Estimators to and from skops' secure format, with Keras networks and DataFrames set aside.
+
+skops (:mod:`skops.io`) stores scikit-learn objects without pickle and, when
+loading, builds only the types it is told to trust. Two kinds of value in
+spe's fitted estimators do not fit it: Keras networks (each saved as its
+own ``.keras`` file and loaded in Keras' safe mode) and pandas objects
+(whose internals skops could only reach through pickle's protocol). For
+the dump, each is swapped for a small placeholder of a type spe trusts, and
+swapped back in a ``finally``: the caller's estimator is left as it was,
+even when saving fails. Loading reverses the swap on the new objects.
+"""
+
+import sys
+
+import numpy as np
+
+__all__ = ["TRUSTED", "KerasFile", "Frame", "dump_estimator", "load_estimator", "untrusted_types"]
+
+#: Every type a model file may name beyond skops' own defaults (scikit-learn
+#: estimators, numpy arrays and dtypes, builtin containers and scalars).
+#: Each is a plain data holder or an estimator whose loading runs no code
+#: from the file: skops builds them with ``cls.__new__`` and sets their
+#: attributes; their ``__setstate__`` (where they have one) only copies
+#: values. Functions or types outside this list (``builtins.eval``,
+#: ``os.system``, ``numpy.load`` ...) are refused.
+TRUSTED = (
+    # spe's estimators and their fitted parts
+    "spe._baselines.RecentAverageRegressor",
+    "spe._combined.LikesRegressor",
+    "spe._embedder.PretrainedEmbedder",
+    "spe._features.ImageFeatures",
+    "spe._intervals.ConformalLikesRegressor",
+    "spe._loader.ImageLoader",
+    "spe._post_features.PostFeatures",
+    "spe._regressor.CNNLikesRegressor",
+    "spe._regressor._TargetScaler",
+    "spe._selection.AutoLikesRegressor",
+    "spe._trend.AutoTrendRegressor",
+    "spe._trend.EWMARegressor",
+    "spe._walk._PictureCache",
+    "spe._walk._Table",
+    # the placeholders of this module
+    "spe._skops_io.Frame",
+    "spe._skops_io.KerasFile",
+    # CNNLikesRegressor's input reshaping, a pure function (scikeras' feature_encoder)
+    "spe._regressor.as_images",
+    # numpy dtypes (X_dtype_, y_dtype_), rebuilt from an empty array loaded without pickle
+    "numpy.dtype",
+    # conformal prediction: residual quantiles and flags (crepes)
+    "crepes.base.ConformalRegressor",
+    # a column selector by name pattern and dtype (no code, only a regex and dtype names)
+    "sklearn.compose._column_transformer.make_column_selector",
+)
+
+
+class KerasFile:
+    """Placeholder for a Keras network saved beside the skops file."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+class Frame:
+    """Placeholder for a pandas DataFrame, Series or Index: plain arrays and labels."""
+
+
+def _frame_parts(obj):
+    import pandas as pd
+
+    frame = Frame()
+    frame.kind = type(obj).__name__
+    index = obj if isinstance(obj, pd.Index) else obj.index
+    if isinstance(index, pd.RangeIndex):
+        frame.index = ("range", index.start, index.stop, index.step)
+    else:
+        frame.index = ("values", index.to_numpy(), str(index.dtype))
+    frame.index_name = index.name
+    if isinstance(obj, pd.DataFrame):
+        frame.columns = list(obj.columns)
+        frame.values = [obj.iloc[:, i].to_numpy() for i in range(obj.shape[1])]
+        frame.dtypes = [str(dtype) for dtype in obj.dtypes]
+    elif isinstance(obj, pd.Series):
+        frame.name, frame.values, frame.dtypes = obj.name, [obj.to_numpy()], [str(obj.dtype)]
+    return frame
+
+
+def _frame_object(frame):
+    import pandas as pd
+
+    if frame.index[0] == "range":
+        index = pd.RangeIndex(*frame.index[1:], name=frame.index_name)
+    else:
+        index = pd.Index(frame.index[1], dtype=frame.index[2], name=frame.index_name)
+    if frame.kind == "DataFrame":
+        columns = [pd.Series(v, index=index, dtype=d) for v, d in zip(frame.values, frame.dtypes)]
+        out = pd.concat(columns, axis=1) if columns else pd.DataFrame(index=index)
+        out.columns = pd.Index(frame.columns)
+        return out
+    if frame.kind == "Series":
+        return pd.Series(frame.values[0], index=index, dtype=frame.dtypes[0], name=frame.name)
+    return index
+
+
+def _is_pandas(value):
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(value, (pandas.DataFrame, pandas.Series, pandas.Index))
+
+
+def _keras_model_type():
+    keras = sys.modules.get("keras")
+    return None if keras is None else keras.Model
+
+
+def _descends(value):
+    """Whether to look inside ``value``'s attributes (estimators and other plain objects)."""
+    if isinstance(value, (type, np.ndarray, np.generic)) or not hasattr(value, "__dict__"):
+        return False
+    module = type(value).__module__.split(".")[0]
+    # Keras' own objects (callbacks holding a network, optimizers) are not walked:
+    # skops never gets them from spe (see dump_estimator), and the model swap must
+    # not reach into Keras' internals.
+    return module not in ("keras", "tensorflow", "jax", "torch", "pandas", "builtins")
+
+
+def _walk(value, convert, undo, memo):
+    """``value`` with ``convert`` applied throughout; in-place changes are logged in ``undo``."""
+    key = id(value)
+    if key in memo:
+        return memo[key][0]
+    memo[key] = (value, value)  # until walked: a cycle leads back to the value itself
+    new = convert(value)
+    if new is value:
+        if isinstance(value, tuple):
+            items = [_walk(item, convert, undo, memo) for item in value]
+            if any(a is not b for a, b in zip(items, value)):
+                new = type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
+        else:
+            slots = None
+            if isinstance(value, (dict, list)):
+                slots = value
+            elif _descends(value):
+                slots = vars(value)
+            entries = slots.items() if isinstance(slots, dict) else enumerate(slots or ())
+            for slot, item in list(entries):
+                replaced = _walk(item, convert, undo, memo)
+                if replaced is not item:
+                    undo.append((slots, slot, item))
+                    slots[slot] = replaced
+    memo[key] = (new, value)  # the value is kept alive, so its id is not reused meanwhile
+    return new
+
+
+def _restore(undo):
+    for slots, slot, item in reversed(undo):
+        slots[slot] = item
+    undo.clear()
+
+
+def untrusted_types(**source):
+    """The types a skops dump names that spe does not trust (``data=`` bytes or ``file=`` path)."""
+    import skops.io
+
+    return sorted(set(skops.io.get_untrusted_types(**source)) - set(TRUSTED))
+
+
+def dump_estimator(estimator):
+    """Dump ``estimator`` to skops bytes; return them and its Keras networks by file name.
+
+    Raises
+    ------
+    TypeError
+        If the estimator holds something skops cannot store, or a type spe
+        would refuse to load (nothing is then written).
+    """
+    import skops.io
+    from skops.io.exceptions import UnsupportedTypeException
+
+    from ._loader import ImageLoader
+
+    model_type = _keras_model_type()
+    networks = {}
+
+    def convert(value):
+        if model_type is not None and isinstance(value, model_type):
+            name = f"network-{len(networks)}.keras"
+            networks[name] = value
+            return KerasFile(name)
+        if _is_pandas(value):
+            return _frame_parts(value)
+        if isinstance(value, ImageLoader) and value.cache_dir is not None:
+            # The cache is a training-time folder of this machine: a saved
+            # model predicts new pictures without writing there.
+            loader = type(value).__new__(type(value))
+            loader.__dict__.update(vars(value), cache_dir=None)
+            return loader
+        return value
+
+    undo = []
+    try:
+        root = _walk(estimator, convert, undo, {})
+        if isinstance(root, (KerasFile, Frame)):
+            raise TypeError(f"save_model saves a fitted estimator, got {type(estimator).__name__}")
+        data = skops.io.dumps(root)
+    except UnsupportedTypeException as exc:
+        raise TypeError(f"{type(estimator).__name__} holds something spe cannot save: {exc}") from None
+    finally:
+        _restore(undo)
+    untrusted = untrusted_types(data=data)
+    if untrusted:
+        raise TypeError(
+            f"{type(estimator).__name__} holds types spe does not load from a model file "
+            f"({', '.join(untrusted)}); only spe's, scikit-learn's and crepes' estimators are saved"
+        )
+    return data, networks
+
+
+def load_estimator(path, load_network):
+    """Load a skops file spe wrote; ``load_network(name)`` gives each Keras network back.
+
+    The caller checks :func:`untrusted_types` first; skops checks again.
+    """
+    import skops.io
+
+    estimator = skops.io.load(path, trusted=list(TRUSTED))
+    networks = {}
+
+    def convert(value):
+        if isinstance(value, KerasFile):
+            if value.name not in networks:
+                networks[value.name] = load_network(value.name)
+            return networks[value.name]
+        if isinstance(value, Frame):
+            return _frame_object(value)
+        return value
+
+    _walk(estimator, convert, [], {})
+    return estimator, sorted(networks)
