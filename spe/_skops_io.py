@@ -5,16 +5,29 @@ loading, builds only the types it is told to trust. Two kinds of value in
 spe's fitted estimators do not fit it: Keras networks (each saved as its
 own ``.keras`` file and loaded in Keras' safe mode) and pandas objects
 (whose internals skops could only reach through pickle's protocol). For
-the dump, each is swapped for a small placeholder of a type spe trusts, and
-swapped back in a ``finally``: the caller's estimator is left as it was,
-even when saving fails. Loading reverses the swap on the new objects.
+the dump, each is swapped for a small placeholder of a type spe trusts, in a
+copy of the estimator's objects (arrays are shared, not copied): the
+caller's estimator is never changed, even for a moment, nor when saving
+fails. Loading swaps the placeholders back.
 """
 
+import copy
+import io
+import json
 import sys
+import zipfile
 
 import numpy as np
 
-__all__ = ["TRUSTED", "KerasFile", "Frame", "dump_estimator", "load_estimator", "untrusted_types"]
+__all__ = [
+    "TRUSTED",
+    "KerasFile",
+    "Frame",
+    "dump_estimator",
+    "load_estimator",
+    "holds_raw_bytes",
+    "untrusted_types",
+]
 
 #: Every type a model file may name beyond skops' own defaults (scikit-learn
 #: estimators, numpy arrays and dtypes, builtin containers and scalars).
@@ -122,38 +135,58 @@ def _descends(value):
     return module not in ("keras", "tensorflow", "jax", "torch", "pandas", "builtins")
 
 
-def _walk(value, convert, undo, memo):
-    """``value`` with ``convert`` applied throughout; in-place changes are logged in ``undo``."""
+def _copy_tree(value, convert, memo):
+    """``value`` with ``convert`` applied to every part, its containers and objects copied.
+
+    Arrays, scalars and what is not walked are shared, not copied; an object
+    reached twice gets the same copy, so shared parts stay shared and a cycle
+    is followed once. ``value`` itself is never changed.
+    """
     key = id(value)
     if key in memo:
         return memo[key][0]
-    memo[key] = (value, value)  # until walked: a cycle leads back to the value itself
     new = convert(value)
-    if new is value:
-        if isinstance(value, tuple):
-            items = [_walk(item, convert, undo, memo) for item in value]
-            if any(a is not b for a, b in zip(items, value)):
-                new = type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
-        else:
-            slots = None
-            if isinstance(value, (dict, list)):
-                slots = value
-            elif _descends(value):
-                slots = vars(value)
-            entries = slots.items() if isinstance(slots, dict) else enumerate(slots or ())
-            for slot, item in list(entries):
-                replaced = _walk(item, convert, undo, memo)
-                if replaced is not item:
-                    undo.append((slots, slot, item))
-                    slots[slot] = replaced
-    memo[key] = (new, value)  # the value is kept alive, so its id is not reused meanwhile
+    if new is not value:
+        memo[key] = (new, value)  # the value is kept alive, so its id is not reused meanwhile
+        return new
+    memo[key] = (value, value)
+    if isinstance(value, tuple):
+        items = [_copy_tree(item, convert, memo) for item in value]
+        if any(a is not b for a, b in zip(items, value)):
+            new = type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
+    elif isinstance(value, (dict, list)):
+        new = copy.copy(value)  # keeps a defaultdict's factory
+        memo[key] = (new, value)
+        for slot, item in value.items() if isinstance(value, dict) else enumerate(value):
+            new[slot] = _copy_tree(item, convert, memo)
+    elif _descends(value):
+        try:
+            new = type(value).__new__(type(value))
+        except TypeError:  # needs arguments: left as it is
+            return value
+        memo[key] = (new, value)
+        new.__dict__.update({name: _copy_tree(item, convert, memo) for name, item in vars(value).items()})
+    memo[key] = (new, value)
     return new
 
 
-def _restore(undo):
-    for slots, slot, item in reversed(undo):
-        slots[slot] = item
-    undo.clear()
+def holds_raw_bytes(schema):
+    """Whether a skops schema holds raw bytes: spe's model files never do.
+
+    An spe estimator given bytes where its network belongs would rebuild
+    the network from them (their pickling hook), before spe could check
+    their size; so no bytes are loaded at all.
+    """
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("__loader__") in ("BytesNode", "BytearrayNode"):
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def untrusted_types(**source):
@@ -195,16 +228,21 @@ def dump_estimator(estimator):
             return loader
         return value
 
-    undo = []
+    memo = {}  # holds every original part until the dump is done
+    root = _copy_tree(estimator, convert, memo)
+    if isinstance(root, (KerasFile, Frame)):
+        raise TypeError(f"save_model saves a fitted estimator, got {type(estimator).__name__}")
     try:
-        root = _walk(estimator, convert, undo, {})
-        if isinstance(root, (KerasFile, Frame)):
-            raise TypeError(f"save_model saves a fitted estimator, got {type(estimator).__name__}")
         data = skops.io.dumps(root)
-    except UnsupportedTypeException as exc:
-        raise TypeError(f"{type(estimator).__name__} holds something spe cannot save: {exc}") from None
-    finally:
-        _restore(undo)
+    except (UnsupportedTypeException, TypeError, ValueError, AttributeError) as exc:
+        raise TypeError(
+            f"{type(estimator).__name__} holds something spe cannot save ({type(exc).__name__}: {exc})"
+        ) from None
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        if holds_raw_bytes(json.loads(archive.read("schema.json"))):
+            raise TypeError(
+                f"{type(estimator).__name__} holds raw bytes, which spe does not load from a model file"
+            )
     untrusted = untrusted_types(data=data)
     if untrusted:
         raise TypeError(
@@ -233,5 +271,4 @@ def load_estimator(path, load_network):
             return _frame_object(value)
         return value
 
-    _walk(estimator, convert, [], {})
-    return estimator, sorted(networks)
+    return _copy_tree(estimator, convert, {}), sorted(networks)

@@ -30,7 +30,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from ._format1 import NETWORK_FILE, load_format1
-from ._skops_io import TRUSTED, dump_estimator, load_estimator, untrusted_types
+from ._skops_io import TRUSTED, dump_estimator, holds_raw_bytes, load_estimator, untrusted_types
 from ._staging import MARKER, recover, staged
 from .exceptions import ModelLoadError
 
@@ -273,7 +273,8 @@ def load_model(directory):
 
 def _load_skops(folder, names):
     path = folder / SKOPS_FILE
-    _check_archive(path, kind="model")
+    if holds_raw_bytes(_check_archive(path, kind="model")):
+        raise ModelLoadError(f"{path}: refused to load: it holds raw bytes, which spe's model files never do")
     try:
         untrusted = untrusted_types(file=path)
     except (RecursionError, MemoryError) as exc:
@@ -360,7 +361,10 @@ def _read_json(path, limit):
 
 
 def _check_archive(path, kind="network"):
-    """Check a ``.keras`` or ``.skops`` archive's sizes from its central directory before opening it."""
+    """Check a ``.keras`` or ``.skops`` archive's sizes from its central directory before opening it.
+
+    Returns its ``config.json`` or ``schema.json``, parsed (None where Keras says what is wrong with it).
+    """
     if kind == "network":
         max_entries, max_bytes, config_name, what = (_MAX_ENTRIES, _MAX_NETWORK_BYTES, "config.json", kind)
     else:
@@ -396,9 +400,10 @@ def _check_archive(path, kind="network"):
         archive_kind = "a .keras" if kind == "network" else "a skops"
         raise ModelLoadError(f"{path}: cannot load the {what} (not {archive_kind} archive: {exc})") from None
     try:
-        json.loads(config)
+        return json.loads(config)
     except RecursionError:
         raise ModelLoadError(f"{path}: cannot load the {what} ({config_name} is nested too deeply)") from None
     except ValueError:
         if kind == "model":
             raise ModelLoadError(f"{path}: corrupt model file ({config_name} is not JSON)") from None
+        return None

@@ -347,6 +347,28 @@ def test_a_model_object_of_an_untrusted_class_is_refused(posts, tmp_path):
         load_model(folder)
 
 
+def test_raw_bytes_are_neither_saved_nor_loaded(fitted, posts, tmp_path, monkeypatch):
+    """Bytes in a network's place would make the regressor rebuild a network from them, unchecked."""
+    model = EWMARegressor().fit(posts, posts["likes"])
+    model.blob_ = b"x"
+    with pytest.raises(TypeError, match="holds raw bytes"):
+        save_model(model, tmp_path / "m")
+    folder = save_model(fitted, tmp_path / "model")
+    rebuilt = []
+    monkeypatch.setattr("spe._backend.model_from_bytes", lambda data: rebuilt.append(data))
+
+    def bytes_for_the_network(schema):
+        cnn = schema["content"]["content"]["steps"]["content"][1]["content"][1]
+        cnn["content"]["content"]["model_"] = {
+            "__class__": "bytes", "__module__": "builtins", "__loader__": "BytesNode", "file": "blob.bin"
+        }  # fmt: skip
+
+    _rewrite_skops(folder / SKOPS_FILE, bytes_for_the_network, replace={"blob.bin": b"PK"})
+    with pytest.raises(ModelLoadError, match=r"model.skops: refused to load: it holds raw bytes"):
+        load_model(folder)
+    assert rebuilt == []
+
+
 def test_a_tampered_model_file_is_refused_in_one_line(every_model, tmp_path):
     import shutil
 
