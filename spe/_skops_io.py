@@ -259,10 +259,15 @@ def load_estimator(path, load_network):
     """
     import skops.io
 
+    from ._loader import ImageLoader
+
     estimator = skops.io.load(path, trusted=list(TRUSTED))
     networks = {}
 
     def convert(value):
+        if isinstance(value, ImageLoader) and value.cache_dir is not None:
+            # spe saves none (see dump_estimator): predicting would write pictures there
+            raise ValueError(f"an ImageLoader with a cache folder ({value.cache_dir!r})")
         if isinstance(value, KerasFile):
             if value.name not in networks:
                 networks[value.name] = load_network(value.name)

@@ -347,6 +347,21 @@ def test_a_model_object_of_an_untrusted_class_is_refused(posts, tmp_path):
         load_model(folder)
 
 
+def test_a_model_file_that_would_write_a_picture_cache_is_refused(fitted, tmp_path):
+    folder = save_model(fitted, tmp_path / "model")
+
+    def cache_folder(schema):
+        loader = schema["content"]["content"]["steps"]["content"][0]["content"][1]
+        node = loader["content"]["content"]["cache_dir"]
+        node["content"] = json.dumps(str(tmp_path / "written"))
+        del node["__id__"]  # else it is the None saved before it (skops memoizes by id)
+
+    _rewrite_skops(folder / SKOPS_FILE, cache_folder)
+    with pytest.raises(ModelLoadError, match="corrupt model file .*an ImageLoader with a cache folder"):
+        load_model(folder)
+    assert not (tmp_path / "written").exists()
+
+
 def test_raw_bytes_are_neither_saved_nor_loaded(fitted, posts, tmp_path, monkeypatch):
     """Bytes in a network's place would make the regressor rebuild a network from them, unchecked."""
     model = EWMARegressor().fit(posts, posts["likes"])
