@@ -74,7 +74,26 @@ class KerasFile:
 
 
 class Frame:
-    """Placeholder for a pandas DataFrame, Series or Index: plain arrays and labels."""
+    """Placeholder for a pandas object (DataFrame, Series, Index, Timestamp): plain arrays and labels."""
+
+
+def _plain(values):
+    """A Series' or Index's values as an array skops stores, and the name of their dtype."""
+    import pandas as pd
+
+    dtype = values.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):  # stored as UTC wall times
+        values = pd.DatetimeIndex(values).tz_convert("UTC").tz_localize(None)
+    return np.asarray(values.to_numpy()), str(dtype)
+
+
+def _pandas_values(array, dtype_name):
+    import pandas as pd
+
+    dtype = pd.api.types.pandas_dtype(dtype_name)
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return pd.DatetimeIndex(array).tz_localize("UTC").tz_convert(dtype.tz).as_unit(dtype.unit)
+    return pd.Index(array, dtype=dtype)
 
 
 def _frame_parts(obj):
@@ -82,18 +101,19 @@ def _frame_parts(obj):
 
     frame = Frame()
     frame.kind = type(obj).__name__
+    if isinstance(obj, (pd.Timestamp, pd.Timedelta, type(pd.NaT))):
+        obj = pd.Index([obj])
     index = obj if isinstance(obj, pd.Index) else obj.index
     if isinstance(index, pd.RangeIndex):
         frame.index = ("range", index.start, index.stop, index.step)
     else:
-        frame.index = ("values", index.to_numpy(), str(index.dtype))
+        frame.index = ("values", *_plain(index))
     frame.index_name = index.name
     if isinstance(obj, pd.DataFrame):
         frame.columns = list(obj.columns)
-        frame.values = [obj.iloc[:, i].to_numpy() for i in range(obj.shape[1])]
-        frame.dtypes = [str(dtype) for dtype in obj.dtypes]
+        frame.values = [_plain(obj.iloc[:, i]) for i in range(obj.shape[1])]
     elif isinstance(obj, pd.Series):
-        frame.name, frame.values, frame.dtypes = obj.name, [obj.to_numpy()], [str(obj.dtype)]
+        frame.name, frame.values = obj.name, [_plain(obj)]
     return frame
 
 
@@ -103,20 +123,49 @@ def _frame_object(frame):
     if frame.index[0] == "range":
         index = pd.RangeIndex(*frame.index[1:], name=frame.index_name)
     else:
-        index = pd.Index(frame.index[1], dtype=frame.index[2], name=frame.index_name)
+        index = _pandas_values(*frame.index[1:]).rename(frame.index_name)
     if frame.kind == "DataFrame":
-        columns = [pd.Series(v, index=index, dtype=d) for v, d in zip(frame.values, frame.dtypes)]
+        columns = [pd.Series(_pandas_values(*part), index=index) for part in frame.values]
         out = pd.concat(columns, axis=1) if columns else pd.DataFrame(index=index)
         out.columns = pd.Index(frame.columns)
         return out
     if frame.kind == "Series":
-        return pd.Series(frame.values[0], index=index, dtype=frame.dtypes[0], name=frame.name)
-    return index
+        return pd.Series(_pandas_values(*frame.values[0]), index=index, name=frame.name)
+    return index if frame.kind.endswith("Index") else index[0]
+
+
+def _same(a, b):
+    """Whether pandas object ``b`` is ``a``: type, values, dtypes, labels and names."""
+    import pandas as pd
+
+    if type(a) is not type(b):
+        return False
+    if not isinstance(a, (pd.DataFrame, pd.Series, pd.Index)):
+        return a is b if a is pd.NaT else bool(a == b)
+    if isinstance(a, pd.Index):
+        return a.equals(b) and a.dtype == b.dtype and a.name == b.name
+    dtypes = a.dtypes.equals(b.dtypes) if isinstance(a, pd.DataFrame) else a.dtype == b.dtype
+    labels = a.columns.equals(b.columns) if isinstance(a, pd.DataFrame) else a.name == b.name
+    return a.equals(b) and dtypes and labels and _same(a.index, b.index)
+
+
+def _pandas_placeholder(obj):
+    """A :class:`Frame` for ``obj``, checked to give ``obj`` back."""
+    frame = _frame_parts(obj)
+    try:
+        same = _same(obj, _frame_object(frame))
+    except (TypeError, ValueError):
+        same = False
+    if not same:
+        raise TypeError(f"save_model cannot store this pandas {type(obj).__name__} faithfully: {obj!r:.200}")
+    return frame
 
 
 def _is_pandas(value):
-    pandas = sys.modules.get("pandas")
-    return pandas is not None and isinstance(value, (pandas.DataFrame, pandas.Series, pandas.Index))
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(
+        value, (pd.DataFrame, pd.Series, pd.Index, pd.Timestamp, pd.Timedelta, type(pd.NaT))
+    )
 
 
 def _keras_model_type():
@@ -219,7 +268,7 @@ def dump_estimator(estimator):
             networks[name] = value
             return KerasFile(name)
         if _is_pandas(value):
-            return _frame_parts(value)
+            return _pandas_placeholder(value)
         if isinstance(value, ImageLoader) and value.cache_dir is not None:
             # The cache is a training-time folder of this machine: a saved
             # model predicts new pictures without writing there.

@@ -246,10 +246,23 @@ def test_conformal_regressors_and_dataframes_round_trip(posts, tmp_path):
         index=pd.Index(["first", "second"], name="fold"),
     )
     model.bounds_ = (np.array([1.0, 2.0]), 0.8, pd.Series([1.5, 2.5], name="s"))
+    when = pd.DatetimeIndex(["2024-03-30 23:00", "2024-03-31 03:00"], name="posted").tz_localize(
+        "Europe/Paris"
+    )
+    model.times_ = pd.DataFrame(
+        {"caption": pd.array(["a", None], dtype="str"), "gap": pd.to_timedelta([1, 2], unit="h")}, index=when
+    )
+    model.last_post_ = posts["timestamp"].max()  # a tz-aware pandas Timestamp
+    model.scalars_ = [pd.Timedelta(hours=3), pd.NaT, pd.Index([3, 1], name="k")]
     loaded = load_model(save_model(model, tmp_path / "model"))
     pd.testing.assert_frame_equal(loaded.coverage_, model.coverage_)
+    pd.testing.assert_frame_equal(loaded.times_, model.times_)
+    assert str(loaded.times_.index.tz) == "Europe/Paris"
     pd.testing.assert_series_equal(loaded.bounds_[2], model.bounds_[2])
     assert loaded.bounds_[1] == 0.8 and isinstance(loaded.bounds_, tuple)
+    assert loaded.last_post_ == model.last_post_ and str(loaded.last_post_.tz) == "UTC"
+    assert loaded.scalars_[0] == pd.Timedelta(hours=3) and loaded.scalars_[1] is pd.NaT
+    pd.testing.assert_index_equal(loaded.scalars_[2], model.scalars_[2], exact=True)
     y_hat = np.array([100.0, 200.0, 50.0])
     for name in ("conformal_", "plain_conformal_"):
         kwargs = {"sigmas": np.array([1.0, 0.7, 1.8])} if name == "conformal_" else {}
@@ -277,6 +290,9 @@ def test_an_unfitted_model_or_an_untrusted_part_is_refused_and_nothing_written(p
     model = EWMARegressor().fit(posts, posts["likes"])
     with pytest.raises(TypeError, match="metadata' must be a dict"):
         save_model(model, tmp_path / "m", metadata=["x"])
+    model.periods_ = pd.Series(pd.period_range("2024-01", periods=2, freq="M"))
+    with pytest.raises(TypeError, match="does not load from a model file.*pandas.*Period"):
+        save_model(model, tmp_path / "m")
     assert list(tmp_path.iterdir()) == []
 
 
