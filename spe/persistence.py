@@ -180,7 +180,7 @@ def save_model(model, directory, *, data=None, scores=None, metadata=None):
     if scores is not None:
         meta["scores"] = scores
     meta["metadata"] = {} if metadata is None else metadata
-    text = json.dumps(meta, indent=2, default=str)  # before the folder: unserialisable metadata fails here
+    text = json.dumps(meta, indent=2, default=str)  # numpy numbers and paths as text
     with staged(
         directory,
         is_own=_is_model_folder,
