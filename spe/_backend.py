@@ -80,7 +80,8 @@ class PicklesKerasModel:
         state = dict(super().__getstate__())  # a copy: never change the live object
         for name in self._not_pickled:
             state.pop(name, None)
-        if "model_" in state:
+        # Only a live network: spe's skops saving puts a placeholder there.
+        if isinstance(state.get("model_"), keras.Model):
             state["model_"] = model_to_bytes(state["model_"])
         return state
 

@@ -375,8 +375,8 @@ def test_corrupt_model_folder_cli(tmp_path, capsys):
     data = _seed_folder(tmp_path / "data")
     model = tmp_path / "model"
     assert main(["fit", str(data), "--size", "8", "--epochs", "1", "--out", str(model)]) == 0
-    (model / "network.keras").write_bytes(b"garbage")
+    (model / "network-0.keras").write_bytes(b"garbage")
     capsys.readouterr()
     assert main(["predict", str(model), str(data / "1.jpg")]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "network.keras" in err
+    assert err.count("\n") == 1 and "network-0.keras" in err

@@ -62,7 +62,8 @@ def test_tune_fit_and_predict(posts, tmp_path, capsys):
         "best.json",
         "grid_heatmap.png",
         "model/spe.json",
-        "model/network.keras",
+        "model/model.skops",
+        "model/network-0.keras",
         "report.html",
     ):
         assert (out / name).is_file(), name
@@ -218,8 +219,10 @@ def test_cache_dir_decodes_once_and_the_saved_model_writes_no_cache(posts, tmp_p
     # Streamed batches are shuffled differently, so the networks differ a little.
     assert len(predictions["cache"]) == len(predictions["memory"]) == 3
     assert len(list(cache.glob("images-*.npy"))) == 1  # decoded once, reused by fit
-    loader = json.loads((tmp_path / "model-cache" / "spe.json").read_text())["loader"]
-    assert loader["dtype"] == "uint8" and loader["cache_dir"] is None  # a saved model writes no cache
+    from spe.persistence import load_model
+
+    loader = load_model(tmp_path / "model-cache").named_steps["load"]
+    assert loader.dtype == "uint8" and loader.cache_dir is None  # a saved model writes no cache
 
     assert main(["--quiet", "evaluate", folder, *TINY, "--epochs", "1", "--cache-dir", str(cache)]) == 0
     assert "CNN" in capsys.readouterr().out
@@ -324,7 +327,7 @@ def test_two_fits_to_the_same_folder_one_whole_model_and_the_loser_says_so(posts
             if proc.poll() is None:
                 proc.kill()
     loaded = load_model(model)
-    assert loaded.spe_metadata_["regressor"]["epochs"] == 120  # the winner's, whole
+    assert loaded.named_steps["cnn"].epochs == 120  # the winner's, whole
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
