@@ -58,12 +58,12 @@ def _history(model):
             if isinstance(column, str) and column not in columns:
                 columns.append(column)
     # A loaded model also knows the account's last post from its folder's summary.
-    summary = getattr(model, "spe_metadata_", {}).get("training_data", {})
-    if summary.get("last_timestamp") and last_time is None:
-        last_time = pd.Timestamp(summary["last_timestamp"])
+    summary = getattr(model, "spe_metadata_", {}).get("data") or {}
+    if summary.get("timestamp_range") and last_time is None:
+        last_time = pd.Timestamp(summary["timestamp_range"][1])
         last_time = last_time.tz_localize("UTC") if last_time.tzinfo is None else last_time.tz_convert("UTC")
-    if summary.get("last_post_index") is not None and last_index is None:
-        last_index = float(summary["last_post_index"])
+    if summary.get("post_index_range") and last_index is None:
+        last_index = float(summary["post_index_range"][1])
     return last_index, last_time, columns
 
 
