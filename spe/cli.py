@@ -127,7 +127,7 @@ def _build_parser():
         help="auto (default): the model this account's own posts pick, walking forward; or a name "
         "from `spe evaluate --compare`, e.g. 'trend x picture', 'CNN on pixels'",
     )
-    p.add_argument("--epochs", type=int, default=50, help="CNN training epochs (default 50)")
+    p.add_argument("--epochs", type=int, default=None, help="CNN training epochs (default 50)")
     p.add_argument("--learning-rate", type=float, default=None, help="CNN learning rate")
     p.add_argument("--size", type=int, default=64)
     cache_option(p)
@@ -424,12 +424,18 @@ def cmd_fit(args):
     from ._staging import reserve
     from .persistence import _is_model_folder, save_model
 
+    network = args.epochs is not None or args.learning_rate is not None
+    if network and "cnn" not in args.model.lower():
+        raise ValueError(
+            f"--epochs and --learning-rate set the CNN's training, and --model {args.model!r} trains no "
+            "network; add --model 'CNN on pixels' to fit the CNN"
+        )
     data = _load_checked(args.data, args.size, args.cache_dir)
     post_features = {"timestamp", "caption"} <= set(data.columns)
     model = next_post_model(
         args.model,
         size=args.size,
-        epochs=args.epochs,
+        epochs=50 if args.epochs is None else args.epochs,
         learning_rate=args.learning_rate,
         post_features=post_features,
         n_posts=len(data),

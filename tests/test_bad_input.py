@@ -204,9 +204,13 @@ def test_fewer_samples_than_folds(tmp_path, capsys):
     ("flag", "value", "name"), [("--epochs", "-1", "epochs"), ("--learning-rate", "0", "learning_rate")]
 )
 def test_cli_parameters_out_of_range(tmp_path, capsys, flag, value, name):
-    data = _seed_folder(tmp_path / "data")
-    assert main(["fit", str(data), "--size", "8", flag, value, "--out", str(tmp_path / "m")]) == 1
+    data = _seed_folder(tmp_path / "data", n=30)
+    args = ["fit", str(data), "--size", "8", flag, value, "--out", str(tmp_path / "m")]
+    assert main([*args, "--model", "CNN on pixels"]) == 1
     assert name in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+    assert main(args) == 1  # the default model trains no network
+    assert "add --model 'CNN on pixels'" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
 
 
@@ -254,15 +258,15 @@ def test_no_input_file_is_ever_modified(tmp_path, capsys):
         )
         == 0
     )
-    assert main(["fit", str(data), "--size", "8", "--epochs", "1", "--out", str(model)]) == 0
+    assert main(["fit", str(data), "--size", "8", "--out", str(model)]) == 0
     assert main(["predict", str(model), str(data / "1.jpg")]) == 0
     assert _digest(data) == before
 
 
 def test_predict_never_unpickles(tmp_path, capsys, monkeypatch):
-    data = _seed_folder(tmp_path / "data")
+    data = _seed_folder(tmp_path / "data", n=30)
     model = tmp_path / "model"
-    assert main(["fit", str(data), "--size", "8", "--epochs", "1", "--out", str(model)]) == 0
+    assert main(["fit", str(data), "--size", "8", "--out", str(model)]) == 0
 
     def refuse(*args, **kwargs):
         raise AssertionError("unpickling attempted")
@@ -372,9 +376,10 @@ def test_instaloader_problems_cli(tmp_path, capsys):
 
 
 def test_corrupt_model_folder_cli(tmp_path, capsys):
-    data = _seed_folder(tmp_path / "data")
+    data = _seed_folder(tmp_path / "data", n=30)
     model = tmp_path / "model"
-    assert main(["fit", str(data), "--size", "8", "--epochs", "1", "--out", str(model)]) == 0
+    args = ["fit", str(data), "--size", "8", "--epochs", "1", "--model", "cnn-on-pixels"]
+    assert main([*args, "--out", str(model)]) == 0
     (model / "network-0.keras").write_bytes(b"garbage")
     capsys.readouterr()
     assert main(["predict", str(model), str(data / "1.jpg")]) == 1

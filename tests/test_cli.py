@@ -69,11 +69,14 @@ def test_tune_fit_and_predict(posts, tmp_path, capsys):
         assert (out / name).is_file(), name
 
     model = tmp_path / "model"
-    assert main(["fit", posts.attrs["directory"], "--size", "8", "--epochs", "1", "--out", str(model)]) == 0
+    assert main(["fit", posts.attrs["directory"], "--size", "8", "--out", str(model)]) == 0
+    assert "Chose " in capsys.readouterr().out
     image = posts["image"].iloc[0]
     assert main(["predict", str(model), image, "--actual", "100"]) == 0
-    line = capsys.readouterr().out.splitlines()[-2]
-    assert line.startswith(f"{image}: predicted ") and "actual 100 (" in line and "%)" in line
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["rank", "picture", "predicted", "80%", "interval", "trend", "picture", "actual", "why"]
+    assert lines[2].split()[:2] == ["1", Path(image).name] and " 100 " in lines[2]
+    assert lines[-1].startswith("One picture's error proves nothing")
 
 
 def test_errors_are_one_line_and_exit_nonzero(posts, tmp_path, capsys):
@@ -210,18 +213,17 @@ def test_cache_dir_decodes_once_and_the_saved_model_writes_no_cache(posts, tmp_p
     predictions = {}
     for name, extra in [("memory", []), ("cache", ["--cache-dir", str(cache)])]:
         model = tmp_path / f"model-{name}"
-        assert (
-            main(["--quiet", "fit", folder, "--size", "8", "--epochs", "2", "--out", str(model), *extra]) == 0
-        )
+        args = ["--quiet", "fit", folder, "--size", "8", "--epochs", "2", "--model", "CNN on pixels"]
+        assert main([*args, "--out", str(model), *extra]) == 0
         capsys.readouterr()
         assert main(["predict", str(model), *posts["image"].iloc[:3]]) == 0
-        predictions[name] = [line for line in capsys.readouterr().out.splitlines() if "predicted" in line]
+        predictions[name] = [line for line in capsys.readouterr().out.splitlines() if ".jpg" in line]
     # Streamed batches are shuffled differently, so the networks differ a little.
     assert len(predictions["cache"]) == len(predictions["memory"]) == 3
     assert len(list(cache.glob("images-*.npy"))) == 1  # decoded once, reused by fit
     from spe.persistence import load_model
 
-    loader = load_model(tmp_path / "model-cache").named_steps["load"]
+    loader = load_model(tmp_path / "model-cache").estimator_.named_steps["load"]
     assert loader.dtype == "uint8" and loader.cache_dir is None  # a saved model writes no cache
 
     assert main(["--quiet", "evaluate", folder, *TINY, "--epochs", "1", "--cache-dir", str(cache)]) == 0
@@ -267,12 +269,12 @@ def test_tune_out_with_a_model_folder_spe_did_not_write_is_refused(posts, tmp_pa
 
 
 def test_fit_refuses_a_folder_before_training(posts, tmp_path, capsys, monkeypatch):
-    from spe import CNNLikesRegressor
+    from spe import AutoLikesRegressor
 
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "1.jpg").write_bytes(b"precious")
-    monkeypatch.setattr(CNNLikesRegressor, "fit", lambda *a, **k: pytest.fail("trained before checking"))
-    args = ["fit", posts.attrs["directory"], "--size", "8", "--epochs", "1"]
+    monkeypatch.setattr(AutoLikesRegressor, "fit", lambda *a, **k: pytest.fail("trained before checking"))
+    args = ["fit", posts.attrs["directory"], "--size", "8"]
     assert main([*args, "--out", str(tmp_path / "photos")]) == 1
     assert "photos exists and is not an spe model folder" in capsys.readouterr().err
     assert (tmp_path / "photos" / "1.jpg").read_bytes() == b"precious"
@@ -296,6 +298,7 @@ def test_two_fits_to_the_same_folder_one_whole_model_and_the_loser_says_so(posts
 
     def writer(epochs):
         args = ["--quiet", "fit", posts.attrs["directory"], "--size", "8", "--epochs", str(epochs)]
+        args += ["--model", "CNN on pixels"]
         return subprocess.Popen(
             [sys.executable, "-c", _WRITER, *args, "--out", str(model)],
             **dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env),
@@ -327,7 +330,7 @@ def test_two_fits_to_the_same_folder_one_whole_model_and_the_loser_says_so(posts
             if proc.poll() is None:
                 proc.kill()
     loaded = load_model(model)
-    assert loaded.named_steps["cnn"].epochs == 120  # the winner's, whole
+    assert loaded.estimator_.named_steps["cnn"].epochs == 120  # the winner's, whole
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
