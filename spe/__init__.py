@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from ._baselines import RecentAverageRegressor
 from ._combined import LikesRegressor
 from ._features import ImageFeatures
+from ._intervals import ConformalLikesRegressor, walk_forward_intervals
 from ._loader import ImageLoader
 from ._post_features import PostFeatures
 from ._selection import AutoLikesRegressor
@@ -32,6 +33,7 @@ __all__ = [
     "AutoLikesRegressor",
     "AutoTrendRegressor",
     "CNNLikesRegressor",
+    "ConformalLikesRegressor",
     "EWMARegressor",
     "ImageFeatures",
     "ImageLoader",
@@ -40,6 +42,7 @@ __all__ = [
     "PretrainedEmbedder",
     "RecentAverageRegressor",
     "__version__",
+    "walk_forward_intervals",
 ]
 
 
