@@ -8,8 +8,8 @@ after a warm-up of 20 the interval calibrated on the posts before it
 (:func:`spe.walk_forward_intervals`), three ways, side by side:
 
 - ``absolute``: crepes on plain residuals (one width for every post);
-- ``normalized``: residuals divided by the predicted likes (what spe uses);
-- ``by trend``: residuals divided by the trend's prediction.
+- ``by prediction``: residuals divided by the model's predicted likes;
+- ``by trend``: residuals divided by the trend's prediction (what spe uses).
 
 Prints, per model, account and seed, the share of posts inside the
 interval (goal: 0.75 to 0.85 at 80%) and its mean width in likes, then the
@@ -27,7 +27,6 @@ import tempfile
 
 import numpy as np
 import pandas as pd
-from crepes import ConformalRegressor
 from sklearn.linear_model import RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -60,18 +59,6 @@ def _models():
         "trend x picture": picture(),
         "auto": AutoLikesRegressor({"trend": AutoTrendRegressor(), "trend x picture": picture()}),
     }
-
-
-def _by_trend(actual, predicted, trend, confidence, warm_up=20):
-    """Online intervals with sigma = the trend's prediction (crepes, as walk_forward_intervals)."""
-    low, high = np.full(len(actual), np.nan), np.full(len(actual), np.nan)
-    sigmas = np.maximum(trend, 1.0)
-    for i in range(warm_up, len(actual)):
-        cr = ConformalRegressor().fit(actual[:i] - predicted[:i], sigmas=sigmas[:i])
-        low[i], high[i] = cr.predict_int(
-            predicted[i : i + 1], sigmas=sigmas[i : i + 1], confidence=confidence, y_min=0
-        )[0]
-    return low, high
 
 
 def _forward(args):
@@ -153,8 +140,10 @@ def main():
                     "absolute": walk_forward_intervals(
                         actual, predicted, confidence=args.confidence, normalize=False
                     ),
-                    "normalized": walk_forward_intervals(actual, predicted, confidence=args.confidence),
-                    "by trend": _by_trend(actual, predicted, trend, args.confidence),
+                    "by prediction": walk_forward_intervals(actual, predicted, confidence=args.confidence),
+                    "by trend": walk_forward_intervals(
+                        actual, predicted, trend=trend, confidence=args.confidence
+                    ),
                 }
                 for way, (low, high) in ways.items():
                     kept = ~np.isnan(low)

@@ -5,9 +5,11 @@ the error a person would have met asking about their next post. Those
 errors calibrate :class:`crepes.ConformalRegressor`: an 80% interval is
 the prediction plus or minus the error that 80% of the walked posts stayed
 within. Likes are heavy-tailed and grow with the account, so the errors are
-measured relative to the prediction (crepes' normalized nonconformity,
-``sigma = max(predicted likes, 1)``): a post the model expects to get 200
-likes gets an interval twice as wide as one it expects to get 100.
+measured relative to the account's level (crepes' normalized nonconformity,
+``sigma = max(trend, 1)``, the trend's prediction for the post): when the
+account gets 200 likes a post the intervals are twice as wide as at 100. The
+trend, not the model's own prediction, sets the scale, so a picture model
+that extrapolates to a tiny prediction does not get a tiny interval too.
 """
 
 import math
@@ -62,23 +64,25 @@ def posts_needed(confidence):
     return n
 
 
-def _sigmas(predicted):
-    # Difficulty of a post: its predicted likes (errors grow with the account).
-    return np.maximum(np.asarray(predicted, dtype=np.float64), 1.0)
+def _sigmas(scale):
+    # Difficulty of a post: the account's level (errors grow with the account).
+    return np.maximum(np.asarray(scale, dtype=np.float64), 1.0)
 
 
-def _conformal(residuals, predicted, normalize):
+def _conformal(residuals, scale=None):
     from crepes import ConformalRegressor  # imported on use: crepes takes a second to import
 
-    return ConformalRegressor().fit(residuals, sigmas=_sigmas(predicted) if normalize else None)
+    return ConformalRegressor().fit(residuals, sigmas=None if scale is None else _sigmas(scale))
 
 
-def _interval(conformal, predicted, confidence):
-    sigmas = _sigmas(predicted) if conformal.normalized else None
+def _interval(conformal, predicted, scale, confidence):
+    sigmas = _sigmas(scale) if conformal.normalized else None
     return conformal.predict_int(predicted, sigmas=sigmas, confidence=confidence, y_min=0)
 
 
-def walk_forward_intervals(actual, predicted, *, confidence=0.8, min_calibration=20, normalize=True):
+def walk_forward_intervals(
+    actual, predicted, *, trend=None, confidence=0.8, min_calibration=20, normalize=True
+):
     """Honest online intervals: each post's from the residuals of the posts before it.
 
     For walk-forward predictions, post ``i``'s interval comes from a
@@ -91,12 +95,15 @@ def walk_forward_intervals(actual, predicted, *, confidence=0.8, min_calibration
     ----------
     actual, predicted : array-like of shape (n_samples,)
         Likes and walk-forward predictions, in posting order.
+    trend : array-like of shape (n_samples,), default=None
+        The trend's walk-forward predictions of the same posts: the scale
+        of each post's residual. ``None`` uses ``predicted``.
     confidence : float in (0, 1), default=0.8
     min_calibration : int, default=20
         Warm-up: the first posts get no interval (NaN). Raised to the
         count the confidence needs when it is lower (19 for 0.95).
     normalize : bool, default=True
-        Residuals relative to the predicted likes (crepes' ``sigmas``);
+        Residuals relative to ``trend`` (crepes' ``sigmas``);
         ``False``: plain absolute residuals, the same width for every post.
 
     Returns
@@ -123,10 +130,14 @@ def walk_forward_intervals(actual, predicted, *, confidence=0.8, min_calibration
     if len(actual) != len(predicted):
         raise ValueError(f"actual and predicted differ in length: {len(actual)} and {len(predicted)}.")
     residuals = actual - predicted
+    scale = predicted if trend is None else column_or_1d(trend, dtype=np.float64)
+    if not normalize:
+        scale = None
     low, high = np.full(len(actual), np.nan), np.full(len(actual), np.nan)
     for i in range(max(min_calibration, posts_needed(confidence)), len(actual)):
-        conformal = _conformal(residuals[:i], predicted[:i], normalize)
-        low[i], high[i] = _interval(conformal, predicted[i : i + 1], confidence)[0]
+        conformal = _conformal(residuals[:i], None if scale is None else scale[:i])
+        here = None if scale is None else scale[i : i + 1]
+        low[i], high[i] = _interval(conformal, predicted[i : i + 1], here, confidence)[0]
     return low, high
 
 
@@ -145,11 +156,12 @@ class ConformalLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
     stretch predicted by the estimator fitted on the posts before it, as in
     :func:`~spe.evaluation.evaluate`), and its errors there calibrate a
     :class:`crepes.ConformalRegressor`. Errors are taken relative to the
-    predicted likes (normalized conformal prediction): likes are
-    heavy-tailed and grow with the account, and on synthetic accounts this
-    kept coverage near the nominal level with narrower intervals than plain
-    absolute errors (see :ref:`intervals`). The estimator is then fitted on
-    all posts for :meth:`predict`.
+    account's level, the prediction of an :class:`~spe.AutoTrendRegressor`
+    walked over the same posts (normalized conformal prediction): likes
+    are heavy-tailed and grow with the account, and on synthetic accounts
+    this kept coverage near the nominal level where plain absolute errors
+    fell short (see :ref:`intervals`). The estimator and the trend are then
+    fitted on all posts.
 
     An :class:`~spe.AutoLikesRegressor` already walks its candidates
     forward in its own ``fit``; its walk is reused, not repeated.
@@ -173,7 +185,9 @@ class ConformalLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
     estimator_ : regressor
         The estimator, fitted on all posts.
     conformal_ : crepes.ConformalRegressor
-        Calibrated on the walked posts' residuals (normalized by the predicted likes).
+        Calibrated on the walked posts' residuals, divided by their trend.
+    trend_ : AutoTrendRegressor
+        The trend fitted on all posts: the scale of new posts' intervals.
     walk_ : DataFrame
         One row per walked post: ``actual`` likes, the estimator's walk-forward
         prediction (``predicted``) and an :class:`~spe.AutoTrendRegressor`'s
@@ -266,7 +280,8 @@ class ConformalLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
         actual = y[walked]
         trend = walk_forward_predict(AutoTrendRegressor(), X, y, cv)[walked]
         self.walk_ = pd.DataFrame({"actual": actual, "predicted": predicted, "trend": trend})
-        self.conformal_ = _conformal(actual - predicted, predicted, normalize=True)
+        self.conformal_ = _conformal(actual - predicted, trend)
+        self.trend_ = AutoTrendRegressor().fit(X, y)
         self.picture_skill_ = tuple(float(v) for v in picture_skill(actual, predicted, trend))
         return self
 
@@ -276,9 +291,9 @@ class ConformalLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
 
     @available_if(_estimator_updates)
     def partial_fit(self, X, y):
-        """Pass the posts observed since the last fit to the estimator (its trend).
+        """Pass the posts observed since the last fit to the estimator (its trend) and the trend.
 
-        The calibration stays as fitted.
+        The calibration stays as fitted; the intervals follow the trend.
 
         Parameters
         ----------
@@ -292,6 +307,7 @@ class ConformalLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
         """
         check_is_fitted(self)
         self.estimator_.partial_fit(X, y)
+        self.trend_.partial_fit(X, y)
         return self
 
     def predict(self, X):
@@ -339,7 +355,7 @@ class ConformalLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
                 f"confidence={confidence:g} needs intervals calibrated on at least {needed} walked "
                 f"posts; this model has {have}. Lower the confidence or fit on more posts."
             )
-        return _interval(self.conformal_, self.predict(X), confidence)
+        return _interval(self.conformal_, self.predict(X), self.trend_.predict(X), confidence)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -347,7 +363,7 @@ class ConformalLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
         return tags
 
 
-def interval_scores(actual, predictions, *, confidence=0.8, min_calibration=20):
+def interval_scores(actual, predictions, *, trend=None, confidence=0.8, min_calibration=20):
     """Coverage and mean width of each model's online intervals (:func:`walk_forward_intervals`).
 
     Parameters
@@ -356,6 +372,9 @@ def interval_scores(actual, predictions, *, confidence=0.8, min_calibration=20):
         Likes of the walked posts, in posting order.
     predictions : dict of str to array-like or DataFrame
         Each model's walk-forward predictions of the same posts.
+    trend : array-like of shape (n_samples,), default=None
+        The trend's walk-forward predictions: the scale of the residuals
+        (``None``: each model's own predictions).
     confidence : float in (0, 1), default=0.8
     min_calibration : int, default=20
         Warm-up posts without an interval.
@@ -382,7 +401,7 @@ def interval_scores(actual, predictions, *, confidence=0.8, min_calibration=20):
     rows = {}
     for name in predictions:
         low, high = walk_forward_intervals(
-            actual, predictions[name], confidence=confidence, min_calibration=min_calibration
+            actual, predictions[name], trend=trend, confidence=confidence, min_calibration=min_calibration
         )
         kept = ~np.isnan(low)
         inside = (actual[kept] >= low[kept]) & (actual[kept] <= high[kept])

@@ -376,8 +376,9 @@ def evaluate(
         ``80% coverage`` and ``80% width`` columns (named by the level).
         Each walked post after the first 20 gets the interval spe would
         have given before it was posted: split-conformal on the residuals
-        of the walked posts before it (:func:`spe.walk_forward_intervals`,
-        as :class:`~spe.ConformalLikesRegressor` calibrates); coverage is
+        of the walked posts before it, relative to the trend's prediction
+        (:func:`spe.walk_forward_intervals`, as
+        :class:`~spe.ConformalLikesRegressor` calibrates); coverage is
         the share of those posts inside, width the mean in likes (NaN with
         20 walked posts or fewer). ``"time"`` and ``"kfold"`` leave these
         columns out: their folds have no earlier residuals to calibrate on.
@@ -413,7 +414,10 @@ def evaluate(
         walk = cv if isinstance(cv, WalkForwardSplit) else WalkForwardSplit(n_splits=n_splits)
         report = _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progress, refit_every)
         walked = report.predictions
-        intervals = interval_scores(walked["actual"], walked[report.scores.index], confidence=confidence)
+        trend = walked["trend chosen on training posts"]
+        intervals = interval_scores(
+            walked["actual"], walked[report.scores.index], trend=trend, confidence=confidence
+        )
         report.scores = report.scores.join(intervals)
         return report
     splitter = make_cv(cv, n_splits)

@@ -149,3 +149,20 @@ def test_fitted_intervals_cover_the_next_posts(tmp_path):
     coverage = ((y[200:] >= low) & (y[200:] <= high)).mean()
     print(f"80% coverage of the next 200 posts {coverage:.3f}")
     assert 0.7 <= coverage <= 0.9, coverage
+
+
+def test_the_trend_sets_the_width_not_the_picture(posts):
+    # A picture model that extrapolates to a tiny prediction must not get a tiny interval.
+    X, y = _xy(posts)
+    picture = LikesRegressor(image_model=make_pipeline(ImageFeatures(size=(16, 16), faces=False), Ridge()))
+    model = ConformalLikesRegressor(picture).fit(X[:35], y[:35])
+    pred, bounds = model.predict(X[35:]), model.predict_interval(X[35:])
+    assert np.ptp(pred) > 1  # the pictures move the predictions ...
+    unclipped = bounds[:, 0] > 0
+    widths = np.diff(bounds, axis=1).ravel()[unclipped]
+    np.testing.assert_allclose(widths, widths[0])  # ... not the width, the same for posts at one level
+    rng = np.random.RandomState(0)
+    actual, predicted = 100 * np.exp(0.3 * rng.randn(40)), np.r_[np.full(39, 100.0), 5.0]
+    by_trend = walk_forward_intervals(actual, predicted, trend=np.full(40, 100.0))
+    by_prediction = walk_forward_intervals(actual, predicted)
+    assert np.diff(by_trend, axis=0)[0, -1] > 10 * np.diff(by_prediction, axis=0)[0, -1]
