@@ -195,7 +195,8 @@ class ConformalLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
     picture_skill_ : tuple of float
         ``(rho, low, high)``: :func:`~spe.evaluation.picture_skill` over the
         walked posts; an interval above 0 means the picture part ranked
-        posts against their trend better than chance.
+        posts against their trend better than chance. NaN when the
+        estimator's predictions are the trend's (no picture part).
 
     See Also
     --------
