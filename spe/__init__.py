@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from ._baselines import RecentAverageRegressor
 from ._combined import LikesRegressor
 from ._features import ImageFeatures
+from ._intervals import ConformalLikesRegressor, walk_forward_intervals
 from ._loader import ImageLoader
 from ._next import next_post_model, predict_next
 from ._post_features import PostFeatures
@@ -33,6 +34,7 @@ __all__ = [
     "AutoLikesRegressor",
     "AutoTrendRegressor",
     "CNNLikesRegressor",
+    "ConformalLikesRegressor",
     "EWMARegressor",
     "ImageFeatures",
     "ImageLoader",
@@ -43,6 +45,7 @@ __all__ = [
     "__version__",
     "next_post_model",
     "predict_next",
+    "walk_forward_intervals",
 ]
 
 

@@ -84,6 +84,11 @@ class AutoLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     walk_residuals_ : ndarray
         Actual minus predicted likes of the chosen candidate on the walked
         posts (for prediction intervals).
+    walk_actual_ : ndarray
+        Actual likes of the walked posts.
+    walk_predictions_ : DataFrame
+        Every candidate's walk-forward predictions (one column each) over
+        the walked posts, indexed by row position in ``X``.
 
     See Also
     --------
@@ -166,6 +171,8 @@ class AutoLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         beats = row["vs fallback"] + self.margin * row["standard error"] < 0
         self.selected_ = best if beats else self.fallback
         self.walk_residuals_ = y[walked] - preds[self.selected_]
+        self.walk_actual_ = y[walked]
+        self.walk_predictions_ = pd.DataFrame(preds, index=walked)
         self.estimator_ = clone(prepared[self.selected_]).fit(X, y)
         return self
 

@@ -25,6 +25,7 @@ from sklearn.utils import check_scalar
 from ._baselines import RecentAverageRegressor
 from ._candidates import _cache_params, candidates  # noqa: F401  (re-exported)
 from ._explain import explain_selected, explanation_lines
+from ._intervals import _check_confidence, interval_scores
 from ._walk import (
     WalkForwardSplit,
     has_network,
@@ -322,6 +323,7 @@ def evaluate(
     n_jobs=None,
     progress=None,
     refit_every=None,
+    confidence=0.8,
 ):
     """Cross-validate ``estimator`` and two baselines on the same folds.
 
@@ -380,6 +382,17 @@ def evaluate(
         has folds; between refits, a model with ``partial_fit`` (the trends,
         :class:`~spe.LikesRegressor`, :class:`~spe.AutoLikesRegressor`)
         still sees the likes of every earlier post.
+    confidence : float in (0, 1), default=0.8
+        ``"walk"`` only: the level of the prediction intervals scored in the
+        ``80% coverage`` and ``80% width`` columns (named by the level).
+        Each walked post after the first 20 gets the interval spe would
+        have given before it was posted: split-conformal on the residuals
+        of the walked posts before it, relative to the trend's prediction
+        (:func:`spe.walk_forward_intervals`, as
+        :class:`~spe.ConformalLikesRegressor` calibrates); coverage is
+        the share of those posts inside, width the mean in likes (NaN with
+        20 walked posts or fewer). ``"time"`` and ``"kfold"`` leave these
+        columns out: their folds have no earlier residuals to calibrate on.
 
     Returns
     -------
@@ -389,7 +402,8 @@ def evaluate(
     ------
     ValueError
         If there are fewer posts than folds (or the walk's first stretch) need,
-        ``refit_every`` is below 1, or the posts are not in posting order.
+        ``refit_every`` is below 1, ``confidence`` is not in (0, 1), or the
+        posts are not in posting order.
 
     Examples
     --------
@@ -401,14 +415,22 @@ def evaluate(
     >>> report.scores.shape
     (3, 7)
     >>> evaluate(RecentAverageRegressor(k=3), posts).scores.shape
-    (4, 10)
+    (4, 12)
     """
     if not isinstance(data, pd.DataFrame) or target not in data.columns:
         raise ValueError(f"data must be a DataFrame of posts with a {target!r} column")
     _check_posting_order(data)
+    confidence = _check_confidence(confidence)
     if (isinstance(cv, str) and cv == "walk") or isinstance(cv, WalkForwardSplit):
         walk = cv if isinstance(cv, WalkForwardSplit) else WalkForwardSplit(n_splits=n_splits)
-        return _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progress, refit_every)
+        report = _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progress, refit_every)
+        walked = report.predictions
+        trend = walked["trend chosen on training posts"]
+        intervals = interval_scores(
+            walked["actual"], walked[report.scores.index], trend=trend, confidence=confidence
+        )
+        report.scores = report.scores.join(intervals)
+        return report
     splitter = make_cv(cv, n_splits)
     needed = splitter.get_n_splits() + 1
     if len(data) < needed:

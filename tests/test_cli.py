@@ -74,7 +74,17 @@ def test_tune_fit_and_predict(posts, tmp_path, capsys):
     image = posts["image"].iloc[0]
     assert main(["predict", str(model), image, "--actual", "100"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1].split() == ["rank", "picture", "predicted", "80%", "interval", "trend", "picture", "actual", "why"]
+    assert lines[1].split() == [
+        "rank",
+        "picture",
+        "predicted",
+        "80%",
+        "interval",
+        "trend",
+        "picture",
+        "actual",
+        "why",
+    ]
     assert lines[2].split()[:2] == ["1", Path(image).name] and " 100 " in lines[2]
     assert lines[-1].startswith("One picture's error proves nothing")
 
