@@ -404,7 +404,8 @@ def what_was_chosen(model, name="auto"):
         "walk-forward MAE": float(np.mean(np.abs(walk["actual"] - walk["predicted"]))),
         "trend MAE": float(np.mean(np.abs(walk["actual"] - walk["trend"]))),
         "posts walked": int(len(walk)),
-        "picture skill": [float(v) for v in model.picture_skill_],
+        # NaN (no picture part) as null: spe.json stays strict JSON.
+        "picture skill": [float(v) if np.isfinite(v) else None for v in model.picture_skill_],
     }
     inner = model.estimator_
     if hasattr(inner, "selected_") and hasattr(inner, "selection_scores_"):

@@ -448,10 +448,17 @@ def cmd_fit(args):
         model.fit(data.drop(columns="likes"), data["likes"].to_numpy())
         chosen = what_was_chosen(model, args.model)
         path = save_model(model, args.out, data=data, scores=chosen)
-    _say(
-        f"Chose {chosen['chosen']}: walking forward over {chosen['posts walked']} posts it missed by "
-        f"{chosen['walk-forward MAE']:.1f} likes on average (the trend alone: {chosen['trend MAE']:.1f})."
-    )
+    walked = f"walking forward over {chosen['posts walked']} posts"
+    if chosen["chosen"] == "trend":
+        _say(
+            f"Chose the account's trend: no picture model beat it {walked} (it missed by "
+            f"{chosen['walk-forward MAE']:.1f} likes on average). Every picture will get the same prediction."
+        )
+    else:
+        _say(
+            f"Chose {chosen['chosen']}: {walked} it missed by {chosen['walk-forward MAE']:.1f} likes on "
+            f"average (the trend alone: {chosen['trend MAE']:.1f})."
+        )
     _say(f"Fitted in {time.perf_counter() - t0:.0f} s; model saved to {path}")
     return 0
 
@@ -482,7 +489,7 @@ def _ranked_lines(table, actual):
         cells = [str(rank), Path(row["image"]).name, f"{row['predicted']:.0f}"]
         low, high = row["low"], row["high"]
         cells.append(f"{low:.0f}-{high:.0f}" if np.isfinite(low) else "n/a")
-        trend = _number(row["trend"]) if np.isfinite(row["trend"]) else "n/a"
+        trend = f"{row['trend']:.0f}" if np.isfinite(row["trend"]) else "n/a"
         cells += [trend, _percent(row["picture factor"])]
         if actual is not None:
             cells.append(f"{row['actual']:g}")
