@@ -479,8 +479,6 @@ def _percent(factor):
 
 
 def _ranked_lines(table, actual):
-    from .report import _number
-
     interval = table.attrs.get("confidence")
     head = ["rank", "picture", "predicted", f"{interval:.0%} interval" if interval else "interval"]
     head += ["trend", "picture"] + (["actual"] if actual is not None else []) + ["why"]
