@@ -234,7 +234,7 @@ def _digest(folder):
 
 
 def test_no_input_file_is_ever_modified(tmp_path, capsys):
-    data = _seed_folder(tmp_path / "data")
+    data = _seed_folder(tmp_path / "data", n=20)
     before = _digest(data)
     model = tmp_path / "model"
     assert main(["--quiet", "evaluate", str(data), *TRAIN, "--out", str(tmp_path / "ev")]) == 0

@@ -208,7 +208,7 @@ def test_fit_and_tune_never_train_on_the_likes_column(posts, tmp_path, capsys, m
         monkeypatch.setattr(Pipeline, method, spy)
     folder = posts.attrs["directory"]
     one_cell = ["--epochs", "1", "--learning-rate", "1e-2"]
-    assert main(["--quiet", "fit", folder, "--size", "8", "--epochs", "1", "--out", str(tmp_path / "m")]) == 0
+    assert main(["--quiet", "fit", folder, "--size", "8", "--out", str(tmp_path / "m")]) == 0
     assert main(["--quiet", "tune", folder, *TINY, *one_cell]) == 0
     assert main(["--quiet", "tune", folder, *TINY, *one_cell, "--fast"]) == 0
     capsys.readouterr()
