@@ -7,14 +7,12 @@ never leaves half-written output.
 
 import argparse
 import contextlib
+import importlib
 import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
-
-import numpy as np
 
 __all__ = ["main"]
 
@@ -419,229 +417,21 @@ def cmd_tune(args):
     return 0
 
 
-def cmd_fit(args):
-    from ._next import next_post_model, what_was_chosen
-    from ._staging import reserve
-    from .persistence import _is_model_folder, save_model
+def _lazy(module, name):
+    """A command whose code is imported only when it runs."""
 
-    network = args.epochs is not None or args.learning_rate is not None
-    if network and "cnn" not in args.model.lower():
-        raise ValueError(
-            f"--epochs and --learning-rate set the CNN's training, and --model {args.model!r} trains no "
-            "network; add --model 'CNN on pixels' to fit the CNN"
-        )
-    data = _load_checked(args.data, args.size, args.cache_dir)
-    post_features = {"timestamp", "caption"} <= set(data.columns)
-    model = next_post_model(
-        args.model,
-        size=args.size,
-        epochs=50 if args.epochs is None else args.epochs,
-        learning_rate=args.learning_rate,
-        post_features=post_features,
-        n_posts=len(data),
-        cache_dir=args.cache_dir,
-    )
-    t0 = time.perf_counter()
-    # Claimed before training: a folder spe may not replace, or a second
-    # `spe fit` to the same folder, fails now rather than after the fit.
-    with reserve(args.out, is_own=_is_model_folder, what="model folder", advice="Give --out a new folder."):
-        model.fit(data.drop(columns="likes"), data["likes"].to_numpy())
-        chosen = what_was_chosen(model, args.model)
-        path = save_model(model, args.out, data=data, scores=chosen)
-    walked = f"walking forward over {chosen['posts walked']} posts"
-    if chosen["chosen"] == "trend":
-        _say(
-            f"Chose the account's trend: no picture model beat it {walked} (it missed by "
-            f"{chosen['walk-forward MAE']:.1f} likes on average). Every picture will get the same prediction."
-        )
-    else:
-        _say(
-            f"Chose {chosen['chosen']}: {walked} it missed by {chosen['walk-forward MAE']:.1f} likes on "
-            f"average (the trend alone: {chosen['trend MAE']:.1f})."
-        )
-    _say(f"Fitted in {time.perf_counter() - t0:.0f} s; model saved to {path}")
-    return 0
+    def run(args):
+        return getattr(importlib.import_module(module, __package__), name)(args)
 
-
-def _prediction_lines(images, predicted, actual):
-    lines = []
-    for i, (image, pred) in enumerate(zip(images, predicted)):
-        line = f"{image}: predicted {pred:.1f} likes"
-        if actual is not None:
-            diff = (pred - actual[i]) / max(actual[i], 1) * 100
-            line += f", actual {actual[i]:g} ({diff:+.0f}%)"
-        lines.append(line)
-    return lines
-
-
-def _percent(factor):
-    return "" if not np.isfinite(factor) else f"{(factor - 1) * 100:+.0f}%"
-
-
-def _ranked_lines(table, actual):
-    interval = table.attrs.get("confidence")
-    head = ["rank", "picture", "predicted", f"{interval:.0%} interval" if interval else "interval"]
-    head += ["trend", "picture"] + (["actual"] if actual is not None else []) + ["why"]
-    rows = []
-    for rank, row in table.iterrows():
-        cells = [str(rank), Path(row["image"]).name, f"{row['predicted']:.0f}"]
-        low, high = row["low"], row["high"]
-        cells.append(f"{low:.0f}-{high:.0f}" if np.isfinite(low) else "n/a")
-        trend = f"{row['trend']:.0f}" if np.isfinite(row["trend"]) else "n/a"
-        cells += [trend, _percent(row["picture factor"])]
-        if actual is not None:
-            cells.append(f"{row['actual']:g}")
-        cells.append(row["reasons"])
-        rows.append(cells)
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head, *rows]]
-
-
-def cmd_predict(args):
-    import pandas as pd
-
-    from ._next import predict_next
-    from .persistence import load_model
-    from .report import prediction_page
-
-    if args.actual is not None and len(args.actual) != len(args.images):
-        raise ValueError(f"--actual has {len(args.actual)} counts for {len(args.images)} images")
-    model = load_model(args.model)
-    table = predict_next(model, list(args.images), when=args.when, caption=args.caption)
-    if args.actual is not None:
-        given = {}
-        for image, count in zip(args.images, args.actual):
-            given.setdefault(image, []).append(count)
-        # The same file twice gets the same prediction; the stable ranking keeps their order.
-        table["actual"] = [given[image].pop(0) for image in table["image"]]
-    when = pd.Timestamp(table.attrs["when"])
-    _say(f"If posted next ({when:%Y-%m-%d %H:%M} UTC), best first:")
-    for line in _ranked_lines(table, args.actual):
-        _say(line)
-    _say(table.attrs["skill"])
-    if args.actual is not None and len(args.images) == 1:
-        _say("One picture's error proves nothing; `spe evaluate` gives the cross-validated picture.")
-    with _staged_output(args.out, args.command) as out:
-        if out is not None:
-            table.to_csv(out / "predictions.csv")
-            prediction_page(table, path=out / "report.html")
-    if args.out:
-        _say(f"Predictions and report.html written to {args.out}")
-    return 0
-
-
-def cmd_demo(args):
-    from .datasets import make_posts
-    from .persistence import load_model
-    from .plotting import plot_loss_curve
-
-    t0 = time.perf_counter()
-    with _staged_output(args.out, args.command) as out:
-        _say(f"Making a sample account of {args.posts} posts (spe.datasets.make_posts) ...")
-        data = make_posts(args.posts, directory=out / "data", random_state=0)
-        _say(_summary(data))
-        _say("\n== 1. How well can likes be predicted? ==")
-        ns = argparse.Namespace(
-            size=64,
-            epochs=args.epochs,
-            learning_rate=None,
-            cv="time",
-            folds=5,
-            quiet=args.quiet,
-            cache_dir=None,
-        )
-        report = _evaluate(data, ns, out)
-        _say("\n== 2. Which settings work best? ==")
-        grid_epochs = sorted({max(1, args.epochs // 5), max(1, args.epochs * 3 // 5)})
-        ns = argparse.Namespace(
-            size=64,
-            epochs=grid_epochs,
-            learning_rate=[1e-3, 1e-4],
-            cv="time",
-            folds=3,
-            quiet=args.quiet,
-            cache_dir=None,
-        )
-        search = _tune(data, ns, out)
-        _save_fig(plot_loss_curve(search.best_estimator_), out / "loss_curve.png")
-        _say("\n== 3. What will a new picture get? ==")
-        new = make_posts(1, directory=out / "new_picture", random_state=2024)
-        model = load_model(out / "model")
-        predicted = model.predict(new["image"])
-        for line in _prediction_lines(["new picture"], predicted, new["likes"].tolist()):
-            _say(line)
-        _say("One picture's error proves nothing: the cross-validated table above is the honest answer.")
-        _say("\n== 4. On a realistic account, does anything beat the recent average? ==")
-        _say("Real accounts drift over time and pictures matter less (make_posts(realistic=True)).")
-        real = make_posts(args.posts, directory=out / "realistic_data", realistic=True, random_state=0)
-        ns = argparse.Namespace(
-            size=64,
-            epochs=args.epochs,
-            cv="time",
-            folds=5,
-            quiet=args.quiet,
-            compare=True,
-            embedding_weights="auto",
-            cache_dir=None,
-        )
-        (out / "realistic").mkdir()
-        real_report = _evaluate(real, ns, out / "realistic")
-        _demo_page(out, (data, report), search, (new, predicted), (real, real_report))
-    _say(f"\nDone in {time.perf_counter() - t0:.0f} s. Report, plots and model in {args.out}/")
-    return 0
-
-
-def _demo_page(out, evaluated, search, new, realistic):
-    """All four parts of the demo on one page, out/report.html (each part's own files stay beside it)."""
-    from .evaluation import PROTOCOLS
-    from .report import evaluation_section, render_page, text_section, tuning_section
-
-    def figures(folder, label):
-        return {
-            "Likes over time": folder / "likes.png",
-            f"{label}: predicted vs actual": folder / "predicted_vs_actual.png",
-        }
-
-    (data, report), (new_posts, predicted), (real, real_report) = evaluated, new, realistic
-    new_lines = _prediction_lines(["The new picture"], predicted, new_posts["likes"].tolist())
-    sections = [
-        evaluation_section(report, figures=figures(out, "CNN"), posts=data, intro=_summary(data)),
-        tuning_section(
-            search,
-            protocol=f"3 folds, {PROTOCOLS['time']}",
-            figures={
-                "Grid search": out / "grid_heatmap.png",
-                "Best setting, loss per epoch": out / "loss_curve.png",
-            },
-        ),
-        text_section(
-            "What will a new picture get?",
-            [
-                *new_lines,
-                "One picture's error proves nothing: the cross-validated table above is the honest answer.",
-            ],
-            pictures={"the new picture": new_posts["image"].iloc[0]},
-        ),
-        evaluation_section(
-            real_report,
-            heading="On a realistic account, does anything beat the recent average?",
-            intro="Real accounts drift over time and pictures matter less (make_posts(realistic=True)). "
-            + _summary(real),
-            figures=figures(out / "realistic", "trend x picture"),
-            posts=real,
-        ),
-    ]
-    render_page(
-        sections, title="spe demo", subtitle="the whole job on a sample account", path=out / "report.html"
-    )
+    return run
 
 
 COMMANDS = {
     "evaluate": cmd_evaluate,
     "tune": cmd_tune,
-    "fit": cmd_fit,
-    "predict": cmd_predict,
-    "demo": cmd_demo,
+    "fit": _lazy("._cli_next", "cmd_fit"),
+    "predict": _lazy("._cli_next", "cmd_predict"),
+    "demo": _lazy("._cli_demo", "cmd_demo"),
 }
 
 

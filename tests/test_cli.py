@@ -148,7 +148,7 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["--quiet", "demo", "--out", str(out), "--posts", "40", "--epochs", "5"]) == 0
     printed = capsys.readouterr().out
-    assert "== 3. What will a new picture get? ==" in printed and "predicted" in printed
+    assert "== 3. Which of four new pictures should go up next? ==" in printed and "80% interval" in printed
     for name in (
         "report.txt",
         "likes.png",
@@ -156,12 +156,14 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
         "grid_heatmap.png",
         "loss_curve.png",
         "model/spe.json",
+        "next-model/model.skops",
         "realistic/report.txt",
         "report.html",
     ):
         assert (out / name).is_file(), name
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert page.count("<section") == 4 and "the new picture" in page  # all four parts on one page
+    assert page.count("<section") == 4 and "Which of four new pictures" in page  # all four parts, one page
+    assert main(["predict", str(out / "next-model"), str(out / "new_pictures" / "1.jpg")]) == 0
 
 
 def _run(*args):
