@@ -66,12 +66,15 @@ def every_model(posts, tmp_path_factory):
     )
     models["EWMARegressor"] = EWMARegressor(alpha=0.5, log=True)
     models["AutoTrendRegressor"] = AutoTrendRegressor()
+    models["what spe fit saves"] = spe.next_post_model(size=16)  # intervals around the own model
     root = tmp_path_factory.mktemp("models")
     saved, started = {}, time.perf_counter()
     for i, (name, model) in enumerate(models.items()):
         model.fit(X, y)
         folder = save_model(model, root / f"m{i}", data=posts, scores={"MAE": 1.5}, metadata={"name": name})
-        saved[name] = (model, folder, model.predict(_next_post(posts)))
+        X_next = _next_post(posts)
+        interval = model.predict_interval(X_next).tolist() if hasattr(model, "predict_interval") else None
+        saved[name] = (model, folder, (model.predict(X_next).tolist(), interval))
     print(f"fitted and saved {len(saved)} models in {time.perf_counter() - started:.1f} s")
     return saved
 
@@ -96,7 +99,11 @@ spe._backend.model_from_bytes = refuse
 
 folders, columns = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 X = pd.DataFrame({name: pd.Series(values).astype(dtype) for name, (values, dtype) in columns.items()})
-out = {name: load_model(folder).predict(X).tolist() for name, folder in folders.items()}
+out = {}
+for name, folder in folders.items():
+    model = load_model(folder)
+    interval = model.predict_interval(X).tolist() if hasattr(model, "predict_interval") else None
+    out[name] = (model.predict(X).tolist(), interval)
 print(json.dumps(out))
 """
 
@@ -116,10 +123,14 @@ def test_every_model_loads_in_a_fresh_process_without_pickle_and_predicts_the_sa
     )
     assert run.returncode == 0, run.stderr[-3000:]
     loaded = json.loads(run.stdout.strip().splitlines()[-1])
-    assert set(loaded) == set(every_model) and len(loaded) >= 11
-    for name, (_, _, expected) in every_model.items():
+    assert set(loaded) == set(every_model) and len(loaded) >= 12
+    for name, (_, _, (expected, interval)) in every_model.items():
         # The last row is the next post: the trends predict it from the account's saved history.
-        np.testing.assert_allclose(loaded[name], expected, rtol=1e-6, err_msg=name)
+        np.testing.assert_allclose(loaded[name][0], expected, rtol=1e-6, err_msg=name)
+        assert (loaded[name][1] is None) == (interval is None), name
+        if interval is not None:
+            np.testing.assert_allclose(loaded[name][1], interval, rtol=1e-6, err_msg=name)
+    assert every_model["what spe fit saves"][2][1] is not None
 
 
 def test_the_folder_layout_and_what_spe_json_records(every_model, posts):
@@ -202,7 +213,7 @@ def test_saving_leaves_the_callers_model_as_it_was_even_when_it_fails(
             assert isinstance(model.selection_scores_, pd.DataFrame)
         else:
             assert model[part].model_ is network
-        np.testing.assert_allclose(model.predict(X), expected, rtol=1e-6)
+        np.testing.assert_allclose(model.predict(X), expected[0], rtol=1e-6)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["saved"]  # nothing left by the failed saves
 
 
