@@ -155,3 +155,37 @@ def test_predict_keeps_actual_and_refuses_bad_input_writing_nothing(realistic_ac
     (model / "spe.json").write_text(json.dumps(meta))
     assert main(["predict", str(model), image]) == 1
     assert "Upgrade spe" in capsys.readouterr().err
+
+
+def test_a_tampered_model_file_is_one_line_and_nothing_written(realistic_account, tmp_path, capsys):
+    folder, posts = realistic_account
+    model = tmp_path / "model"
+    args = ["--quiet", "fit", str(folder / "posts.csv"), "--size", "16", "--model", "trend only"]
+    assert main([*args, "--out", str(model)]) == 0
+    data = bytearray((model / "model.skops").read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    (model / "model.skops").write_bytes(bytes(data))
+    capsys.readouterr()
+    out = tmp_path / "out"
+    assert main(["predict", str(model), posts["image"].iloc[210], "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("spe: error: ") and "model.skops" in err and err.count("\n") == 1, err
+    assert not out.exists()
+
+
+def test_a_format_1_cnn_folder_still_predicts_and_says_what_it_lacks(posts, tmp_path, capsys):
+    from sklearn.pipeline import Pipeline
+
+    from spe import CNNLikesRegressor, ImageLoader
+    from spe._format1 import save_format1
+
+    cnn = CNNLikesRegressor(epochs=1, conv_filters=(4,), dense_units=8, random_state=0)
+    pipe = Pipeline([("load", ImageLoader(size=(8, 8))), ("cnn", cnn)]).fit(posts, posts["likes"])
+    save_format1(pipe, tmp_path / "old", data=posts)
+    images = list(posts["image"].iloc[:2])
+    assert main(["predict", str(tmp_path / "old"), *images]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[3] for line in lines[2:4]] == ["n/a", "n/a"]  # no interval, no trend
+    assert "unknown" in lines[-1]
+    expected = sorted(pipe.predict(images), reverse=True)
+    assert [float(line.split()[2]) for line in lines[2:4]] == pytest.approx(np.round(expected), abs=0.51)
