@@ -77,6 +77,18 @@ def test_the_posting_time_changes_a_model_that_reads_it(timed_posts):
     assert morning["predicted"].iloc[0] != pytest.approx(evening["predicted"].iloc[0])
 
 
+def test_the_planned_caption_reaches_a_model_that_reads_captions(timed_posts):
+    model = _time_model(timed_posts)
+    image, when = timed_posts["image"].iloc[:1], "2030-01-01 18:00"
+    plain = predict_next(model, image, when=when)
+    tagged = predict_next(model, image, when=when, caption="sunset #beach #summer #travel @friend 🌅")
+    assert tagged["predicted"].iloc[0] != pytest.approx(plain["predicted"].iloc[0])
+    given = predict_next(
+        model, pd.DataFrame({"image": image, "caption": ["sunset #beach #summer #travel @friend 🌅"]})
+    )
+    assert given["predicted"].iloc[0] > 0
+
+
 def test_bad_arguments_name_the_parameter(posts):
     model = ConformalLikesRegressor(AutoTrendRegressor()).fit(posts.drop(columns="likes"), posts["likes"])
     with pytest.raises(ValueError, match="images: no pictures"):
