@@ -493,7 +493,7 @@ def test_cli_evaluate_writes_a_page_that_opens(posts, tmp_path, browser):
 @pytest.mark.skipif(
     not os.environ.get("SPE_SCREENSHOT_DIR"), reason="set SPE_SCREENSHOT_DIR to rewrite the docs' screenshots"
 )
-@pytest.mark.parametrize("kind", ["evaluate", "tune", "demo"])
+@pytest.mark.parametrize("kind", ["evaluate", "tune", "demo", "predict"])
 def test_docs_screenshots(browser, kind):
     """Screenshots of pages written by ``spe`` itself, from SPE_DOCS_PAGES/<kind>.html."""
     source = Path(os.environ["SPE_DOCS_PAGES"]) / f"{kind}.html"
