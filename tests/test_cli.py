@@ -316,7 +316,7 @@ def test_two_fits_to_the_same_folder_one_whole_model_and_the_loser_says_so(posts
             **dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env),
         )
 
-    first, second = writer(120), writer(1)
+    first, second = writer(40), writer(1)  # 40 epochs, trained 6 times (5 calibration refits)
     try:
         assert first.stdout.readline() == second.stdout.readline() == "ready\n"
         first.stdin.write("go\n")
@@ -342,7 +342,7 @@ def test_two_fits_to_the_same_folder_one_whole_model_and_the_loser_says_so(posts
             if proc.poll() is None:
                 proc.kill()
     loaded = load_model(model)
-    assert loaded.estimator_.named_steps["cnn"].epochs == 120  # the winner's, whole
+    assert loaded.estimator_.named_steps["cnn"].epochs == 40  # the winner's, whole
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
