@@ -1,5 +1,6 @@
 """The next post: each candidate picture's likes if posted next, ranked, with how sure and why."""
 
+import os
 import re
 
 import numpy as np
@@ -110,7 +111,7 @@ def _next_posts(model, images, when, caption):
             raise ValueError(f"images: a DataFrame needs an 'image' column (columns: {list(images.columns)})")
         posts = images.reset_index(drop=True).copy()
     else:
-        images = [images] if isinstance(images, str) else list(images)
+        images = [images] if isinstance(images, (str, os.PathLike)) else list(images)
         posts = pd.DataFrame({"image": [str(p) for p in images]})
     if posts.empty:
         raise ValueError("images: no pictures given; pass one path or more")

@@ -1,6 +1,7 @@
 """spe predict_next and the `spe fit` / `spe predict` pair: ranked candidates, how sure, why."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,8 @@ def test_a_trend_model_gives_every_picture_the_same_likes_and_says_so(posts):
     assert "every picture gets the same prediction" in table.attrs["skill"]
     assert table.attrs["skill"] == skill_note(model)
     assert list(table.index) == [1, 2, 3]
+    one = predict_next(model, Path(images[0]), when="2030-01-01")  # a single path-like
+    assert one["image"].tolist() == [images[0]]
 
 
 def test_unreadable_pictures_are_all_named_and_none_is_ranked(posts, tmp_path):
