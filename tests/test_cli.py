@@ -146,7 +146,7 @@ def test_interrupted_tune_writes_nothing_and_says_how_far(posts, tmp_path, capsy
 
 def test_demo_runs_end_to_end(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["--quiet", "demo", "--out", str(out), "--posts", "40", "--epochs", "5"]) == 0
+    assert main(["--quiet", "demo", "--out", str(out), "--posts", "40", "--epochs", "2"]) == 0
     printed = capsys.readouterr().out
     assert "== 3. Which of four new pictures should go up next? ==" in printed and "80% interval" in printed
     for name in (
@@ -225,7 +225,7 @@ def test_cache_dir_decodes_once_and_the_saved_model_writes_no_cache(posts, tmp_p
     predictions = {}
     for name, extra in [("memory", []), ("cache", ["--cache-dir", str(cache)])]:
         model = tmp_path / f"model-{name}"
-        args = ["--quiet", "fit", folder, "--size", "8", "--epochs", "2", "--model", "CNN on pixels"]
+        args = ["--quiet", "fit", folder, "--size", "8", "--epochs", "1", "--model", "CNN on pixels"]
         assert main([*args, "--out", str(model), *extra]) == 0
         capsys.readouterr()
         assert main(["predict", str(model), *posts["image"].iloc[:3]]) == 0
