@@ -5,7 +5,7 @@ import tempfile
 import numpy as np
 
 from spe import ImageLoader
-from spe._backend import keras
+from spe._keras._backend import keras
 from spe.datasets import make_posts
 
 

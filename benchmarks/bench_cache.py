@@ -5,10 +5,10 @@ cores). It writes ``--posts`` pictures of 256x256 (``make_posts``), then,
 as ``spe evaluate DATA --cache-dir CACHE --folds 5 --epochs 1`` does:
 
 - validation: the command line's check that every picture decodes
-  (``spe.cli._load_checked``), without and with ``--cache-dir``; peak
+  (``spe.cli._main._load_checked``), without and with ``--cache-dir``; peak
   ``RssAnon`` above the start (``/proc/self/status``, sampled every 10 ms);
 - the cross-validated run: ``spe.cli.main(["evaluate", ...])`` with a fresh
-  cache folder: pictures decoded (calls of ``spe._loader._load_one``),
+  cache folder: pictures decoded (calls of ``spe.features._loader._load_one``),
   ``.npy`` files in the cache and their bytes.
 
 The same script measures any version of spe: put it first on ``PYTHONPATH``.
@@ -34,20 +34,20 @@ def main():
     parser.add_argument("--size", type=int, default=64)
     args = parser.parse_args()
 
-    import spe._loader
-    from spe import cli
+    import spe.features._loader
+    from spe.cli import _main as cli
     from spe.datasets import make_posts
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-cache-"))
     make_posts(args.posts, directory=tmp / "data", image_size=(256, 256), random_state=0)
     counter = itertools.count()
-    decode = spe._loader._load_one
+    decode = spe.features._loader._load_one
 
     def counting(*a, **k):
         next(counter)
         return decode(*a, **k)
 
-    spe._loader._load_one = counting
+    spe.features._loader._load_one = counting
     print(f"spe from {Path(spe.__file__).parent}; {args.posts} posts, {args.size}x{args.size}")
     for label, cache in (("validate, no cache", None), ("validate, --cache-dir", tmp / "cache-validate")):
         base = _status()["RssAnon"]

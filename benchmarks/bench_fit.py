@@ -6,10 +6,10 @@ ways in one run, in three rounds (the median is shown):
 
 - plain Keras: ``model.fit`` on NumPy arrays, Keras' defaults (what
   CNNLikesRegressor did at first);
-- plain Keras fed by ``spe._batches.tensorflow_batches``, the ``tf.data``
+- plain Keras fed by ``spe._keras._batches.tensorflow_batches``, the ``tf.data``
   pipeline CNNLikesRegressor uses for float images in memory on the
   TensorFlow backend (built once per fit);
-- plain Keras fed by ``spe._batches.ImageBatches``, the PyDataset it uses for
+- plain Keras fed by ``spe._keras._batches.ImageBatches``, the PyDataset it uses for
   uint8 images (one batch read and converted at a time, memory maps stay on
   disk);
 - CNNLikesRegressor on float32 images, and on uint8 images.
@@ -27,8 +27,8 @@ import time
 from _seed_network import seed_data, seed_network
 
 from spe import CNNLikesRegressor
-from spe._backend import keras
-from spe._batches import ImageBatches, tensorflow_batches
+from spe._keras._backend import keras
+from spe._keras._batches import ImageBatches, tensorflow_batches
 
 
 def training_flops(model, n_samples, epochs):

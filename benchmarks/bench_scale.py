@@ -67,7 +67,7 @@ def child(paths_file, mode, cache_dir):
     import numpy as np
 
     from spe import CNNLikesRegressor, ImageLoader
-    from spe._backend import keras
+    from spe._keras._backend import keras
 
     class EpochTimes(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):

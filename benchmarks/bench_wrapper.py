@@ -15,7 +15,7 @@ import numpy as np
 from _seed_network import seed_data, seed_network
 
 from spe import CNNLikesRegressor
-from spe._backend import keras
+from spe._keras._backend import keras
 
 
 def plain_keras_fit(X, y, epochs, learning_rate):

@@ -10,15 +10,15 @@ The Keras-based estimators are imported on first use, so that
 import importlib
 from importlib.metadata import PackageNotFoundError, version
 
-from ._baselines import RecentAverageRegressor
-from ._combined import LikesRegressor
-from ._features import ImageFeatures
-from ._intervals import ConformalLikesRegressor, walk_forward_intervals
-from ._loader import ImageLoader
-from ._next import next_post_model, predict_next
-from ._post_features import PostFeatures
-from ._selection import AutoLikesRegressor
-from ._trend import AutoTrendRegressor, EWMARegressor
+from .features._image_features import ImageFeatures
+from .features._loader import ImageLoader
+from .features._post_features import PostFeatures
+from .models._baselines import RecentAverageRegressor
+from .models._combined import LikesRegressor
+from .models._intervals import ConformalLikesRegressor, walk_forward_intervals
+from .models._next import next_post_model, predict_next
+from .models._selection import AutoLikesRegressor
+from .models._trend import AutoTrendRegressor, EWMARegressor
 
 try:
     __version__ = version("spe")
@@ -26,8 +26,8 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0"
 
 _LAZY = {
-    "CNNLikesRegressor": "._regressor",
-    "PretrainedEmbedder": "._embedder",
+    "CNNLikesRegressor": ".models._cnn",
+    "PretrainedEmbedder": ".features._embedder",
 }
 
 __all__ = [
@@ -51,7 +51,7 @@ __all__ = [
 
 def __getattr__(name):
     if name in _LAZY:
-        importlib.import_module("._backend", __name__)  # TensorFlow's import-time noise, held back
+        importlib.import_module("._keras._backend", __name__)  # TensorFlow's import-time noise, held back
         value = getattr(importlib.import_module(_LAZY[name], __name__), name)
         globals()[name] = value
         return value

@@ -50,7 +50,7 @@ class LimitTensorFlowThreads(WorkerPlugin):
 
     def setup(self, worker):
         """Limit TensorFlow's threads as the worker starts, before it trains anything."""
-        from .tuning import limit_threads
+        from .model_selection._search import limit_threads
 
         limit_threads(self.n_threads or worker.state.nthreads)
 

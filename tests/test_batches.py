@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from spe._batches import ImageBatches, rotate
+from spe._keras._batches import ImageBatches, rotate
 
 
 def _images(n=10, side=4):

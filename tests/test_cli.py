@@ -294,7 +294,7 @@ def test_fit_refuses_a_folder_before_training(posts, tmp_path, capsys, monkeypat
 
 _WRITER = """
 import sys
-import spe._backend, spe.cli  # the slow imports first, so both writers start together
+import spe._keras._backend, spe.cli  # the slow imports first, so both writers start together
 print("ready", flush=True)
 sys.stdin.readline()
 sys.exit(spe.cli.main(sys.argv[1:]))
@@ -359,7 +359,7 @@ COMMANDS = {
 @pytest.mark.parametrize("where", ["before", "after", "both", "none"])
 def test_global_flags_before_or_after_the_command(command, where):
     # Issue 16.2: `spe demo --quiet` failed with "unrecognized arguments".
-    from spe.cli import _build_parser
+    from spe.cli._main import _build_parser
 
     flags = {"before": (["--quiet", "--debug"], []), "after": ([], ["--debug", "--quiet"])}
     flags["both"] = (["--quiet"], ["--debug"])
@@ -371,7 +371,7 @@ def test_global_flags_before_or_after_the_command(command, where):
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_version_after_the_command(command, capsys):
-    from spe.cli import _build_parser
+    from spe.cli._main import _build_parser
 
     with pytest.raises(SystemExit) as stop:
         _build_parser().parse_args([*COMMANDS[command], "--version"])
@@ -383,7 +383,7 @@ def test_compare_offline_has_no_random_weights_row_and_a_note(posts, capsys, mon
     import socket
     from pathlib import Path
 
-    from spe._embedder import imagenet_weights_problem
+    from spe.features._embedder import imagenet_weights_problem
 
     if list(Path("~/.keras/models").expanduser().glob("weights_mobilenet_v3_small*")):
         pytest.skip("Keras' cache holds the ImageNet weights on this machine")
@@ -407,6 +407,6 @@ def test_a_bug_is_not_turned_into_a_user_error(monkeypatch):
     def buggy(args):
         return len(None)
 
-    monkeypatch.setitem(__import__("spe.cli").cli.COMMANDS, "predict", buggy)
+    monkeypatch.setitem(__import__("spe.cli._main").cli._main.COMMANDS, "predict", buggy)
     with pytest.raises(TypeError, match="NoneType"):
         main(["predict", "model", "a.jpg"])

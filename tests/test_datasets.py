@@ -443,13 +443,13 @@ def test_instaloader_file_names_with_glob_characters(tmp_path):
 
 def test_instaloader_metadata_is_read_with_a_size_bound(tmp_path, monkeypatch):
     # A small .json.xz can expand to gigabytes; the reader stops at a bound.
-    import spe._reading
+    import spe.datasets._parsing
 
     _post(tmp_path, "2024-01-01_10-00-00_UTC", 5)
     path = tmp_path / "2024-01-01_10-00-00_UTC.json.xz"
     padded = lzma.decompress(path.read_bytes()) + b" " * 5000
     path.write_bytes(lzma.compress(padded))
     assert len(load_instaloader(tmp_path)) == 1
-    monkeypatch.setattr(spe._reading, "_MAX_METADATA_BYTES", 4000)
+    monkeypatch.setattr(spe.datasets._parsing, "_MAX_METADATA_BYTES", 4000)
     with pytest.raises(DataError, match=r"UTC\.json\.xz: corrupt .*more than"):
         load_instaloader(tmp_path)

@@ -8,7 +8,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils import estimator_checks
 
 from spe import ImageLoader, PretrainedEmbedder
-from spe._backend import keras
+from spe._keras._backend import keras
 
 from .test_loader import API_CHECKS
 
@@ -95,7 +95,7 @@ def offline(monkeypatch):
     import socket
     from pathlib import Path
 
-    from spe._embedder import imagenet_weights_problem
+    from spe.features._embedder import imagenet_weights_problem
 
     if list(Path("~/.keras/models").expanduser().glob("weights_mobilenet_v3_small*")):
         pytest.skip("Keras' cache holds the ImageNet weights on this machine")

@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, TimeSeriesSplit
 from sklearn.utils import estimator_checks
 
-import spe._loader
+import spe.features._loader
 from spe import ImageLoader
 from spe.exceptions import ImageLoadError
 
@@ -250,7 +250,7 @@ def test_uint8_output_is_the_float_output_times_255(posts):
 
 @pytest.mark.parametrize("dtype", ["uint8", "float32"])
 def test_cache_dir_gives_a_read_only_memory_map_equal_to_memory(posts, tmp_path, monkeypatch, dtype):
-    monkeypatch.setattr(spe._loader, "_CHUNK", 7)  # 40 pictures: 5 full chunks and a partial one
+    monkeypatch.setattr(spe.features._loader, "_CHUNK", 7)  # 40 pictures: 5 full chunks and a partial one
     in_memory = ImageLoader(size=(16, 16), dtype=dtype).transform(posts["image"])
     cached = ImageLoader(size=(16, 16), dtype=dtype, cache_dir=tmp_path / "cache").transform(posts["image"])
     assert isinstance(cached, np.memmap) and not cached.flags.writeable

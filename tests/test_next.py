@@ -11,10 +11,10 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 
 from spe import AutoTrendRegressor, ConformalLikesRegressor, LikesRegressor, PostFeatures, predict_next
-from spe._next import next_post_model, skill_note
 from spe.cli import main
 from spe.datasets import make_posts
 from spe.exceptions import ImageLoadError
+from spe.models._next import next_post_model, skill_note
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +191,7 @@ def test_a_format_1_cnn_folder_still_predicts_and_says_what_it_lacks(posts, tmp_
     from sklearn.pipeline import Pipeline
 
     from spe import CNNLikesRegressor, ImageLoader
-    from spe._format1 import save_format1
+    from spe.persistence.old._format1 import save_format1
 
     cnn = CNNLikesRegressor(epochs=1, conv_filters=(4,), dense_units=8, random_state=0)
     pipe = Pipeline([("load", ImageLoader(size=(8, 8))), ("cnn", cnn)]).fit(posts, posts["likes"])

@@ -23,13 +23,20 @@ from spe import (
     ImageLoader,
     LikesRegressor,
     RecentAverageRegressor,
-    _staging,
 )
-from spe._format1 import save_format1
-from spe._staging import MARKER
 from spe.evaluation import candidates
 from spe.exceptions import ModelLoadError
-from spe.persistence import FORMAT_VERSION, META_FILE, NETWORK_FILE, SKOPS_FILE, load_model, save_model
+from spe.persistence import (
+    FORMAT_VERSION,
+    META_FILE,
+    NETWORK_FILE,
+    SKOPS_FILE,
+    _staging,
+    load_model,
+    save_model,
+)
+from spe.persistence._staging import MARKER
+from spe.persistence.old._format1 import save_format1
 
 NETWORK = "network-0.keras"
 
@@ -83,7 +90,7 @@ _FRESH = r"""
 import json, pickle, sys
 import numpy as np
 import pandas as pd
-import spe._backend  # Keras imported before pickle is taken away
+import spe._keras._backend  # Keras imported before pickle is taken away
 from spe.persistence import load_model
 
 def refuse(*args, **kwargs):
@@ -91,11 +98,11 @@ def refuse(*args, **kwargs):
 
 import joblib
 import scikeras._saving_utils
-import spe._backend
+import spe._keras._backend
 pickle.loads = pickle.load = joblib.load = refuse
 pickle.Unpickler = refuse
 scikeras._saving_utils.unpack_keras_model = refuse
-spe._backend.model_from_bytes = refuse
+spe._keras._backend.model_from_bytes = refuse
 
 folders, columns = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 X = pd.DataFrame({name: pd.Series(values).astype(dtype) for name, (values, dtype) in columns.items()})
@@ -143,7 +150,7 @@ def test_the_folder_layout_and_what_spe_json_records(every_model, posts):
         "name": "Pipeline(ImageLoader, CNNLikesRegressor)",
     }
     assert meta["files"] == [SKOPS_FILE, NETWORK]
-    assert meta["keras_backend"] == spe._backend.keras.backend.backend()
+    assert meta["keras_backend"] == spe._keras._backend.keras.backend.backend()
     assert meta["versions"]["skops"] and meta["versions"]["keras"] and meta["versions"]["scikit-learn"]
     assert meta["data"]["n_posts"] == len(posts) and meta["data"]["post_index_range"] == [1, len(posts)]
     assert meta["data"]["likes_max"] == posts["likes"].max()
@@ -221,7 +228,7 @@ def test_saving_never_goes_through_pickling_hooks(fitted, monkeypatch, tmp_path)
     """Not scikeras' patch of Keras' private saving code, nor spe's own pickling of networks."""
     import scikeras._saving_utils
 
-    from spe._backend import keras
+    from spe._keras._backend import keras
 
     def refuse(*args, **kwargs):
         raise AssertionError("a pickling hook was called")
@@ -229,8 +236,8 @@ def test_saving_never_goes_through_pickling_hooks(fitted, monkeypatch, tmp_path)
     monkeypatch.setattr(keras.Model, "__reduce__", refuse)
     monkeypatch.setattr(keras.Model, "__deepcopy__", refuse)
     monkeypatch.setattr(scikeras._saving_utils, "unpack_keras_model", refuse)
-    monkeypatch.setattr("spe._backend.model_to_bytes", refuse)
-    monkeypatch.setattr("spe._backend.model_from_bytes", refuse)
+    monkeypatch.setattr("spe._keras._backend.model_to_bytes", refuse)
+    monkeypatch.setattr("spe._keras._backend.model_from_bytes", refuse)
     loaded = load_model(save_model(fitted, tmp_path / "model"))
     assert isinstance(loaded.named_steps["cnn"].model_, keras.Model)
 
@@ -397,7 +404,7 @@ def test_raw_bytes_are_neither_saved_nor_loaded(fitted, posts, tmp_path, monkeyp
         save_model(model, tmp_path / "m")
     folder = save_model(fitted, tmp_path / "model")
     rebuilt = []
-    monkeypatch.setattr("spe._backend.model_from_bytes", lambda data: rebuilt.append(data))
+    monkeypatch.setattr("spe._keras._backend.model_from_bytes", lambda data: rebuilt.append(data))
 
     def bytes_for_the_network(schema):
         cnn = schema["content"]["content"]["steps"]["content"][1]["content"][1]
@@ -454,7 +461,7 @@ def test_a_tampered_model_file_is_refused_in_one_line(every_model, tmp_path):
     name = {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode", "is_json": True}
     placeholder = {
         "__class__": "KerasFile",
-        "__module__": "spe._skops_io",
+        "__module__": "spe.persistence._skops_io",
         "__loader__": "ObjectNode",
         "content": {
             "__class__": "dict",
@@ -591,7 +598,7 @@ def test_load_errors(fitted, tmp_path):
 
 
 def test_lambda_layers_are_refused(fitted, tmp_path):
-    from spe._backend import keras
+    from spe._keras._backend import keras
 
     path = save_model(fitted, tmp_path / "model")
     inputs = keras.Input((8, 8, 3))
@@ -740,7 +747,7 @@ def test_a_zip_bomb_is_refused_from_the_central_directory(fitted, tmp_path):
 
 def test_an_archive_larger_than_spe_reads_is_refused(fitted, tmp_path, monkeypatch):
     path = save_model(fitted, tmp_path / "model")
-    monkeypatch.setattr("spe.persistence._MAX_NETWORK_BYTES", (path / NETWORK).stat().st_size // 2)
+    monkeypatch.setattr("spe.persistence._save_load._MAX_NETWORK_BYTES", (path / NETWORK).stat().st_size // 2)
     with pytest.raises(ModelLoadError, match="more than spe reads"):
         load_model(path)
 

@@ -10,9 +10,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import estimator_checks
 
 from spe import ImageFeatures, LikesRegressor, PostFeatures
-from spe._post_features import _caption_counts
 from spe.datasets import make_posts
 from spe.evaluation import candidates, evaluate
+from spe.features._post_features import _caption_counts
 
 from .test_loader import API_CHECKS
 

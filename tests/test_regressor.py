@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_val_predict, cros
 from sklearn.pipeline import Pipeline
 
 from spe import CNNLikesRegressor, ImageLoader
-from spe._backend import keras
+from spe._keras._backend import keras
 from spe.datasets import make_posts
 
 TINY = dict(epochs=2, batch_size=8, conv_filters=(4, 8), dense_units=8, random_state=0)
@@ -323,12 +323,12 @@ def test_uint8_images_train_the_same_network_as_floats(posts, params):
 
 
 def test_large_uint8_predictions_are_made_in_chunks(Xy, monkeypatch):
-    import spe._regressor
+    import spe.models._cnn
 
     X8 = (Xy[0] * 255).round().astype(np.uint8)
     reg = CNNLikesRegressor(**TINY).fit(X8, Xy[1])
     whole = reg.predict(X8)
-    monkeypatch.setattr(spe._regressor, "_PREDICT_CHUNK", 7)  # 40 images: 6 chunks
+    monkeypatch.setattr(spe.models._cnn, "_PREDICT_CHUNK", 7)  # 40 images: 6 chunks
     # Equal up to float rounding: a batch of another size may sum in another order.
     np.testing.assert_allclose(reg.predict(X8), whole, rtol=1e-6)
 
@@ -336,7 +336,7 @@ def test_large_uint8_predictions_are_made_in_chunks(Xy, monkeypatch):
 def test_a_uint8_memory_map_is_never_converted_whole(tmp_path, monkeypatch):
     import tracemalloc
 
-    import spe._regressor
+    import spe.models._cnn
 
     rng = np.random.RandomState(0)
     n, side = 2000, 32  # the images outweigh what tracing the network costs
@@ -345,7 +345,7 @@ def test_a_uint8_memory_map_is_never_converted_whole(tmp_path, monkeypatch):
     y = rng.rand(n) * 100
     float_bytes = n * side * side * 3 * 4  # what one float32 copy of the images takes
     reg = CNNLikesRegressor(**{**TINY, "epochs": 1, "batch_size": 32}, rotations=(0, 180))
-    monkeypatch.setattr(spe._regressor, "_PREDICT_CHUNK", 100)
+    monkeypatch.setattr(spe.models._cnn, "_PREDICT_CHUNK", 100)
     peaks = []
     for step in (lambda: reg.fit(X, y), lambda: reg.predict(X)):
         tracemalloc.start()  # NumPy reports its allocations to tracemalloc

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from spe import _staging
-from spe._staging import MARKER, recover, reserve, staged
+from spe.persistence._staging import MARKER, recover, reserve, staged
 
 
 def _write(folder, files):
@@ -147,7 +147,7 @@ def test_a_second_process_is_refused_while_the_first_writes(tmp_path):
     holder = textwrap.dedent(
         f"""
         import sys, time
-        from spe._staging import reserve
+        from spe.persistence._staging import reserve
         with reserve({str(tmp_path / "out")!r}):
             print("held", flush=True)
             sys.stdin.readline()

@@ -115,7 +115,7 @@ def test_picture_skill_finds_a_ratio_ranking_and_its_absence():
 
 def test_networks_are_refitted_as_often_as_the_time_folds(posts):
     from spe import CNNLikesRegressor, ImageLoader
-    from spe._walk import has_network, has_pictures
+    from spe.model_selection._walk import has_network, has_pictures
 
     cnn = make_pipeline(
         ImageLoader(size=(8, 8)),

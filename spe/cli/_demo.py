@@ -1,0 +1,109 @@
+"""The ``spe demo`` command: the whole job on a sample account, one page."""
+
+import argparse
+import time
+from pathlib import Path
+
+from ._main import _evaluate, _save_fig, _say, _staged_output, _summary, _tune
+from ._next import _chosen_line, _ranked_lines
+
+
+def cmd_demo(args):
+    from ..datasets import make_posts
+    from ..models._next import next_post_model, predict_next, what_was_chosen
+    from ..persistence._save_load import save_model
+    from ..plotting import plot_loss_curve
+
+    t0 = time.perf_counter()
+    with _staged_output(args.out, args.command) as out:
+        _say(f"Making a sample account of {args.posts} posts (spe.datasets.make_posts) ...")
+        data = make_posts(args.posts, directory=out / "data", random_state=0)
+        _say(_summary(data))
+        _say("\n== 1. How well can likes be predicted? ==")
+        ns = argparse.Namespace(
+            size=64,
+            epochs=args.epochs,
+            learning_rate=None,
+            cv="time",
+            folds=5,
+            quiet=args.quiet,
+            cache_dir=None,
+        )
+        report = _evaluate(data, ns, out)
+        _say("\n== 2. Which settings work best? ==")
+        grid_epochs = sorted({max(1, args.epochs // 5), max(1, args.epochs * 3 // 5)})
+        ns = argparse.Namespace(
+            size=64,
+            epochs=grid_epochs,
+            learning_rate=[1e-3, 1e-4],
+            cv="time",
+            folds=3,
+            quiet=args.quiet,
+            cache_dir=None,
+        )
+        search = _tune(data, ns, out)
+        _save_fig(plot_loss_curve(search.best_estimator_), out / "loss_curve.png")
+        _say("\n== 3. Which of four new pictures should go up next? ==")
+        new = make_posts(4, directory=out / "new_pictures", random_state=2024)
+        model = next_post_model(size=64).fit(data.drop(columns="likes"), data["likes"])
+        _say(_chosen_line(what_was_chosen(model)))
+        save_model(model, out / "next-model", data=data, scores=what_was_chosen(model))
+        ranked = predict_next(model, new["image"])
+        for line in [*_ranked_lines(ranked, None), ranked.attrs["skill"]]:
+            _say(line)
+        _say(f"The same from the command line: spe predict {Path(args.out) / 'next-model'} PICTURE...")
+        _say("\n== 4. On a realistic account, does anything beat the recent average? ==")
+        _say("Real accounts drift over time and pictures matter less (make_posts(realistic=True)).")
+        real = make_posts(args.posts, directory=out / "realistic_data", realistic=True, random_state=0)
+        ns = argparse.Namespace(
+            size=64,
+            epochs=args.epochs,
+            cv="time",
+            folds=5,
+            quiet=args.quiet,
+            compare=True,
+            embedding_weights="auto",
+            cache_dir=None,
+        )
+        (out / "realistic").mkdir()
+        real_report = _evaluate(real, ns, out / "realistic")
+        _demo_page(out, (data, report), search, ranked, (real, real_report))
+    _say(f"\nDone in {time.perf_counter() - t0:.0f} s. Report, plots and model in {args.out}/")
+    return 0
+
+
+def _demo_page(out, evaluated, search, ranked, realistic):
+    """All four parts of the demo on one page, out/report.html (each part's own files stay beside it)."""
+    from ..evaluation._evaluate import PROTOCOLS
+    from ..report._pages import evaluation_section, prediction_section, render_page, tuning_section
+
+    def figures(folder, label):
+        return {
+            "Likes over time": folder / "likes.png",
+            f"{label}: predicted vs actual": folder / "predicted_vs_actual.png",
+        }
+
+    (data, report), (real, real_report) = evaluated, realistic
+    sections = [
+        evaluation_section(report, figures=figures(out, "CNN"), posts=data, intro=_summary(data)),
+        tuning_section(
+            search,
+            protocol=f"3 folds, {PROTOCOLS['time']}",
+            figures={
+                "Grid search": out / "grid_heatmap.png",
+                "Best setting, loss per epoch": out / "loss_curve.png",
+            },
+        ),
+        prediction_section(ranked, heading="Which of four new pictures should go up next?"),
+        evaluation_section(
+            real_report,
+            heading="On a realistic account, does anything beat the recent average?",
+            intro="Real accounts drift over time and pictures matter less (make_posts(realistic=True)). "
+            + _summary(real),
+            figures=figures(out / "realistic", "trend x picture"),
+            posts=real,
+        ),
+    ]
+    render_page(
+        sections, title="spe demo", subtitle="the whole job on a sample account", path=out / "report.html"
+    )

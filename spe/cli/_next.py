@@ -1,0 +1,112 @@
+"""The ``spe fit`` and ``spe predict`` commands: the model for the next post, and the ranking."""
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ._main import _load_checked, _say, _staged_output
+
+
+def _chosen_line(chosen):
+    """What ``spe fit`` chose and how it did walking forward, in one line."""
+    walked = f"walking forward over {chosen['posts walked']} posts"
+    if chosen["chosen"] == "trend":
+        return (
+            f"Chose the account's trend: no picture model beat it {walked} (it missed by "
+            f"{chosen['walk-forward MAE']:.1f} likes on average). Every picture will get the same prediction."
+        )
+    return (
+        f"Chose {chosen['chosen']}: {walked} it missed by {chosen['walk-forward MAE']:.1f} likes on "
+        f"average (the trend alone: {chosen['trend MAE']:.1f})."
+    )
+
+
+def cmd_fit(args):
+    from ..models._next import next_post_model, what_was_chosen
+    from ..persistence._save_load import _is_model_folder, save_model
+    from ..persistence._staging import reserve
+
+    network = args.epochs is not None or args.learning_rate is not None
+    if network and "cnn" not in args.model.lower():
+        raise ValueError(
+            f"--epochs and --learning-rate set the CNN's training, and --model {args.model!r} trains no "
+            "network; add --model 'CNN on pixels' to fit the CNN"
+        )
+    data = _load_checked(args.data, args.size, args.cache_dir)
+    post_features = {"timestamp", "caption"} <= set(data.columns)
+    model = next_post_model(
+        args.model,
+        size=args.size,
+        epochs=50 if args.epochs is None else args.epochs,
+        learning_rate=args.learning_rate,
+        post_features=post_features,
+        n_posts=len(data),
+        cache_dir=args.cache_dir,
+    )
+    t0 = time.perf_counter()
+    # Claimed before training: a folder spe may not replace, or a second
+    # `spe fit` to the same folder, fails now rather than after the fit.
+    with reserve(args.out, is_own=_is_model_folder, what="model folder", advice="Give --out a new folder."):
+        model.fit(data.drop(columns="likes"), data["likes"].to_numpy())
+        chosen = what_was_chosen(model, args.model)
+        path = save_model(model, args.out, data=data, scores=chosen)
+    _say(_chosen_line(chosen))
+    _say(f"Fitted in {time.perf_counter() - t0:.0f} s; model saved to {path}")
+    return 0
+
+
+def _percent(factor):
+    return "" if not np.isfinite(factor) else f"{(factor - 1) * 100:+.0f}%"
+
+
+def _ranked_lines(table, actual):
+    interval = table.attrs.get("confidence")
+    head = ["rank", "picture", "predicted", f"{interval:.0%} interval" if interval else "interval"]
+    head += ["trend", "picture"] + (["actual"] if actual is not None else []) + ["why"]
+    rows = []
+    for rank, row in table.iterrows():
+        cells = [str(rank), Path(row["image"]).name, f"{row['predicted']:.0f}"]
+        low, high = row["low"], row["high"]
+        cells.append(f"{low:.0f}-{high:.0f}" if np.isfinite(low) else "n/a")
+        trend = f"{row['trend']:.0f}" if np.isfinite(row["trend"]) else "n/a"
+        cells += [trend, _percent(row["picture factor"])]
+        if actual is not None:
+            cells.append(f"{row['actual']:g}")
+        cells.append(row["reasons"])
+        rows.append(cells)
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head, *rows]]
+
+
+def cmd_predict(args):
+    import pandas as pd
+
+    from ..models._next import predict_next
+    from ..persistence._save_load import load_model
+    from ..report._pages import prediction_page
+
+    if args.actual is not None and len(args.actual) != len(args.images):
+        raise ValueError(f"--actual has {len(args.actual)} counts for {len(args.images)} images")
+    model = load_model(args.model)
+    table = predict_next(model, list(args.images), when=args.when, caption=args.caption)
+    if args.actual is not None:
+        given = {}
+        for image, count in zip(args.images, args.actual):
+            given.setdefault(image, []).append(count)
+        # The same file twice gets the same prediction; the stable ranking keeps their order.
+        table["actual"] = [given[image].pop(0) for image in table["image"]]
+    when = pd.Timestamp(table.attrs["when"])
+    _say(f"If posted next ({when:%Y-%m-%d %H:%M} UTC), best first:")
+    for line in _ranked_lines(table, args.actual):
+        _say(line)
+    _say(table.attrs["skill"])
+    if args.actual is not None and len(args.images) == 1:
+        _say("One picture's error proves nothing; `spe evaluate` gives the cross-validated picture.")
+    with _staged_output(args.out, args.command) as out:
+        if out is not None:
+            table.to_csv(out / "predictions.csv")
+            prediction_page(table, path=out / "report.html")
+    if args.out:
+        _say(f"Predictions and report.html written to {args.out}")
+    return 0

@@ -1,0 +1,14 @@
+"""Read an account's posts into a DataFrame, or make a synthetic account.
+
+Every reader returns a :class:`pandas.DataFrame` with one row per post in
+posting order, oldest first: ``image`` (absolute path, str) and ``likes``
+(int64), plus, where the source knows them, ``post_index``, ``timestamp``
+(UTC), ``comments``, ``caption`` and ``followers``.
+
+The readers live in ``_readers``, the parsing of each source's files in
+``_parsing``.
+"""
+
+from ._readers import LIKES_FILE, load_csv, load_data, load_folder, load_instaloader, make_posts
+
+__all__ = ["LIKES_FILE", "load_csv", "load_data", "load_folder", "load_instaloader", "make_posts"]

@@ -1,0 +1,419 @@
+"""Honest evaluation: cross-validated scores beside the baselines a person has.
+
+One picture's error proves nothing. :func:`evaluate` cross-validates a
+model and two baselines on the same folds, by default walking forward
+(every post predicted from all the posts before it), and reports six
+metrics for each side by side.
+
+This module holds the metrics (:func:`spearman_score`,
+:func:`median_absolute_percentage_error`, ``METRICS``), the protocols
+(:func:`make_cv`, ``PROTOCOLS``) and :func:`evaluate` with its walk-forward
+run. :class:`EvaluationReport` and its notes live in ``_report``, the
+walk-forward machinery in :mod:`spe.model_selection` and :func:`candidates`
+in :mod:`spe.models`; :mod:`spe.evaluation` re-exports them all.
+"""
+
+import math
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from scipy.stats import spearmanr
+from sklearn.base import clone
+from sklearn.dummy import DummyRegressor
+from sklearn.metrics import make_scorer, mean_absolute_error, mean_squared_error, r2_score
+from sklearn.model_selection import KFold, TimeSeriesSplit
+from sklearn.utils import check_scalar
+
+from ..inspection._explain import explain_selected
+from ..model_selection._search import check_posting_order
+from ..model_selection._walk import (
+    WalkForwardSplit,
+    has_network,
+    has_pictures,
+    picture_skill,
+    precompute_pictures,
+    walk_forward_predict,
+)
+from ..models._baselines import RecentAverageRegressor
+from ..models._candidates import _cache_params, candidates  # noqa: F401  (re-exported)
+from ..models._intervals import _check_confidence, interval_scores
+from ._report import EvaluationReport, _picture_note, _summary_notes
+
+__all__ = [
+    "EvaluationReport",
+    "WalkForwardSplit",
+    "candidates",
+    "evaluate",
+    "make_cv",
+    "median_absolute_percentage_error",
+    "picture_skill",
+    "precompute_pictures",
+    "spearman_score",
+    "spearman_scorer",
+    "walk_forward_predict",
+]
+
+PROTOCOLS = {
+    "walk": "walk-forward: every post after the first stretch is predicted from all the posts "
+    "before it, which answers 'what will my next post get' the way it is asked",
+    "time": "time-ordered: each fold trains on earlier posts and tests on the posts after them "
+    "(TimeSeriesSplit over posting order), which answers 'what will my next posts get'",
+    "kfold": "shuffled K-fold: folds mix old and new posts, so the model sees the future of "
+    "the account; optimistic when likes drift over time",
+}
+
+
+def spearman_score(y_true, y_pred):
+    """Spearman rank correlation between actual and predicted likes.
+
+    Does the model put posts in the right order? NaN when either side is
+    constant (a mean-guess has no order).
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> spearman_score([10, 20, 30], [1, 3, 2])
+    0.5
+    """
+    y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    if np.ptp(y_true) == 0 or np.ptp(y_pred) == 0:
+        return float("nan")
+    return float(spearmanr(y_true, y_pred).statistic)
+
+
+#: Scorer for ``GridSearchCV(scoring=spearman_scorer)``; higher is better.
+spearman_scorer = make_scorer(spearman_score)
+
+
+def median_absolute_percentage_error(y_true, y_pred):
+    """Median of ``|actual - predicted| / actual``, in percent.
+
+    The seed's "8% off", taken over many posts. Posts with zero likes are
+    counted as one like, to keep the ratio finite.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> median_absolute_percentage_error([100, 200, 50], [110, 150, 50])
+    10.0
+    """
+    y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    return float(np.median(np.abs(y_true - y_pred) / np.maximum(np.abs(y_true), 1.0)) * 100)
+
+
+METRICS = {
+    "MSE": mean_squared_error,
+    "RMSE": lambda t, p: float(np.sqrt(mean_squared_error(t, p))),
+    "MAE": mean_absolute_error,
+    "R2": r2_score,
+    "Spearman": spearman_score,
+    "MdAPE%": median_absolute_percentage_error,
+}
+
+
+def make_cv(cv="time", n_splits=5, random_state=0):
+    """The splitter for a protocol name.
+
+    Parameters
+    ----------
+    cv : {"time", "kfold", "walk"} or a scikit-learn splitter, default="time"
+        ``"walk"``: :class:`WalkForwardSplit` (a refit every post).
+    n_splits : int, default=5
+    random_state : int, default=0
+        Shuffling seed of ``"kfold"``.
+
+    Returns
+    -------
+    splitter
+
+    Examples
+    --------
+    >>> make_cv("time", 3)
+    TimeSeriesSplit(gap=0, max_train_size=None, n_splits=3, test_size=None)
+    """
+    if cv == "time":
+        return TimeSeriesSplit(n_splits=n_splits)
+    if cv == "kfold":
+        return KFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+    if cv == "walk":
+        return WalkForwardSplit(n_splits=n_splits)
+    if isinstance(cv, str):
+        raise ValueError(f"cv must be 'walk', 'time', 'kfold' or a splitter, got {cv!r}")
+    return cv
+
+
+def _fit_predict(model, data, y, train, test):
+    fitted = clone(model).fit(data.iloc[train], y[train])
+    return np.asarray(fitted.predict(data.iloc[test]), dtype=np.float64).ravel()
+
+
+def evaluate(
+    estimator,
+    data,
+    *,
+    cv="walk",
+    n_splits=5,
+    k=10,
+    target="likes",
+    model_name="model",
+    n_jobs=None,
+    progress=None,
+    refit_every=None,
+    confidence=0.8,
+):
+    """Cross-validate ``estimator`` and two baselines on the same folds.
+
+    The baselines are the mean of the training likes
+    (:class:`~sklearn.dummy.DummyRegressor`) and the recent average, the
+    mean of the ``k`` posts just before each post
+    (:class:`~spe.RecentAverageRegressor`). Every model sees the same
+    DataFrame rows; the estimator gets the DataFrame without its ``target``
+    column as ``X`` (an :class:`~spe.ImageLoader` reads its ``image``
+    column), so no column selector can train on the answer.
+
+    A model is called better or worse than a baseline only when the
+    difference of their absolute errors, paired post by post over the
+    out-of-fold predictions, is larger than its noise: its 95% moving-block
+    bootstrap interval excludes zero. Otherwise the report says there is no
+    measurable difference.
+
+    Parameters
+    ----------
+    estimator : estimator or dict of str to estimator
+        The model to evaluate, e.g. ``make_pipeline(ImageLoader(),
+        CNNLikesRegressor())``, or several candidates by name (see
+        :func:`candidates`), compared in one table. Cloned for every fold.
+    data : DataFrame
+        Posts in posting order, oldest first, as the :mod:`spe.datasets`
+        readers return; ``post_index`` and ``timestamp``, where present,
+        must never decrease (checked, not sorted: a newest-first frame
+        raises, naming the row; ``data.sort_values("post_index")`` fixes
+        it).
+    cv : {"walk", "time", "kfold"}, WalkForwardSplit or splitter, default="walk"
+        ``"walk"``: every post after the first stretch (the posts
+        ``"time"`` tests) is predicted from all the posts before it, the
+        question a person asks before posting; a third baseline, the trend
+        chosen on the training posts (:class:`~spe.AutoTrendRegressor`), and
+        the picture-skill columns join the report (see
+        :ref:`walk_forward`). ``"time"``:
+        :class:`~sklearn.model_selection.TimeSeriesSplit`, train on earlier
+        posts and test on blocks of later ones. ``"kfold"``: shuffled K-fold.
+    n_splits : int, default=5
+    k : int, default=10
+        Posts in the recent average.
+    target : str, default="likes"
+        Column holding the like counts.
+    model_name : str, default="model"
+        Row name of ``estimator`` in the report (when it is not a dict).
+    n_jobs : int, default=None
+        Fits run in parallel through joblib: ``n_jobs`` processes, or the
+        workers of a Dask cluster inside
+        ``joblib.parallel_config(backend="dask")``.
+    progress : callable, default=None
+        Called with a short description after each fit (each model, for
+        ``"walk"``), e.g. a progress bar's update.
+    refit_every : int, default=None
+        ``"walk"`` only: posts between refits. ``None`` means every post,
+        and for a model with a Keras network as many refits as ``"time"``
+        has folds; between refits, a model with ``partial_fit`` (the trends,
+        :class:`~spe.LikesRegressor`, :class:`~spe.AutoLikesRegressor`)
+        still sees the likes of every earlier post.
+    confidence : float in (0, 1), default=0.8
+        ``"walk"`` only: the level of the prediction intervals scored in the
+        ``80% coverage`` and ``80% width`` columns (named by the level).
+        Each walked post after the first 20 gets the interval spe would
+        have given before it was posted: split-conformal on the residuals
+        of the walked posts before it, relative to the trend's prediction
+        (:func:`spe.walk_forward_intervals`, as
+        :class:`~spe.ConformalLikesRegressor` calibrates); coverage is
+        the share of those posts inside, width the mean in likes (NaN with
+        20 walked posts or fewer). ``"time"`` and ``"kfold"`` leave these
+        columns out: their folds have no earlier residuals to calibrate on.
+
+    Returns
+    -------
+    EvaluationReport
+
+    Raises
+    ------
+    ValueError
+        If there are fewer posts than folds (or the walk's first stretch) need,
+        ``refit_every`` is below 1, ``confidence`` is not in (0, 1), or the
+        posts are not in posting order.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from spe import RecentAverageRegressor
+    >>> from spe.datasets import make_posts
+    >>> posts = make_posts(40, directory=tempfile.mkdtemp(), random_state=0)
+    >>> report = evaluate(RecentAverageRegressor(k=3), posts, cv="kfold", n_splits=4)
+    >>> report.scores.shape
+    (3, 7)
+    >>> evaluate(RecentAverageRegressor(k=3), posts).scores.shape
+    (4, 12)
+    """
+    if not isinstance(data, pd.DataFrame) or target not in data.columns:
+        raise ValueError(f"data must be a DataFrame of posts with a {target!r} column")
+    check_posting_order(data)
+    confidence = _check_confidence(confidence)
+    if (isinstance(cv, str) and cv == "walk") or isinstance(cv, WalkForwardSplit):
+        walk = cv if isinstance(cv, WalkForwardSplit) else WalkForwardSplit(n_splits=n_splits)
+        report = _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progress, refit_every)
+        walked = report.predictions
+        trend = walked["trend chosen on training posts"]
+        intervals = interval_scores(
+            walked["actual"], walked[report.scores.index], trend=trend, confidence=confidence
+        )
+        report.scores = report.scores.join(intervals)
+        return report
+    splitter = make_cv(cv, n_splits)
+    needed = splitter.get_n_splits() + 1
+    if len(data) < needed:
+        raise ValueError(
+            f"{len(data)} posts are too few for {splitter.get_n_splits()} folds; "
+            f"need at least {needed}. Lower n_splits."
+        )
+    data = data.reset_index(drop=True)
+    y = data[target].to_numpy(dtype=np.float64)
+    # The models see every column but the answer.
+    X = data.drop(columns=target)
+    mean_name, recent_name = "mean of training likes", f"recent average (k={k})"
+    candidates_ = estimator if isinstance(estimator, dict) else {model_name: estimator}
+    models = {
+        mean_name: DummyRegressor(strategy="mean"),
+        recent_name: RecentAverageRegressor(k=k),
+        **candidates_,
+    }
+    order = data["post_index"] if "post_index" in data else pd.Series(np.arange(1, len(data) + 1))
+    splits = list(splitter.split(data, y))
+    tasks = [(fold, name) for fold in range(len(splits)) for name in models]
+    # One task per fold and model, through joblib: n_jobs processes here, or
+    # a Dask cluster under joblib.parallel_config(backend="dask").
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_fit_predict)(models[name], X, y, *splits[fold]) for fold, name in tasks
+    )
+    pred_frames = [
+        pd.DataFrame({"post_index": order.iloc[test].to_numpy(), "fold": fold, "actual": y[test]})
+        for fold, (_, test) in enumerate(splits)
+    ]
+    fold_rows = []
+    for (fold, name), pred in zip(tasks, results):
+        test = splits[fold][1]
+        pred_frames[fold][name] = pred
+        fold_rows.append({"model": name, "fold": fold, **{m: f(y[test], pred) for m, f in METRICS.items()}})
+        if progress is not None:
+            progress(f"{name}, fold {fold + 1}")
+    fold_scores = pd.DataFrame(fold_rows)
+    scores = fold_scores.drop(columns="fold").groupby("model", sort=False).mean()
+    scores.index.name = None
+    predictions = pd.concat(pred_frames, ignore_index=True)
+    # Within a time-ordered fold the recent average is one number; over all
+    # folds it follows the account, so its ranking can be compared there.
+    scores["Spearman (all folds)"] = [spearman_score(predictions["actual"], predictions[m]) for m in models]
+    protocol = PROTOCOLS.get(cv, f"folds from {splitter!r}") if isinstance(cv, str) else f"folds from {cv!r}"
+    return EvaluationReport(
+        scores=scores,
+        fold_scores=fold_scores,
+        predictions=predictions,
+        protocol=f"{splitter.get_n_splits()} folds, {protocol}",
+        n_samples=len(data),
+        notes=_summary_notes(scores, list(candidates_), mean_name, recent_name, predictions),
+        explanation=explain_selected(candidates_, X, y),
+    )
+
+
+def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progress, refit_every):
+    """:func:`evaluate` with ``cv="walk"``: one walk-forward run per model."""
+    if refit_every is not None:
+        check_scalar(refit_every, "refit_every", Integral, min_val=1)
+    data = data.reset_index(drop=True)
+    y = data[target].to_numpy(dtype=np.float64)
+    X = data.drop(columns=[target])  # the answer never travels in X
+    first = walk.first_train_size(len(data))
+    from ..models._trend import AutoTrendRegressor
+
+    mean_name, recent_name = "mean of training likes", f"recent average (k={k})"
+    trend_name = "trend chosen on training posts"
+    candidates_ = estimator if isinstance(estimator, dict) else {model_name: estimator}
+    models = {
+        mean_name: DummyRegressor(strategy="mean"),
+        recent_name: RecentAverageRegressor(k=k),
+        trend_name: AutoTrendRegressor(),
+        **candidates_,
+    }
+    n_test = len(data) - first
+    steps = {
+        name: refit_every or (math.ceil(n_test / walk.n_splits) if has_network(model) else walk.test_size)
+        for name, model in models.items()
+    }
+    cache = {}  # each picture decoded and featurized once, whatever the number of refits
+    prepared = {name: precompute_pictures(model, X, cache) for name, model in models.items()}
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(walk_forward_predict)(
+            prepared[name],
+            X,
+            y,
+            WalkForwardSplit(walk.n_splits, test_size=steps[name], min_train_size=walk.min_train_size),
+        )
+        for name in models
+    )
+    order = data["post_index"] if "post_index" in data else pd.Series(np.arange(1, len(data) + 1))
+    walked = np.arange(first, len(data))
+    folds = np.array_split(walked, walk.n_splits)  # the time protocol's test folds when first matches
+    predictions = pd.DataFrame(
+        {
+            "post_index": order.iloc[walked].to_numpy(),
+            "fold": np.concatenate([np.full(len(f), i) for i, f in enumerate(folds)]),
+            "actual": y[walked],
+        }
+    )
+    for name, pred in zip(models, results):
+        predictions[name] = pred[walked]
+        if progress is not None:
+            progress(f"{name}, walk forward")
+    fold_scores = pd.DataFrame(
+        [
+            {"model": name, "fold": fold, **{m: f(part["actual"], part[name]) for m, f in METRICS.items()}}
+            for name in models
+            for fold, part in predictions.groupby("fold")
+        ]
+    )
+    scores = fold_scores.drop(columns="fold").groupby("model", sort=False).mean()
+    scores.index.name = None
+    scores["Spearman (all folds)"] = [spearman_score(predictions["actual"], predictions[m]) for m in models]
+    skill = [picture_skill(predictions["actual"], predictions[m], predictions[trend_name]) for m in models]
+    scores[["picture skill", "picture skill low", "picture skill high"]] = np.array(skill)
+    pictures = [name for name in candidates_ if has_pictures(candidates_[name])]
+    notes = _summary_notes(scores, list(candidates_), mean_name, recent_name, predictions)
+    notes.append(_picture_note(scores, pictures, [recent_name, trend_name]))
+    common = max(set(steps.values()), key=list(steps.values()).count)
+    every = "every post" if common == 1 else f"every {common} posts"
+    others = [f"the {name} every {step}" for name, step in steps.items() if step != common]
+    every += f" ({'; '.join(others)})" if others else ""
+    return EvaluationReport(
+        scores=scores,
+        fold_scores=fold_scores,
+        predictions=predictions,
+        protocol=f"{PROTOCOLS['walk']} (first {first} posts; refitted {every}, trends updated with "
+        "every post in between; 'fold' is one of n_splits consecutive stretches)",
+        n_samples=len(data),
+        notes=notes,
+        explanation=explain_selected(candidates_, X, y, prepared=prepared),
+    )

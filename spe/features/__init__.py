@@ -1,0 +1,17 @@
+"""From posts to numbers: pictures as arrays, hand-made picture features, post features, embeddings.
+
+:class:`ImageLoader` decodes the pictures a DataFrame names,
+:class:`ImageFeatures` measures them (colour, brightness, faces ...),
+:class:`PostFeatures` describes the post itself (posting time, gaps,
+caption) and :class:`PretrainedEmbedder` (imported on first use: it starts
+TensorFlow) gives an offline backbone's pooled features.
+"""
+
+from .._keras import lazy_getattr
+from ._image_features import ImageFeatures
+from ._loader import ImageLoader
+from ._post_features import PostFeatures
+
+__all__ = ["ImageFeatures", "ImageLoader", "PostFeatures", "PretrainedEmbedder"]
+
+__getattr__ = lazy_getattr(__name__, {"PretrainedEmbedder": "._embedder"})

@@ -1,0 +1,402 @@
+"""Walk-forward evaluation: every post predicted from all the posts before it.
+
+A person knows the likes of every earlier post when they ask what the next
+one will get. :class:`WalkForwardSplit` gives scikit-learn's splitter for
+that question; :func:`walk_forward_predict` runs it, letting a model's trend
+see each post's likes between refits (``partial_fit``); the pictures are
+decoded and featurized once per run (:func:`precompute_pictures`).
+"""
+
+import math
+import sys
+from numbers import Integral
+
+import joblib
+import numpy as np
+import pandas as pd
+from scipy.stats import bootstrap, spearmanr
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.model_selection import BaseCrossValidator
+from sklearn.utils import _safe_indexing, check_scalar
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import _num_samples
+
+__all__ = ["WalkForwardSplit", "picture_skill", "precompute_pictures", "walk_forward_predict"]
+
+
+class WalkForwardSplit(BaseCrossValidator):
+    """Walk-forward splits: train on every post before, test on the next ``test_size``.
+
+    Like :class:`~sklearn.model_selection.TimeSeriesSplit` with an
+    expanding window, but with as many splits as the posts after the first
+    stretch need: with ``test_size=1`` every post is predicted from all the
+    posts before it. Rows must be in posting order.
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+        Sets the default first stretch: the posts that
+        ``TimeSeriesSplit(n_splits)`` never tests, so both protocols score
+        the same posts.
+    test_size : int, default=1
+        Posts per split: the model is refitted every ``test_size`` posts.
+    min_train_size : int, default=None
+        Posts in the first training set; ``None`` means the first stretch above.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spe.evaluation import WalkForwardSplit
+    >>> cv = WalkForwardSplit(n_splits=2, test_size=2)
+    >>> [(len(train), test.tolist()) for train, test in cv.split(np.zeros(9))]
+    [(3, [3, 4]), (5, [5, 6]), (7, [7, 8])]
+    >>> cv.get_n_splits(np.zeros(9))
+    3
+    """
+
+    def __init__(self, n_splits=5, test_size=1, min_train_size=None):
+        self.n_splits = n_splits
+        self.test_size = test_size
+        self.min_train_size = min_train_size
+
+    def first_train_size(self, n_samples):
+        """Posts in the first training set, checked against ``n_samples``.
+
+        Parameters
+        ----------
+        n_samples : int
+
+        Returns
+        -------
+        int
+        """
+        check_scalar(self.test_size, "test_size", Integral, min_val=1)
+        if self.min_train_size is None:
+            check_scalar(self.n_splits, "n_splits", Integral, min_val=1)
+            first = n_samples - self.n_splits * (n_samples // (self.n_splits + 1))
+        else:
+            first = check_scalar(self.min_train_size, "min_train_size", Integral, min_val=1)
+        too_few = self.min_train_size is None and n_samples // (self.n_splits + 1) < 1
+        if too_few or first >= n_samples:
+            needed = (self.min_train_size or self.n_splits) + 1
+            raise ValueError(
+                f"{n_samples} posts are too few for {self.n_splits} folds of a walk forward: its first "
+                f"stretch (min_train_size={self.min_train_size}, n_splits={self.n_splits}) and one post "
+                f"to predict need at least {needed}. Lower n_splits or min_train_size."
+            )
+        return first
+
+    def split(self, X, y=None, groups=None):
+        """Generate (train, test) indices in posting order.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+        y, groups : ignored
+
+        Yields
+        ------
+        train, test : ndarray of int
+        """
+        n = _num_samples(X)
+        for start in range(self.first_train_size(n), n, self.test_size):
+            yield np.arange(start), np.arange(start, min(start + self.test_size, n))
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """Number of refits the walk makes over ``X``.
+
+        Parameters
+        ----------
+        X : array-like
+            Needed: the count depends on the number of posts.
+        y, groups : ignored
+
+        Returns
+        -------
+        int
+        """
+        if X is None:
+            raise ValueError("WalkForwardSplit.get_n_splits needs X: the count depends on the posts.")
+        n = _num_samples(X)
+        return math.ceil((n - self.first_train_size(n)) / self.test_size)
+
+    def _iter_test_indices(self, X=None, y=None, groups=None):
+        for _, test in self.split(X):
+            yield test
+
+
+def walk_forward_predict(estimator, X, y, cv, *, update=True):
+    """Predict each post after the first stretch from the posts before it.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Cloned and fitted on every training set of ``cv``.
+    X : DataFrame or array-like
+        Posts in posting order.
+    y : array-like of shape (n_samples,)
+        Like counts.
+    cv : WalkForwardSplit
+    update : bool, default=True
+        Between refits, pass each predicted post to ``partial_fit`` (when
+        the fitted model has one), so its trend sees every earlier post.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        NaN for the first stretch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spe import RecentAverageRegressor
+    >>> from spe.evaluation import WalkForwardSplit, walk_forward_predict
+    >>> X, y = np.arange(6), np.array([1.0, 2, 3, 4, 5, 6])
+    >>> cv = WalkForwardSplit(min_train_size=3, test_size=3)
+    >>> walk_forward_predict(RecentAverageRegressor(k=1), X, y, cv)
+    array([nan, nan, nan,  3.,  4.,  5.])
+    """
+    y = np.asarray(y, dtype=np.float64)
+    pred = np.full(len(y), np.nan)
+    for train, test in cv.split(X):
+        model = clone(estimator).fit(_safe_indexing(X, train), y[train])
+        block = _safe_indexing(X, test)
+        if len(test) > 1 and update and hasattr(model, "partial_fit"):
+            if getattr(model, "_predicts_from_earlier_posts", False):
+                # Its predictions use only strictly earlier posts: adding the whole
+                # block first gives each post exactly the history it would have one by one.
+                model.partial_fit(block, y[test])
+            else:
+                pred[test] = _one_by_one(model, X, y, test)
+                continue
+        pred[test] = np.asarray(model.predict(block), dtype=np.float64).ravel()
+    return pred
+
+
+def _one_by_one(model, X, y, test):
+    pred = np.empty(len(test))
+    for i, j in enumerate(test):
+        row = _safe_indexing(X, [j])
+        pred[i] = np.asarray(model.predict(row), dtype=np.float64).ravel()[0]
+        if i < len(test) - 1:
+            model.partial_fit(row, y[[j]])
+    return pred
+
+
+# -- pictures featurized once -------------------------------------------------------------------
+
+
+class _Table:
+    """Rows keyed by picture path; shared, never copied, by every clone."""
+
+    def __init__(self, keys, rows):
+        self.index, self.rows = pd.Index(keys), rows
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def _paths(X):
+    if isinstance(X, pd.DataFrame):
+        return X["image"].astype(str).to_numpy() if "image" in X.columns else None
+    values = np.asarray(X, dtype=object).ravel()
+    return values.astype(str) if all(isinstance(v, str) for v in values) else None
+
+
+class _PictureCache(TransformerMixin, BaseEstimator):
+    """A stateless picture transformer whose output per picture was computed once.
+
+    Pictures not in the table (new posts) go through the transformer.
+    """
+
+    def __init__(self, transformer=None, table=None):
+        self.transformer = transformer
+        self.table = table
+
+    def fit(self, X, y=None):
+        self.n_features_in_ = 1
+        return self
+
+    def transform(self, X):
+        paths = _paths(X)
+        where = None if paths is None else self.table.index.get_indexer(paths)
+        if where is not None and (where >= 0).all():
+            return self.table.rows[where]
+        if not hasattr(self, "transformer_"):
+            self.transformer_ = clone(self.transformer).fit(X)
+        if where is None:
+            return self.transformer_.transform(X)
+        out = np.empty((len(paths), *self.table.rows.shape[1:]), dtype=self.table.rows.dtype)
+        known = where >= 0
+        out[known] = self.table.rows[where[known]]
+        out[~known] = self.transformer_.transform(list(paths[~known]))
+        return out
+
+    def _names_known(self):
+        return hasattr(self.transformer, "get_feature_names_out")
+
+    @available_if(_names_known)
+    def get_feature_names_out(self, input_features=None):
+        """The transformer's feature names (so pipelines of cached features keep theirs)."""
+        if not hasattr(self, "transformer_"):
+            self.transformer_ = clone(self.transformer).fit(list(self.table.index[:1]))
+        return self.transformer_.get_feature_names_out()
+
+
+def _is_picture_transformer(obj):
+    from ..features._image_features import ImageFeatures
+    from ..features._loader import ImageLoader
+
+    if isinstance(obj, ImageLoader):
+        return obj.cache_dir is None  # a disk cache already decodes once
+    embedder = sys.modules.get("spe.features._embedder")
+    if embedder is not None and isinstance(obj, embedder.PretrainedEmbedder):
+        return True
+    return isinstance(obj, ImageFeatures)
+
+
+def _rebuild(obj, swap):
+    """``obj`` with every nested estimator passed through ``swap`` (lists, tuples, dicts too)."""
+    if isinstance(obj, dict):
+        return {key: _rebuild(value, swap) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_rebuild(value, swap) for value in obj)
+    if not isinstance(obj, BaseEstimator) or isinstance(obj, _PictureCache):
+        return swap(obj) if isinstance(obj, _PictureCache) else obj
+    swapped = swap(obj)
+    if swapped is not obj:
+        return swapped
+    params = obj.get_params(deep=False)
+    new = {key: _rebuild(value, swap) for key, value in params.items()}
+    changed = {key: value for key, value in new.items() if value is not params[key]}
+    return clone(obj).set_params(**changed) if changed else obj
+
+
+def contains(obj, predicate):
+    """Whether ``obj`` or any estimator nested in it satisfies ``predicate``."""
+    if isinstance(obj, dict):
+        return any(contains(value, predicate) for value in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return any(contains(value, predicate) for value in obj)
+    if not isinstance(obj, BaseEstimator):
+        return False
+    return predicate(obj) or any(contains(v, predicate) for v in obj.get_params(deep=False).values())
+
+
+def has_network(estimator):
+    """Whether a Keras network is fitted inside ``estimator`` (refits are expensive)."""
+    wrappers = sys.modules.get("scikeras.wrappers")
+    return wrappers is not None and contains(estimator, lambda obj: isinstance(obj, wrappers.BaseWrapper))
+
+
+def has_pictures(estimator):
+    """Whether ``estimator`` reads the pictures."""
+    return contains(estimator, lambda obj: _is_picture_transformer(obj) or isinstance(obj, _PictureCache))
+
+
+def precompute_pictures(estimator, X, cache=None):
+    """``estimator`` with its picture transformers' output computed once for ``X``'s pictures.
+
+    :class:`~spe.ImageFeatures`, :class:`~spe.PretrainedEmbedder` and
+    :class:`~spe.ImageLoader` learn nothing in ``fit``, so their output for
+    a picture is the same in every refit. Each one nested anywhere in
+    ``estimator`` (pipelines, :class:`~spe.LikesRegressor`, a dict of
+    candidates) is replaced by a lookup of its output, computed here once
+    per picture; pictures outside ``X`` still go through the transformer.
+
+    Parameters
+    ----------
+    estimator : estimator
+    X : DataFrame with an ``image`` column
+        Posts; any other ``X`` leaves ``estimator`` as it is.
+    cache : dict, default=None
+        Shared between calls so that equal transformers in several
+        estimators are computed once.
+
+    Returns
+    -------
+    estimator
+        A new estimator where something was precomputed, else ``estimator``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from spe import ImageFeatures
+    >>> from spe.datasets import make_posts
+    >>> from spe.evaluation import precompute_pictures
+    >>> posts = make_posts(5, directory=tempfile.mkdtemp(), image_size=(8, 8), random_state=0)
+    >>> model = precompute_pictures(make_pipeline(ImageFeatures(size=(8, 8), faces=False), Ridge()), posts)
+    >>> type(model.steps[0][1]).__name__
+    '_PictureCache'
+    """
+    paths = _paths(X)
+    if paths is None:
+        return estimator
+    cache = {} if cache is None else cache
+    keys = pd.unique(paths)
+
+    def swap(obj):
+        if not _is_picture_transformer(obj):
+            return obj
+        key = joblib.hash(obj)
+        if key not in cache:
+            rows = np.asarray(clone(obj).fit(list(keys)).transform(list(keys)))
+            cache[key] = _Table(keys, rows)
+        return _PictureCache(transformer=obj, table=cache[key])
+
+    return _rebuild(estimator, swap)
+
+
+# -- picture skill ------------------------------------------------------------------------------
+
+
+def picture_skill(actual, predicted, trend, *, n_resamples=1000, confidence_level=0.95, random_state=0):
+    """How well a model ranks posts once the trend is taken out, with an interval.
+
+    The Spearman rank correlation between the predicted and the actual
+    likes-to-trend ratio, and its bootstrap percentile interval over posts.
+    Near zero: the model's picture part knows nothing the trend does not.
+
+    Parameters
+    ----------
+    actual, predicted, trend : array-like of shape (n_samples,)
+        Held-out likes, a model's predictions and the trend's predictions.
+    n_resamples : int, default=1000
+    confidence_level : float, default=0.95
+    random_state : int, default=0
+
+    Returns
+    -------
+    rho, low, high : float
+        NaN when either ratio is constant.
+
+    Examples
+    --------
+    >>> from spe.evaluation import picture_skill
+    >>> rho, low, high = picture_skill([10, 20, 30, 40, 50], [11, 19, 33, 38, 52], [30] * 5, n_resamples=200)
+    >>> round(rho, 2)
+    1.0
+    """
+    actual, predicted, trend = (np.asarray(v, dtype=np.float64) for v in (actual, predicted, trend))
+    base = np.maximum(trend, 1.0)
+    a, p = actual / base, predicted / base
+    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(p) == 0:
+        return np.nan, np.nan, np.nan
+    rho = float(spearmanr(a, p).statistic)
+
+    def statistic(x, z):
+        return spearmanr(x, z).statistic if np.ptp(x) and np.ptp(z) else 0.0
+
+    result = bootstrap(
+        (a, p),
+        statistic,
+        paired=True,
+        vectorized=False,
+        n_resamples=n_resamples,
+        confidence_level=confidence_level,
+        method="percentile",
+        random_state=random_state,
+    )
+    return rho, float(result.confidence_interval.low), float(result.confidence_interval.high)

@@ -1,0 +1,148 @@
+"""The models worth comparing on an account, by name."""
+
+import numpy as np
+
+__all__ = ["candidates"]
+
+
+def _cache_params(cache_dir):
+    """ImageLoader settings for a disk cache: uint8 pictures, memory-mapped and streamed."""
+    return {} if cache_dir is None else {"dtype": "uint8", "cache_dir": cache_dir}
+
+
+def candidates(
+    *,
+    size=64,
+    epochs=50,
+    embedding_weights="auto",
+    features=True,
+    cnn=True,
+    embeddings=True,
+    cache_dir=None,
+    post_features=False,
+):
+    """The models worth comparing on an account, by name, for :func:`evaluate`.
+
+    Parameters
+    ----------
+    size : int, default=64
+        Picture side for the pixel-based models.
+    epochs : int, default=50
+        Training epochs of the CNN.
+    embedding_weights : "auto", "imagenet", path or None, default="auto"
+        Weights of the :class:`~spe.PretrainedEmbedder` backbone.
+        ``"auto"``: ImageNet's when Keras has them cached or can download
+        them (once, within a few seconds); otherwise the embeddings row is
+        left out, with a :class:`UserWarning` saying why and how to get
+        it. ``None`` keeps random weights (for tests; the row says so).
+    features, cnn, embeddings : bool, default=True
+        Include the image-feature, CNN and embedding candidates.
+    cache_dir : path-like, default=None
+        If set, the CNN reads its pictures as uint8 from this disk cache
+        (``ImageLoader(dtype="uint8", cache_dir=...)``), for large accounts.
+    post_features : bool or PostFeatures, default=False
+        Add ``trend x picture + post``: ``trend x picture`` whose ridge
+        also sees the post's own features (:class:`~spe.PostFeatures`:
+        posting time, gaps, caption), for data with ``timestamp`` and
+        ``caption`` columns (CSV, instaloader), and let ``account's own
+        model`` choose it. ``True`` uses ``PostFeatures()``; pass one to set
+        its time zone.
+
+    Returns
+    -------
+    dict of str to estimator
+        ``trend only`` (a straight line over posting order), ``CNN on
+        pixels``, ``image features``, ``embeddings + PCA`` and ``trend x
+        picture`` (:class:`~spe.LikesRegressor`: the trend times what the
+        picture's features add), with ``post_features`` ``trend x picture +
+        post`` and, with ``features``, ``account's own model``
+        (:class:`~spe.AutoLikesRegressor` choosing between the trend, trend x
+        picture and, with ``post_features``, trend x picture + post, by
+        walking forward over its training posts).
+
+    Examples
+    --------
+    >>> sorted(candidates(cnn=False, embeddings=False))
+    ["account's own model", 'image features', 'trend only', 'trend x picture']
+    """
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LinearRegression, RidgeCV
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ..features._image_features import ImageFeatures
+    from ..features._loader import ImageLoader
+    from ._combined import LikesRegressor
+
+    alphas = np.logspace(-2, 3, 12)
+    out = {
+        "trend only": make_pipeline(
+            ColumnTransformer([("order", "passthrough", ["post_index"])]), LinearRegression()
+        ),
+    }
+    if cnn:
+        from ._cnn import CNNLikesRegressor
+
+        out["CNN on pixels"] = Pipeline(
+            [
+                ("load", ImageLoader(size=(size, size), **_cache_params(cache_dir))),
+                ("cnn", CNNLikesRegressor(epochs=epochs, random_state=0)),
+            ]
+        )
+    feature_model = make_pipeline(ImageFeatures(size=(size, size)), StandardScaler(), RidgeCV(alphas=alphas))
+    if features:
+        out["image features"] = feature_model
+    if embeddings and embedding_weights == "auto":
+        import warnings
+
+        from ..features._embedder import imagenet_weights_problem
+
+        problem = imagenet_weights_problem()
+        embedding_weights = "imagenet"
+        if problem:
+            embeddings = False
+            warnings.warn(
+                f"embeddings + PCA left out: no ImageNet weights ({problem}); run once with a network, "
+                "or pass a weights file saved with model.save_weights (--embedding-weights PATH)",
+                UserWarning,
+                stacklevel=2,
+            )
+    if embeddings:
+        from ..features._embedder import PretrainedEmbedder
+
+        name = "embeddings + PCA" + (" (random weights)" if embedding_weights is None else "")
+        out[name] = make_pipeline(
+            PretrainedEmbedder(
+                weights=embedding_weights, size=(max(size, 32), max(size, 32)), random_state=0
+            ),
+            PCA(
+                n_components=0.95, svd_solver="full"
+            ),  # as many as 95% of the variance needs: folds can be small
+            StandardScaler(),
+            RidgeCV(alphas=alphas),
+        )
+    out["trend x picture"] = LikesRegressor(image_model=feature_model)
+    if post_features is not False:
+        from ..features._post_features import PostFeatures
+
+        post = PostFeatures() if post_features is True else post_features
+        # One ridge over the picture's and the post's features. Whether they
+        # help is the account's to say: "account's own model" walks forward
+        # with and without them and keeps the post features only where they win.
+        everything_else = make_column_selector("^(?!image$)")
+        both = ColumnTransformer(
+            [("picture", ImageFeatures(size=(size, size)), "image"), ("post", post, everything_else)]
+        )
+        out["trend x picture + post"] = LikesRegressor(
+            image_model=make_pipeline(both, StandardScaler(), RidgeCV(alphas=np.logspace(-2, 6, 17)))
+        )
+    if features:
+        from ._selection import AutoLikesRegressor
+        from ._trend import AutoTrendRegressor
+
+        own = {"trend": AutoTrendRegressor(), "trend x picture": LikesRegressor(image_model=feature_model)}
+        if "trend x picture + post" in out:
+            own["trend x picture + post"] = out["trend x picture + post"]
+        out["account's own model"] = AutoLikesRegressor(own)
+    return out

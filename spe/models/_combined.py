@@ -1,0 +1,206 @@
+"""LikesRegressor: the account's trend, times what the picture adds to it."""
+
+import numpy as np
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
+from sklearn.linear_model import RidgeCV
+from sklearn.model_selection import TimeSeriesSplit
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import _safe_indexing
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from ..features._image_features import ImageFeatures
+from ..model_selection._walk import walk_forward_predict
+from ._trend import AutoTrendRegressor
+
+__all__ = ["LikesRegressor"]
+
+_TARGETS = ("ratio", "log_ratio", "residual")
+
+
+class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
+    """Model the trend over posting time and what each picture adds on top.
+
+    On real accounts likes drift with the account's growth, and the recent
+    average already captures most of that. This model predicts a post's
+    likes as its trend (by default the recent average of the posts before
+    it) adjusted by an image model that learns, from the pictures, how far
+    above or below the trend a post lands.
+
+    No leakage: the image model learns from out-of-fold trends. The
+    package's trends predict each training post from the training posts
+    strictly before it; any other trend is fitted on earlier blocks of
+    posts and predicts the next block (time-ordered folds, as
+    :class:`~sklearn.ensemble.StackingRegressor` does with
+    :func:`~sklearn.model_selection.cross_val_predict`). Posts with no
+    history (the first post, or the first block) are left out of the image
+    model's training.
+
+    Parameters
+    ----------
+    trend : regressor, default=None
+        Predicts likes from the posting order; ``None`` means
+        :class:`~spe.AutoTrendRegressor`, the recent average or
+        exponentially weighted mean that best predicted the training posts.
+        ``X`` must be in posting order when the trend is not one of
+        the package's.
+    image_model : regressor, default=None
+        Predicts the target below from the posts DataFrame (it reads the
+        ``image`` column). ``None`` means
+        ``make_pipeline(ImageFeatures(), StandardScaler(), RidgeCV())``.
+    target : {"ratio", "log_ratio", "residual"}, default="ratio"
+        What the image model learns: ``likes / trend`` (ratio to the recent
+        mean, what several published likes models found works best),
+        ``log1p(likes) - log1p(trend)``, or ``likes - trend``.
+
+    cv : int or time-ordered splitter, default=5
+        Folds for the out-of-fold trend of a trend that is not one of the
+        package's (an int means :class:`~sklearn.model_selection.TimeSeriesSplit`).
+
+    Attributes
+    ----------
+    trend_ : regressor
+        The fitted trend (on all training posts).
+    image_model_ : regressor
+        The fitted image model.
+    n_image_train_ : int
+        Training posts the image model learned from (those with history).
+
+    See Also
+    --------
+    spe.RecentAverageRegressor : The default trend.
+    spe.ImageFeatures : The default image model's features.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from spe import ImageFeatures, LikesRegressor
+    >>> from spe.datasets import make_posts
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.pipeline import make_pipeline
+    >>> posts = make_posts(30, directory=tempfile.mkdtemp(), image_size=(16, 16), random_state=0)
+    >>> model = LikesRegressor(image_model=make_pipeline(ImageFeatures(size=(16, 16), faces=False), Ridge()))
+    >>> model.fit(posts.iloc[:25], posts["likes"].iloc[:25]).predict(posts.iloc[25:]).shape
+    (5,)
+    """
+
+    def __init__(self, trend=None, image_model=None, target="ratio", cv=5):
+        self.trend = trend
+        self.image_model = image_model
+        self.target = target
+        self.cv = cv
+
+    def _to_target(self, y, base):
+        if self.target == "ratio":
+            return y / np.maximum(base, 1.0)
+        if self.target == "log_ratio":
+            return np.log1p(y) - np.log1p(np.maximum(base, 0.0))
+        return y - base
+
+    def _from_target(self, t, base):
+        if self.target == "ratio":
+            return np.maximum(t, 0.0) * np.maximum(base, 1.0)  # likes are never negative
+        if self.target == "log_ratio":
+            return np.expm1(t + np.log1p(np.maximum(base, 0.0)))
+        return t + base
+
+    def fit(self, X, y):
+        """Fit the trend, then the image model on the posts' deviation from it.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Posts: ``image`` plus the posting order (``post_index``).
+        y : array-like of shape (n_samples,)
+            Like counts.
+
+        Returns
+        -------
+        self : LikesRegressor
+        """
+        if self.target not in _TARGETS:
+            raise ValueError(
+                f"LikesRegressor parameter 'target' must be one of {_TARGETS}, got {self.target!r}."
+            )
+        y = np.asarray(y, dtype=np.float64)
+        trend = clone(self.trend if self.trend is not None else AutoTrendRegressor())
+        self.trend_ = clone(trend).fit(X, y)
+        base, known = self._out_of_fold_trend(trend, X, y)
+        if known.sum() < 2:
+            raise ValueError(
+                f"LikesRegressor needs at least 2 training posts with earlier posts before them "
+                f"to learn what a picture adds; got {int(known.sum())} of n_samples={len(y)}."
+            )
+        image_model = self.image_model
+        if image_model is None:
+            image_model = make_pipeline(
+                ImageFeatures(), StandardScaler(), RidgeCV(alphas=np.logspace(-2, 3, 12))
+            )
+        rows = np.flatnonzero(known)
+        self.image_model_ = clone(image_model).fit(
+            _safe_indexing(X, rows), self._to_target(y[rows], base[rows])
+        )
+        self.n_image_train_ = len(rows)
+        return self
+
+    def _out_of_fold_trend(self, trend, X, y):
+        """Each training post's trend from earlier posts only, and which posts have one."""
+        # Only a trend of past likes alone (no model fitted on these rows, as in
+        # a nested LikesRegressor) predicts its own training posts honestly.
+        if getattr(self.trend_, "_predicts_from_earlier_posts", False) and hasattr(self.trend_, "n_earlier"):
+            return self.trend_.predict(X), self.trend_.n_earlier(X) > 0
+        cv = TimeSeriesSplit(min(self.cv, len(y) - 1)) if isinstance(self.cv, int) else self.cv
+        # Walked forward: a trend that takes partial_fit (a nested LikesRegressor)
+        # sees every earlier post of a block, as it will when predicting.
+        base = walk_forward_predict(trend, X, y, cv)
+        return base, ~np.isnan(base)
+
+    @property
+    def _predicts_from_earlier_posts(self):
+        # After fit: its trend predicts from earlier posts only and partial_fit feeds only the trend.
+        return getattr(getattr(self, "trend_", None), "_predicts_from_earlier_posts", False)
+
+    def _trend_updates(self):
+        trend = self.trend if self.trend is not None else AutoTrendRegressor()
+        return hasattr(trend, "partial_fit")
+
+    @available_if(_trend_updates)
+    def partial_fit(self, X, y):
+        """Let the trend see the posts observed since the last fit.
+
+        The image model is kept as it is; the next predictions' trend
+        includes the new posts' likes. Walk-forward evaluation calls this
+        between refits.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The new posts, none older than the latest post seen.
+        y : array-like of shape (n_samples,)
+            Their like counts.
+
+        Returns
+        -------
+        self : LikesRegressor
+        """
+        if not hasattr(self, "trend_"):
+            return self.fit(X, y)
+        self.trend_.partial_fit(X, y)
+        return self
+
+    def predict(self, X):
+        """Predict likes: the trend, adjusted by the picture.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Posts: ``image`` plus the posting order.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        base = self.trend_.predict(X)
+        return self._from_target(np.asarray(self.image_model_.predict(X), dtype=np.float64), base)

@@ -1,0 +1,409 @@
+"""Save and load any fitted spe model without pickle.
+
+A model folder (format 2) holds:
+
+- ``model.skops``: the estimator in skops' secure format (:mod:`skops.io`),
+  which loads only the types on an explicit list (:data:`TRUSTED_TYPES`);
+- ``network-0.keras``, ``network-1.keras`` ...: each Keras network inside it
+  (a CNN, a pretrained backbone), in Keras' own format, loaded in safe mode;
+- ``spe.json``: format version, time, package versions, Keras backend, the
+  model's class and name, a summary of the training data, scores and the
+  caller's metadata.
+
+Saving goes through :mod:`spe.persistence._staging`: the folder is written beside the
+target and swapped in atomically, so at every moment the path holds the
+whole old model or the whole new one, and only a folder spe wrote is ever
+replaced. Loading never unpickles anything, reads nothing outside the
+folder and checks sizes before opening anything. Folders of format 1
+(``network.keras`` + ``spe.json``, a CNN pipeline) still load.
+"""
+
+import errno
+import json
+import os
+import re
+import stat
+import sys
+import zipfile
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from ..exceptions import ModelLoadError
+from ._skops_io import TRUSTED, dump_estimator, holds_raw_bytes, load_estimator, untrusted_types
+from ._staging import MARKER, recover, staged
+from .old._format1 import NETWORK_FILE, load_format1
+
+__all__ = ["FORMAT_VERSION", "TRUSTED_TYPES", "load_model", "save_model"]
+
+#: Version of the folder layout; a newer one is refused on load.
+FORMAT_VERSION = 2
+META_FILE = "spe.json"
+SKOPS_FILE = "model.skops"
+#: Types a model file may name beyond skops' defaults (see :mod:`spe.persistence._skops_io`).
+TRUSTED_TYPES = TRUSTED
+_NETWORK = re.compile(r"network-\d{1,4}\.keras")
+# Limits on what a model folder may make spe read: far above any model spe
+# builds, far below what would fill a machine's memory.
+_MAX_META_BYTES = 1 << 20
+_MAX_NETWORK_BYTES = 2 << 30  # uncompressed, all archive entries together
+_MAX_ENTRIES = 1000
+_MAX_SKOPS_BYTES = 1 << 30
+_MAX_SKOPS_ENTRIES = 20_000  # one per numpy array
+_MAX_SCHEMA_BYTES = 64 << 20
+_MAX_RATIO = 100  # Keras and skops store their entries uncompressed; a zip bomb compresses ~1000:1
+
+
+def _versions():
+    out = {}
+    names = ("spe", "keras", "tensorflow", "scikeras", "scikit-learn", "skops", "numpy", "pandas", "pillow")
+    for name in (*names, "crepes"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _model_name(model):
+    """``LikesRegressor`` or ``Pipeline(ImageLoader, CNNLikesRegressor)``, with a chosen model's name."""
+    steps = getattr(model, "steps", None)
+    if isinstance(steps, list):
+        return f"{type(model).__name__}({', '.join(type(step).__name__ for _, step in steps)})"
+    name = type(model).__name__
+    if isinstance(getattr(model, "selected_", None), str):
+        name += f" ({model.selected_!r} chosen)"
+    return name
+
+
+def _data_summary(data):
+    out = {"n_posts": int(len(data))}
+    if "likes" in data:
+        likes = data["likes"]
+        out.update(
+            likes_mean=float(likes.mean()),
+            likes_std=float(likes.std()),
+            likes_min=float(likes.min()),
+            likes_max=float(likes.max()),
+        )
+    if "post_index" in data and len(data):
+        out["post_index_range"] = [int(data["post_index"].min()), int(data["post_index"].max())]
+    if "timestamp" in data and len(data):
+        out["timestamp_range"] = [str(data["timestamp"].min()), str(data["timestamp"].max())]
+    return out
+
+
+def _check_fitted(model):
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    if not (hasattr(model, "fit") and hasattr(model, "get_params")):
+        raise TypeError(f"save_model saves a fitted scikit-learn estimator; got {type(model).__name__}.")
+    try:
+        check_is_fitted(model)
+    except NotFittedError:
+        raise ValueError(f"The {type(model).__name__} is not fitted; fit it before saving.") from None
+
+
+def save_model(model, directory, *, data=None, scores=None, metadata=None):
+    """Save a fitted spe estimator to a folder, without pickle.
+
+    Parameters
+    ----------
+    model : estimator
+        Fitted: any entry of :func:`spe.evaluation.candidates`,
+        :class:`~spe.LikesRegressor`, :class:`~spe.AutoLikesRegressor`, the
+        trends, a scikit-learn pipeline of them, and the like.
+    directory : str or path-like
+        The model folder. An existing model folder is swapped for the new
+        one in a single step once that is complete (a crash, a kill or a
+        full disk leaves the old model whole); a folder that spe did not
+        write is never overwritten. One writer at a time: a second
+        process saving to the same folder meanwhile is refused.
+    data : DataFrame, default=None
+        The training posts, summarised in ``spe.json`` (number of posts,
+        likes, first and last post).
+    scores : dict, default=None
+        Cross-validated scores to record.
+    metadata : dict, default=None
+        Anything else to record in ``spe.json`` (JSON-serialisable), such
+        as how the model was chosen.
+
+    Returns
+    -------
+    pathlib.Path
+        The model folder.
+
+    Raises
+    ------
+    ValueError
+        If ``model`` is not fitted.
+    TypeError
+        If ``model`` holds something spe would not load back (a type
+        outside :data:`TRUSTED_TYPES`, such as a custom function).
+    FileExistsError
+        If ``directory`` exists and is not an spe model folder.
+    BlockingIOError
+        If another process is writing ``directory``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from spe import EWMARegressor
+    >>> from spe.persistence import load_model, save_model
+    >>> posts = pd.DataFrame({"post_index": [1, 2, 3], "likes": [10, 20, 40]})
+    >>> model = EWMARegressor(alpha=0.5).fit(posts, posts["likes"])
+    >>> folder = save_model(model, tempfile.mkdtemp() + "/model", data=posts)
+    >>> sorted(p.name for p in folder.iterdir())
+    ['.spe-output', 'model.skops', 'spe.json']
+    >>> load_model(folder).predict(pd.DataFrame({"post_index": [4]}))
+    array([30.])
+    """
+    _check_fitted(model)
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"save_model parameter 'metadata' must be a dict, got {type(metadata).__name__}.")
+    data_bytes, networks = dump_estimator(model)
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": _versions(),
+        "keras_backend": sys.modules["keras"].backend.backend() if "keras" in sys.modules else None,
+        "model": {
+            "class": f"{type(model).__module__}.{type(model).__qualname__}",
+            "name": _model_name(model),
+        },
+        "files": [SKOPS_FILE, *networks],
+    }
+    if data is not None:
+        meta["data"] = _data_summary(data)
+    if scores is not None:
+        meta["scores"] = scores
+    meta["metadata"] = {} if metadata is None else metadata
+    text = json.dumps(meta, indent=2, default=str)  # numpy numbers and paths as text
+    with staged(
+        directory,
+        is_own=_is_model_folder,
+        what="model folder",
+        advice="Save to a new folder, or move that one away first.",
+    ) as staging:
+        (staging / SKOPS_FILE).write_bytes(data_bytes)
+        for name, network in networks.items():
+            network.save(staging / name)
+        (staging / META_FILE).write_text(text, encoding="utf-8")
+    return Path(directory).expanduser().resolve()
+
+
+def _is_model_folder(folder):
+    """A model folder without the marker file: spe's files only (format 1 was written without it)."""
+    names = {p.name for p in folder.iterdir()} - {MARKER}
+    if names == {META_FILE, NETWORK_FILE}:
+        return True
+    return (
+        META_FILE in names
+        and SKOPS_FILE in names
+        and all(name in (META_FILE, SKOPS_FILE) or _NETWORK.fullmatch(name) for name in names)
+    )
+
+
+def load_model(directory):
+    """Load a model folder written by :func:`save_model`.
+
+    Parameters
+    ----------
+    directory : str or path-like
+
+    Returns
+    -------
+    estimator
+        The fitted estimator, ready to ``predict``. Its ``spe_metadata_``
+        attribute holds the contents of ``spe.json``. A folder of format 1
+        gives ``Pipeline([("load", ImageLoader(...)), ("cnn", CNNLikesRegressor(...))])``.
+
+    Raises
+    ------
+    spe.exceptions.ModelLoadError
+        If the folder is missing or corrupt, was written by a newer spe,
+        names a type spe does not trust (:data:`TRUSTED_TYPES`), holds a
+        network that Keras' safe mode refuses (Lambda layers, custom code)
+        or that does not match its description, or is hostile: a symbolic
+        link inside it or a loop of them, a file or archive entry larger
+        than spe would read (a zip bomb), JSON nested too deeply.
+
+    Warns
+    -----
+    UserWarning
+        When the folder was missing because an older spe was killed while
+        replacing it, and its previous version was put back.
+
+    Examples
+    --------
+    >>> model = load_model("my-model")  # doctest: +SKIP
+    >>> model.predict(posts)  # doctest: +SKIP
+    """
+    folder = Path(directory).expanduser()
+    names = _check_folder(folder)
+    meta_path = folder / META_FILE
+    try:
+        meta = _read_json(meta_path, _MAX_META_BYTES)
+        format_version = int(meta["format_version"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(
+            f"{meta_path}: corrupt model description ({type(exc).__name__}: {exc})"
+        ) from None
+    if format_version > FORMAT_VERSION:
+        saved_by = meta.get("versions", {}).get("spe") if isinstance(meta.get("versions"), dict) else None
+        raise ModelLoadError(
+            f"{folder} was saved by spe {saved_by or 'a newer version'} (format {format_version}); this spe "
+            f"reads format {FORMAT_VERSION} and older. Upgrade spe to load it."
+        )
+    if format_version == 1:
+        if NETWORK_FILE not in names:
+            raise ModelLoadError(f"{folder} is not a whole spe model folder (format 1 needs {NETWORK_FILE})")
+        model = load_format1(folder, meta)
+    elif format_version == FORMAT_VERSION:
+        if SKOPS_FILE not in names:
+            raise ModelLoadError(f"{folder} is not a whole spe model folder (it lacks {SKOPS_FILE})")
+        model = _load_skops(folder, names)
+    else:
+        raise ModelLoadError(f"{meta_path}: corrupt model description (format_version {format_version})")
+    model.spe_metadata_ = meta
+    return model
+
+
+def _load_skops(folder, names):
+    path = folder / SKOPS_FILE
+    if holds_raw_bytes(_check_archive(path, kind="model")):
+        raise ModelLoadError(f"{path}: refused to load: it holds raw bytes, which spe's model files never do")
+    try:
+        untrusted = untrusted_types(file=path)
+    except (RecursionError, MemoryError) as exc:
+        raise ModelLoadError(
+            f"{path}: corrupt model file (nested too deeply: {type(exc).__name__})"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - whatever a tampered file makes skops raise
+        raise ModelLoadError(f"{path}: corrupt model file ({type(exc).__name__}: {exc})") from None
+    if untrusted:
+        raise ModelLoadError(
+            f"{path}: refused to load: it names {', '.join(untrusted)}, which spe does not trust "
+            "(it loads only the estimators it saves itself)"
+        )
+
+    def load_network(name):
+        if not isinstance(name, str) or not _NETWORK.fullmatch(name) or name not in names:
+            raise ModelLoadError(f"{path} refers to a network {name!r} that is not in {folder}")
+        return _load_network(folder / name)
+
+    try:
+        model, _ = load_estimator(path, load_network)
+    except ModelLoadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever a tampered file makes skops raise
+        raise ModelLoadError(f"{path}: corrupt model file ({type(exc).__name__}: {exc})") from None
+    if not hasattr(model, "predict"):
+        raise ModelLoadError(f"{path}: holds a {type(model).__name__}, not a model")
+    return model
+
+
+def _load_network(path):
+    """A ``.keras`` file, its sizes checked, in Keras' safe mode."""
+    from .._keras._backend import keras
+
+    _check_archive(path, kind="network")
+    try:
+        return keras.saving.load_model(path, compile=True, safe_mode=True)
+    except Exception as exc:
+        message = str(exc)
+        if "safe_mode" in message or "Lambda" in message or "unsafe" in message.lower():
+            raise ModelLoadError(
+                f"{path}: refused to load a network with a Lambda layer or custom code "
+                "(Keras safe mode). spe only loads networks it saved itself."
+            ) from None
+        raise ModelLoadError(f"{path}: cannot load the network ({type(exc).__name__}: {exc})") from None
+
+
+def _check_folder(folder):
+    """Refuse what would make spe read outside the folder; put back a model a kill left hidden."""
+    try:
+        info = os.stat(folder)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ModelLoadError(f"{folder} is a loop of symbolic links, not a model folder") from None
+        if exc.errno != errno.ENOENT or recover(folder) is None:
+            raise ModelLoadError(f"No model folder at {folder}") from None
+        info = os.stat(folder)
+    if not stat.S_ISDIR(info.st_mode):
+        raise ModelLoadError(f"No model folder at {folder} (it is a file)")
+    names = set()
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_symlink():
+                raise ModelLoadError(
+                    f"{entry.path} is a symbolic link: a model folder holds plain files only, and spe "
+                    "reads nothing outside it"
+                )
+            names.add(entry.name)
+    if META_FILE not in names or not ({SKOPS_FILE, NETWORK_FILE} & names):
+        raise ModelLoadError(
+            f"{folder} is not an spe model folder (needs {META_FILE} and {SKOPS_FILE}, "
+            f"or {NETWORK_FILE} from an older spe)"
+        )
+    return names
+
+
+def _read_json(path, limit):
+    if path.stat().st_size > limit:
+        raise ValueError(f"{path.stat().st_size} bytes, more than the {limit} spe reads")
+    try:
+        return json.loads(path.read_bytes())
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def _check_archive(path, kind="network"):
+    """Check a ``.keras`` or ``.skops`` archive's sizes from its central directory before opening it.
+
+    Returns its ``config.json`` or ``schema.json``, parsed (None where Keras says what is wrong with it).
+    """
+    if kind == "network":
+        max_entries, max_bytes, config_name, what = (_MAX_ENTRIES, _MAX_NETWORK_BYTES, "config.json", kind)
+    else:
+        max_entries, max_bytes, config_name, what = (
+            _MAX_SKOPS_ENTRIES,
+            _MAX_SKOPS_BYTES,
+            "schema.json",
+            kind,
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+            total = sum(e.file_size for e in entries)
+            if len(entries) > max_entries or total > max_bytes:
+                raise ModelLoadError(
+                    f"{path}: {len(entries)} archive entries expanding to {total:,} bytes, more than "
+                    f"spe reads ({max_entries} entries, {max_bytes:,} bytes); not opening it"
+                )
+            for entry in entries:
+                if entry.file_size > max(1 << 20, _MAX_RATIO * entry.compress_size):
+                    raise ModelLoadError(
+                        f"{path}: entry {entry.filename!r} expands {entry.compress_size:,} bytes to "
+                        f"{entry.file_size:,} (a zip bomb?); spe never compresses these files, "
+                        "so it does not open it"
+                    )
+            names = archive.namelist()
+            config = b"{}"
+            if config_name in names and archive.getinfo(config_name).file_size <= _MAX_SCHEMA_BYTES:
+                config = archive.read(config_name)
+            elif kind == "model":
+                raise ModelLoadError(f"{path}: corrupt model file (no {config_name}, or one over 64 MiB)")
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        archive_kind = "a .keras" if kind == "network" else "a skops"
+        raise ModelLoadError(f"{path}: cannot load the {what} (not {archive_kind} archive: {exc})") from None
+    try:
+        return json.loads(config)
+    except RecursionError:
+        raise ModelLoadError(f"{path}: cannot load the {what} ({config_name} is nested too deeply)") from None
+    except ValueError:
+        if kind == "model":
+            raise ModelLoadError(f"{path}: corrupt model file ({config_name} is not JSON)") from None
+        return None

@@ -1,0 +1,407 @@
+"""Report pages: the sections and pages of an evaluation, a grid search and a ranking.
+
+:func:`evaluation_page`, :func:`tuning_page` and :func:`prediction_page`
+write the page of one report; :func:`render_page` puts several sections on
+one page, as ``spe demo`` does. A new page kind is one more ``*_section``
+function and one more ``templates/_<kind>.html``.
+
+The page primitives (:class:`Section`, :func:`render_page`,
+:func:`text_section`, :func:`figure_uri`, :func:`thumbnail_uri`) live in
+``_html`` and are re-exported by :mod:`spe.report`.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..inspection._explain import REPORT_HEADING
+from ._html import (
+    Section,
+    _figures,
+    _number,
+    _picture,
+    figure_uri,
+    render_page,
+    text_section,
+    thumbnail_uri,
+)
+
+__all__ = [
+    "Section",
+    "evaluation_page",
+    "evaluation_section",
+    "figure_uri",
+    "prediction_page",
+    "prediction_section",
+    "render_page",
+    "text_section",
+    "thumbnail_uri",
+    "tuning_page",
+    "tuning_section",
+]
+
+#: Metrics where a higher value is better; every other column is an error.
+HIGHER_IS_BETTER = ("R2", "Spearman", "Spearman (all folds)")
+
+
+def _best_in_column(column):
+    values = column.to_numpy(dtype=float)
+    if np.isnan(values).all():
+        return None
+    return column.index[np.nanargmax(values) if column.name in HIGHER_IS_BETTER else np.nanargmin(values)]
+
+
+def _score_table(scores, best_by):
+    best_row = _best_in_column(scores[best_by]) if best_by in scores else None
+    best_cells = {name: _best_in_column(scores[name]) for name in scores.columns}
+    rows = [
+        {
+            "name": str(name),
+            "best": name == best_row,
+            "cells": [{"text": _number(row[c]), "best": best_cells[c] == name} for c in scores.columns],
+        }
+        for name, row in scores.iterrows()
+    ]
+    return {"columns": [str(c) for c in scores.columns], "rows": rows, "best_by": best_by, "best": best_row}
+
+
+def _post_details(posts):
+    """Post key (``post_index``, or position from 1) to row, and the posts; None without posts."""
+    if posts is None:
+        return None
+    posts = posts.reset_index(drop=True)
+    keys = posts["post_index"] if "post_index" in posts else pd.Series(np.arange(1, len(posts) + 1))
+    return dict(zip(keys.tolist(), range(len(posts)))), posts
+
+
+def _count(value):
+    value = float(value)
+    return f"{value:,.0f}" if value.is_integer() else _number(value)
+
+
+def _prediction_rows(frame, models, lookup, max_side):
+    index, posts = lookup if lookup else ({}, None)
+    rows = []
+    for row in frame.to_dict("records"):
+        key = row["post_index"]
+        rows.append(
+            {
+                "post": _count(key),
+                "fold": int(row["fold"]) + 1,
+                "actual": _count(row["actual"]),
+                "predicted": [_number(row[m]) for m in models],
+                "picture": _picture(posts, index[key], max_side) if key in index else None,
+            }
+        )
+    return rows
+
+
+def evaluation_section(
+    report,
+    *,
+    heading="How well can likes be predicted?",
+    intro=None,
+    figures=None,
+    posts=None,
+    max_rows=10,
+    thumbnail_size=64,
+):
+    """The section of a page for an :class:`~spe.evaluation.EvaluationReport`.
+
+    Parameters
+    ----------
+    report : EvaluationReport
+    heading : str, default="How well can likes be predicted?"
+    intro : str, default=None
+        A sentence about the data, shown first.
+    figures : dict of str to figure, default=None
+        Caption to a matplotlib Figure or PNG file, shown in order.
+    posts : DataFrame, default=None
+        The posts evaluated: the excerpt of predictions then shows each
+        post's thumbnail, file name and caption.
+    max_rows : int, default=10
+        Posts in each excerpt of the out-of-fold predictions (the latest,
+        and the largest misses of the best model); never the whole table.
+    thumbnail_size : int, default=64
+
+    Returns
+    -------
+    Section
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.dummy import DummyRegressor
+    >>> from spe.datasets import make_posts
+    >>> from spe.evaluation import evaluate
+    >>> posts = make_posts(30, directory=tempfile.mkdtemp(), image_size=(8, 8), random_state=0)
+    >>> report = evaluate(DummyRegressor(), posts, n_splits=3)
+    >>> section = evaluation_section(report, posts=posts)
+    >>> section.context["table"]["best_by"]
+    'MAE'
+    """
+    table = _score_table(report.scores, "MAE")
+    models = [str(m) for m in report.scores.index]
+    predictions = report.predictions
+    best = table["best"] if table["best"] in predictions else models[-1]
+    latest = predictions.sort_values("post_index").tail(max_rows).iloc[::-1]
+    misses = predictions.assign(_miss=(predictions[best] - predictions["actual"]).abs())
+    misses = misses.sort_values("_miss", ascending=False).head(max_rows)
+    lookup = _post_details(posts)
+    context = {
+        "report": report,
+        "intro": intro,
+        "table": table,
+        "models": models,
+        "best_model": best,
+        "n_predictions": f"{len(predictions):,}",
+        "latest": _prediction_rows(latest, models, lookup, thumbnail_size),
+        "misses": _prediction_rows(misses, models, lookup, thumbnail_size),
+        "folds": _fold_table(report.fold_scores),
+        "with_pictures": posts is not None,
+        "explanation": getattr(report, "explanation", None),
+        "explanation_heading": REPORT_HEADING,
+    }
+    return Section("evaluation", heading, context, _figures(figures))
+
+
+def _fold_table(fold_scores):
+    metrics = [c for c in fold_scores.columns if c not in ("model", "fold")]
+    rows = [
+        [str(r["model"]), str(int(r["fold"]) + 1), *(_number(r[m]) for m in metrics)]
+        for _, r in fold_scores.iterrows()
+    ]
+    return {"columns": ["model", "fold", *metrics], "rows": rows}
+
+
+def _param_label(name):
+    return name.removeprefix("param_").split("__")[-1].replace("_", " ")
+
+
+def tuning_section(
+    search,
+    *,
+    heading="Which settings work best?",
+    intro=None,
+    protocol=None,
+    figures=None,
+    neg_mse=True,
+    max_rows=50,
+):
+    """The section of a page for a fitted grid search.
+
+    Parameters
+    ----------
+    search : GridSearchCV or TuningResult
+        Anything with ``cv_results_``, ``best_params_`` and ``best_score_``.
+    heading : str, default="Which settings work best?"
+    intro : str, default=None
+    protocol : str, default=None
+        How the folds were made, in words.
+    figures : dict of str to figure, default=None
+    neg_mse : bool, default=True
+        The scores are negative mean squared errors: the table then also
+        shows the RMSE in likes.
+    max_rows : int, default=50
+        Settings shown, best first.
+
+    Returns
+    -------
+    Section
+
+    Examples
+    --------
+    >>> from spe.tuning import TuningResult
+    >>> result = TuningResult(
+    ...     cv_results_={"param_cnn__epochs": [10, 30], "mean_test_score": [-900.0, -400.0],
+    ...                  "std_test_score": [10.0, 20.0], "rank_test_score": [2, 1]},
+    ...     best_params_={"cnn__epochs": 30}, best_score_=-400.0)
+    >>> tuning_section(result).context["best_params"]
+    [('epochs', '30')]
+    """
+    results = pd.DataFrame(search.cv_results_)
+    params = [c for c in results.columns if c.startswith("param_")]
+    results = results.sort_values("rank_test_score", na_position="last")
+    score = "mean score (-MSE)" if neg_mse else "mean score"
+    columns = [_param_label(p) for p in params] + [score, "sd", "rank"]
+    if neg_mse:
+        columns.insert(len(params), "RMSE (likes)")
+    rows = []
+    for _, r in results.head(max_rows).iterrows():
+        trained = not pd.isna(r["mean_test_score"])
+        cells = [_value(r[p]) for p in params]
+        if neg_mse:
+            cells.append(_number(math.sqrt(-r["mean_test_score"])) if trained else "not trained")
+        cells += [
+            _number(r["mean_test_score"]),
+            _number(r.get("std_test_score")),
+            _number(r["rank_test_score"]),
+        ]
+        chosen = all(r.get(f"param_{k}") == v for k, v in search.best_params_.items())
+        rows.append({"cells": cells, "best": trained and chosen})
+    best = search.best_score_
+    context = {
+        "intro": intro,
+        "protocol": protocol,
+        "columns": columns,
+        "rows": rows,
+        "n_settings": len(results),
+        "best_params": [(_param_label(k), _value(v)) for k, v in search.best_params_.items()],
+        "best_score": _number(best),
+        "best_rmse": _number(math.sqrt(-best)) if neg_mse and best <= 0 else None,
+        "notes": [str(n) for n in getattr(search, "notes", [])],
+        "neg_mse": neg_mse,
+    }
+    return Section("tuning", heading, context, _figures(figures))
+
+
+def _value(value):
+    if isinstance(value, (float, np.floating)):
+        return "n/a" if np.isnan(value) else f"{value:g}"
+    return str(value)
+
+
+def evaluation_page(report, *, figures=None, posts=None, intro=None, title="spe evaluate", path=None):
+    """The HTML page of an :class:`~spe.evaluation.EvaluationReport`.
+
+    What was evaluated and how, the score table with the best row marked,
+    the notes, excerpts of the predictions and the figures, in one file.
+
+    Parameters
+    ----------
+    report : EvaluationReport
+    figures : dict of str to figure, default=None
+        Caption to a matplotlib Figure or PNG file.
+    posts : DataFrame, default=None
+        The posts evaluated, to show thumbnails beside the predictions.
+    intro : str, default=None
+    title : str, default="spe evaluate"
+    path : path-like, default=None
+        Where to write it.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.dummy import DummyRegressor
+    >>> from spe.datasets import make_posts
+    >>> from spe.evaluation import evaluate
+    >>> posts = make_posts(30, directory=tempfile.mkdtemp(), image_size=(8, 8), random_state=0)
+    >>> html = evaluation_page(evaluate(DummyRegressor(), posts, n_splits=3), posts=posts)
+    >>> html.startswith("<!DOCTYPE html>")
+    True
+    """
+    section = evaluation_section(report, figures=figures, posts=posts, intro=intro)
+    return render_page([section], title=title, subtitle=section.heading, path=path)
+
+
+def tuning_page(search, *, figures=None, protocol=None, intro=None, title="spe tune", path=None):
+    """The HTML page of a grid search: settings tried, scores, the best.
+
+    Parameters
+    ----------
+    search : GridSearchCV or TuningResult
+    figures : dict of str to figure, default=None
+    protocol : str, default=None
+        How the folds were made, in words.
+    intro : str, default=None
+    title : str, default="spe tune"
+    path : path-like, default=None
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from spe.tuning import TuningResult
+    >>> result = TuningResult(
+    ...     cv_results_={"param_cnn__epochs": [10, 30], "mean_test_score": [-900.0, -400.0],
+    ...                  "std_test_score": [10.0, 20.0], "rank_test_score": [2, 1]},
+    ...     best_params_={"cnn__epochs": 30}, best_score_=-400.0)
+    >>> "RMSE" in tuning_page(result)
+    True
+    """
+    section = tuning_section(search, figures=figures, protocol=protocol, intro=intro)
+    return render_page([section], title=title, subtitle=section.heading, path=path)
+
+
+def prediction_section(table, *, heading="Which picture should I post next?", thumbnail_size=128):
+    """The ranked candidates of :func:`spe.predict_next`, with thumbnails.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`spe.predict_next` (an ``actual`` column is shown too).
+    heading : str
+    thumbnail_size : int, default=128
+
+    Returns
+    -------
+    Section
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"image": ["x.jpg"], "predicted": [120.0], "low": [90.0], "high": [150.0],
+    ...                       "trend": [110.0], "picture factor": [1.09], "reasons": ["brightness +5%"]})
+    >>> table.attrs.update(confidence=0.8, when="2026-12-01T18:00:00+00:00", skill="Skill line.")
+    >>> prediction_section(table).context["rows"][0]["factor"]
+    '+9%'
+    """
+    rows = []
+    for rank, row in table.iterrows():
+        factor = row["picture factor"]
+        rows.append(
+            {
+                "rank": rank,
+                "picture": _picture(table, table.index.get_loc(rank), thumbnail_size),
+                "predicted": _number(row["predicted"]),
+                "interval": "n/a" if pd.isna(row["low"]) else f"{row['low']:.0f} to {row['high']:.0f}",
+                "trend": _number(row["trend"]),
+                "factor": "n/a" if pd.isna(factor) else f"{(factor - 1) * 100:+.0f}%",
+                "actual": _number(row["actual"]) if "actual" in row else None,
+                "reasons": row["reasons"],
+            }
+        )
+    confidence = table.attrs.get("confidence")
+    context = {
+        "rows": rows,
+        "when": pd.Timestamp(table.attrs.get("when")).strftime("%Y-%m-%d %H:%M UTC"),
+        "skill": table.attrs.get("skill", ""),
+        "confidence": f"{confidence:.0%}" if confidence else None,
+        "with_actual": "actual" in table.columns,
+    }
+    return Section("prediction", heading, context)
+
+
+def prediction_page(table, *, title="spe predict", path=None):
+    """The HTML page of :func:`spe.predict_next`'s ranking.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`spe.predict_next`.
+    title : str, default="spe predict"
+    path : path-like, default=None
+        Where to write it.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"image": ["x.jpg"], "predicted": [120.0], "low": [90.0], "high": [150.0],
+    ...                       "trend": [110.0], "picture factor": [1.09], "reasons": [""]})
+    >>> table.attrs.update(confidence=0.8, when="2026-12-01T18:00:00+00:00", skill="Skill line.")
+    >>> "120" in prediction_page(table)
+    True
+    """
+    section = prediction_section(table)
+    return render_page([section], title=title, subtitle=section.heading, path=path)
