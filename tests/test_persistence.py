@@ -144,7 +144,7 @@ def test_the_folder_layout_and_what_spe_json_records(every_model, posts):
     model, folder, _ = every_model["CNN on pixels"]
     assert sorted(p.name for p in folder.iterdir()) == [MARKER, SKOPS_FILE, NETWORK, META_FILE]
     meta = json.loads((folder / META_FILE).read_text())
-    assert meta["format_version"] == FORMAT_VERSION == 2
+    assert meta["format_version"] == FORMAT_VERSION == 3
     assert meta["model"] == {
         "class": "sklearn.pipeline.Pipeline",
         "name": "Pipeline(ImageLoader, CNNLikesRegressor)",
@@ -461,7 +461,7 @@ def test_a_tampered_model_file_is_refused_in_one_line(every_model, tmp_path):
     name = {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode", "is_json": True}
     placeholder = {
         "__class__": "KerasFile",
-        "__module__": "spe.persistence._skops_io",
+        "__module__": "spe.persistence",
         "__loader__": "ObjectNode",
         "content": {
             "__class__": "dict",
@@ -517,8 +517,8 @@ def test_a_format_1_folder_loads_as_before(fitted, posts, tmp_path):
     np.testing.assert_allclose(loaded.predict(posts["image"]), fitted.predict(posts["image"]), rtol=1e-6)
     assert loaded.named_steps["cnn"].get_params()["conv_filters"] == (4,)
     assert loaded.spe_metadata_["training_data"]["n_posts"] == len(posts)
-    save_model(fitted, path)  # a format-1 folder is spe's, and is replaced by format 2
-    assert json.loads((path / META_FILE).read_text())["format_version"] == 2
+    save_model(fitted, path)  # a format-1 folder is spe's, and is replaced by today's format
+    assert json.loads((path / META_FILE).read_text())["format_version"] == FORMAT_VERSION
 
 
 def test_round_trip_gives_identical_predictions(fitted, posts, tmp_path):
@@ -579,7 +579,7 @@ def test_load_errors(fitted, tmp_path):
     with pytest.raises(ModelLoadError) as info:
         load_model(path)
     assert str(info.value) == (
-        f"{path} was saved by spe 9.0 (format 99); this spe reads format 2 and older. Upgrade spe to load it."
+        f"{path} was saved by spe 9.0 (format 99); this spe reads format 3 and older. Upgrade spe to load it."
     )
 
     (path / META_FILE).write_text(json.dumps(meta))

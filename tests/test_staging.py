@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from spe import _staging
+from spe.persistence import _staging
 from spe.persistence._staging import MARKER, recover, reserve, staged
 
 
@@ -153,7 +153,7 @@ def test_a_second_process_is_refused_while_the_first_writes(tmp_path):
             sys.stdin.readline()
         """
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(_staging.__file__).parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(_staging.__file__).parents[2])}
     with subprocess.Popen(
         [sys.executable, "-c", holder], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
     ) as proc:

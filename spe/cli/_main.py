@@ -188,7 +188,7 @@ def _pipeline(size=64, epochs=50, learning_rate=None, memory=None, cache_dir=Non
     from sklearn.pipeline import Pipeline
 
     from .. import CNNLikesRegressor, ImageLoader
-    from ..evaluation._evaluate import _cache_params
+    from ..models._candidates import cache_params as _cache_params
 
     if learning_rate is not None:
         cnn["learning_rate"] = learning_rate
@@ -218,7 +218,7 @@ def _load_checked(path, size, cache_dir=None):
     """
     from .. import ImageLoader
     from ..datasets import load_data
-    from ..evaluation._evaluate import _cache_params
+    from ..models._candidates import cache_params as _cache_params
 
     data = load_data(path)
     ImageLoader(size=(size, size), n_jobs=-1, **_cache_params(cache_dir)).check(data)

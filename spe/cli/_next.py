@@ -24,7 +24,8 @@ def _chosen_line(chosen):
 
 def cmd_fit(args):
     from ..models._next import next_post_model, what_was_chosen
-    from ..persistence._save_load import _is_model_folder, save_model
+    from ..persistence import save_model
+    from ..persistence._layout import is_model_folder as _is_model_folder
     from ..persistence._staging import reserve
 
     network = args.epochs is not None or args.learning_rate is not None

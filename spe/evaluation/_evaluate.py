@@ -37,8 +37,8 @@ from ..model_selection._walk import (
     walk_forward_predict,
 )
 from ..models._baselines import RecentAverageRegressor
-from ..models._candidates import _cache_params, candidates  # noqa: F401  (re-exported)
-from ..models._intervals import _check_confidence, interval_scores
+from ..models._candidates import candidates  # noqa: F401  (re-exported)
+from ..models._intervals import check_confidence, interval_scores
 from ._report import EvaluationReport, _picture_note, _summary_notes
 
 __all__ = [
@@ -272,7 +272,7 @@ def evaluate(
     if not isinstance(data, pd.DataFrame) or target not in data.columns:
         raise ValueError(f"data must be a DataFrame of posts with a {target!r} column")
     check_posting_order(data)
-    confidence = _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     if (isinstance(cv, str) and cv == "walk") or isinstance(cv, WalkForwardSplit):
         walk = cv if isinstance(cv, WalkForwardSplit) else WalkForwardSplit(n_splits=n_splits)
         report = _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progress, refit_every)

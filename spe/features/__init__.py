@@ -14,4 +14,10 @@ from ._post_features import PostFeatures
 
 __all__ = ["ImageFeatures", "ImageLoader", "PostFeatures", "PretrainedEmbedder"]
 
+# Saved model files name each class by its public home (``spe.features.ImageLoader``), not the
+# private module defining it, so that moving code never breaks a saved model.
+for _cls in (ImageFeatures, ImageLoader, PostFeatures):
+    _cls.__module__ = __name__
+del _cls
+
 __getattr__ = lazy_getattr(__name__, {"PretrainedEmbedder": "._embedder"})

@@ -216,3 +216,6 @@ default="MobileNetV3Small"
         tags.input_tags.string = True
         tags.non_deterministic = self.weights is None
         return tags
+
+
+PretrainedEmbedder.__module__ = "spe.features"  # its public name in saved model files

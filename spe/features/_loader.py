@@ -1,6 +1,5 @@
 """ImageLoader: image paths in, a float32 ``(n, height, width, channels)`` array out."""
 
-import hashlib
 import os
 import tempfile
 from numbers import Integral
@@ -14,6 +13,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..exceptions import ImageLoadError
+from ._disk_cache import index_path as _index_path
+from ._disk_cache import picture_keys as _picture_keys
+from ._disk_cache import read_index as _read_index
+from ._disk_cache import write_atomically as _write_atomically
+from ._disk_cache import write_npy as _write_npy
 
 __all__ = ["ImageLoader", "float_images", "image_paths", "is_image_array"]
 
@@ -23,8 +27,6 @@ _DTYPES = ("float32", "uint8")
 # Images decoded and written to a cache file at a time: bounds the memory a
 # transform with ``cache_dir`` needs, whatever the number of images.
 _CHUNK = 512
-# Cache index files read in this process: {(path, mtime_ns): {picture key: row}}.
-_INDEXES = {}
 # Modes whose pixel values are not 8-bit: scaled to 8 bits by hand, since
 # Pillow's convert() clips them instead.
 _WIDE_MODES = {"I;16": 65535.0, "I;16L": 65535.0, "I;16B": 65535.0, "I": 65535.0, "F": 1.0}
@@ -167,63 +169,6 @@ def _load_one(path, size, color_mode, crop):
         # Truncated or corrupt data, symlink loops, unreadable files.
         raise ImageLoadError(f"Cannot read image {path}: {exc}") from exc
     return arr if arr.ndim == 3 else arr[:, :, np.newaxis]
-
-
-def _write_npy(f, shape, dtype, chunks):
-    """Write ``chunks`` (arrays along the first axis) to the open file ``f`` as one ``.npy``.
-
-    Plain writes rather than a writable memory map, so pages already written
-    do not stay resident in this process.
-    """
-    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape}
-    np.lib.format.write_array_header_1_0(f, header)
-    for chunk in chunks:
-        f.write(np.ascontiguousarray(chunk, dtype=dtype).tobytes())
-
-
-def _write_atomically(target, write):
-    """Call ``write`` on a temporary file beside ``target``, then rename it into place."""
-    fd, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(partial, target)
-    finally:
-        Path(partial).unlink(missing_ok=True)
-
-
-def _picture_keys(paths):
-    """One key per picture: its absolute path, size and modification time (bytes of 32 hex digits)."""
-    keys = []
-    for p in paths:
-        try:
-            st = os.stat(p)
-        except FileNotFoundError:
-            raise ImageLoadError(f"Image file not found: {p}") from None
-        except OSError as exc:
-            raise ImageLoadError(f"Cannot read image {p}: {exc}") from exc
-        text = f"{os.path.abspath(p)}\0{st.st_size}\0{st.st_mtime_ns}"
-        keys.append(
-            hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest().encode()
-        )
-    return keys
-
-
-def _index_path(target):
-    return target.with_name(target.name.replace("images-", "index-", 1))
-
-
-def _read_index(target):
-    """``{picture key: row}`` of a cached file, or None when it has no index (an older spe's)."""
-    index = _index_path(target)
-    try:
-        stamp = (str(index), index.stat().st_mtime_ns)
-    except FileNotFoundError:
-        return None
-    if stamp not in _INDEXES:
-        keys = np.load(index)
-        _INDEXES[stamp] = {bytes(k): row for row, k in enumerate(keys)}
-    return _INDEXES[stamp]
 
 
 class ImageLoader(TransformerMixin, BaseEstimator):

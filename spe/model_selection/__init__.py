@@ -8,7 +8,14 @@ epochs and learning rate (also importable as :mod:`spe.tuning`).
 """
 
 from ._search import TuningResult, check_posting_order, fast_grid_search, limit_threads
-from ._walk import WalkForwardSplit, picture_skill, precompute_pictures, walk_forward_predict
+from ._walk import (
+    WalkForwardSplit,
+    _PictureCache,
+    _Table,
+    picture_skill,
+    precompute_pictures,
+    walk_forward_predict,
+)
 
 __all__ = [
     "TuningResult",
@@ -20,3 +27,10 @@ __all__ = [
     "precompute_pictures",
     "walk_forward_predict",
 ]
+
+# Saved model files name each class by its public home (``spe.model_selection._PictureCache``), not the
+# private module defining it, so that moving code never breaks a saved model.
+# The picture cache and its table are saved inside the models that precompute pictures.
+for _cls in (_PictureCache, _Table):
+    _cls.__module__ = __name__
+del _cls

@@ -34,4 +34,19 @@ __all__ = [
     "walk_forward_intervals",
 ]
 
-__getattr__ = lazy_getattr(__name__, {"CNNLikesRegressor": "._cnn", "as_images": "._cnn"})
+# Saved model files name each class by its public home (``spe.models.LikesRegressor``), not the
+# private module defining it, so that moving code never breaks a saved model.
+for _cls in (
+    AutoLikesRegressor,
+    AutoTrendRegressor,
+    ConformalLikesRegressor,
+    EWMARegressor,
+    LikesRegressor,
+    RecentAverageRegressor,
+):
+    _cls.__module__ = __name__
+del _cls
+
+__getattr__ = lazy_getattr(
+    __name__, {"CNNLikesRegressor": "._cnn", "_TargetScaler": "._cnn", "as_images": "._cnn"}
+)

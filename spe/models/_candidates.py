@@ -5,7 +5,7 @@ import numpy as np
 __all__ = ["candidates"]
 
 
-def _cache_params(cache_dir):
+def cache_params(cache_dir):
     """ImageLoader settings for a disk cache: uint8 pictures, memory-mapped and streamed."""
     return {} if cache_dir is None else {"dtype": "uint8", "cache_dir": cache_dir}
 
@@ -86,7 +86,7 @@ def candidates(
 
         out["CNN on pixels"] = Pipeline(
             [
-                ("load", ImageLoader(size=(size, size), **_cache_params(cache_dir))),
+                ("load", ImageLoader(size=(size, size), **cache_params(cache_dir))),
                 ("cnn", CNNLikesRegressor(epochs=epochs, random_state=0)),
             ]
         )

@@ -466,3 +466,10 @@ run_eagerly, validation_batch_size
         return np.mean(
             [super(CNNLikesRegressor, self).predict(rotate(X, r), **kwargs) for r in angles], axis=0
         )
+
+
+# Saved model files name these by their public home (spe.models.CNNLikesRegressor ...):
+# moving this module never breaks a saved model.
+for _obj in (CNNLikesRegressor, _TargetScaler, as_images):
+    _obj.__module__ = "spe.models"
+del _obj

@@ -32,7 +32,7 @@ __all__ = ["ConformalLikesRegressor", "walk_forward_intervals"]
 MIN_CALIBRATION = 10
 
 
-def _check_confidence(confidence, name="confidence"):
+def check_confidence(confidence, name="confidence"):
     if isinstance(confidence, bool) or not isinstance(confidence, Real) or not 0 < confidence < 1:
         raise ValueError(f"Parameter {name!r} must be a float in (0, 1), e.g. 0.8; got {confidence!r}.")
     return float(confidence)
@@ -123,7 +123,7 @@ def walk_forward_intervals(
     >>> round(float(inside[20:].mean()), 1)
     0.8
     """
-    confidence = _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     check_scalar(min_calibration, "min_calibration", Integral, min_val=1)
     actual = column_or_1d(actual, dtype=np.float64)
     predicted = column_or_1d(predicted, dtype=np.float64)
@@ -175,7 +175,7 @@ class ConformalLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
         should contain.
     n_splits : int, default=5
         Sets the walk's first stretch, as in
-        :class:`~spe.evaluation.WalkForwardSplit` (ignored for an
+        :class:`~spe.model_selection.WalkForwardSplit` (ignored for an
         :class:`~spe.AutoLikesRegressor`, which walks with its own).
     refit_every : int, default=None
         Posts between refits in the walk; ``None`` means about 20 refits.
@@ -193,7 +193,7 @@ class ConformalLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
         prediction (``predicted``) and an :class:`~spe.AutoTrendRegressor`'s
         (``trend``).
     picture_skill_ : tuple of float
-        ``(rho, low, high)``: :func:`~spe.evaluation.picture_skill` over the
+        ``(rho, low, high)``: :func:`~spe.model_selection.picture_skill` over the
         walked posts; an interval above 0 means the picture part ranked
         posts against their trend better than chance. NaN when the
         estimator's predictions are the trend's (no picture part).
@@ -265,7 +265,7 @@ class ConformalLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
             If ``confidence`` is not in (0, 1), or too few posts are walked
             to calibrate it.
         """
-        confidence = _check_confidence(self.confidence)
+        confidence = check_confidence(self.confidence)
         y = column_or_1d(y, dtype=np.float64, warn=True)
         needed = max(MIN_CALIBRATION, posts_needed(confidence))
         walked, cv = self._plan(len(y))
@@ -349,7 +349,7 @@ class ConformalLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
         """
         check_is_fitted(self)
         name = "confidence" if confidence is not None else "self.confidence"
-        confidence = _check_confidence(self.confidence if confidence is None else confidence, name)
+        confidence = check_confidence(self.confidence if confidence is None else confidence, name)
         needed, have = posts_needed(confidence), len(self.walk_)
         if have < needed:
             raise ValueError(
@@ -398,7 +398,7 @@ def interval_scores(actual, predictions, *, trend=None, confidence=0.8, min_cali
     last           1.0       10.9
     """
     actual = column_or_1d(actual, dtype=np.float64)
-    label = f"{_check_confidence(confidence) * 100:g}%"
+    label = f"{check_confidence(confidence) * 100:g}%"
     rows = {}
     for name in predictions:
         low, high = walk_forward_intervals(

@@ -5,14 +5,19 @@ back (also the folders of earlier formats, read by ``old/``). See
 ``_save_load`` for the folder's contents and guarantees.
 """
 
+from ._layout import META_FILE, NETWORK_FILE, SKOPS_FILE  # noqa: F401 (importable, as before)
 from ._save_load import (
     FORMAT_VERSION,
-    META_FILE,  # noqa: F401 (importable, as before)
-    NETWORK_FILE,  # noqa: F401
-    SKOPS_FILE,  # noqa: F401
     TRUSTED_TYPES,
     load_model,
     save_model,
 )
+from ._skops_io import Frame, KerasFile
 
 __all__ = ["FORMAT_VERSION", "TRUSTED_TYPES", "load_model", "save_model"]
+
+# Saved model files name each class by its public home (``spe.persistence.Frame``), not the
+# private module defining it, so that moving code never breaks a saved model.
+for _cls in (Frame, KerasFile):
+    _cls.__module__ = __name__
+del _cls

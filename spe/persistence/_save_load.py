@@ -21,28 +21,27 @@ folder and checks sizes before opening anything. Folders of format 1
 import errno
 import json
 import os
-import re
 import stat
 import sys
 import zipfile
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from ..exceptions import ModelLoadError
+from ._layout import META_FILE, NETWORK_FILE, SKOPS_FILE
+from ._layout import NETWORK as _NETWORK
+from ._layout import is_model_folder as _is_model_folder
+from ._layout import versions as _versions
 from ._skops_io import TRUSTED, dump_estimator, holds_raw_bytes, load_estimator, untrusted_types
-from ._staging import MARKER, recover, staged
-from .old._format1 import NETWORK_FILE, load_format1
+from ._staging import recover, staged
+from .old import load_format1, renamed_format2
 
 __all__ = ["FORMAT_VERSION", "TRUSTED_TYPES", "load_model", "save_model"]
 
 #: Version of the folder layout; a newer one is refused on load.
-FORMAT_VERSION = 2
-META_FILE = "spe.json"
-SKOPS_FILE = "model.skops"
+FORMAT_VERSION = 3
 #: Types a model file may name beyond skops' defaults (see :mod:`spe.persistence._skops_io`).
 TRUSTED_TYPES = TRUSTED
-_NETWORK = re.compile(r"network-\d{1,4}\.keras")
 # Limits on what a model folder may make spe read: far above any model spe
 # builds, far below what would fill a machine's memory.
 _MAX_META_BYTES = 1 << 20
@@ -52,17 +51,6 @@ _MAX_SKOPS_BYTES = 1 << 30
 _MAX_SKOPS_ENTRIES = 20_000  # one per numpy array
 _MAX_SCHEMA_BYTES = 64 << 20
 _MAX_RATIO = 100  # Keras and skops store their entries uncompressed; a zip bomb compresses ~1000:1
-
-
-def _versions():
-    out = {}
-    names = ("spe", "keras", "tensorflow", "scikeras", "scikit-learn", "skops", "numpy", "pandas", "pillow")
-    for name in (*names, "crepes"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 def _model_name(model):
@@ -194,18 +182,6 @@ def save_model(model, directory, *, data=None, scores=None, metadata=None):
     return Path(directory).expanduser().resolve()
 
 
-def _is_model_folder(folder):
-    """A model folder without the marker file: spe's files only (format 1 was written without it)."""
-    names = {p.name for p in folder.iterdir()} - {MARKER}
-    if names == {META_FILE, NETWORK_FILE}:
-        return True
-    return (
-        META_FILE in names
-        and SKOPS_FILE in names
-        and all(name in (META_FILE, SKOPS_FILE) or _NETWORK.fullmatch(name) for name in names)
-    )
-
-
 def load_model(directory):
     """Load a model folder written by :func:`save_model`.
 
@@ -260,23 +236,29 @@ def load_model(directory):
     if format_version == 1:
         if NETWORK_FILE not in names:
             raise ModelLoadError(f"{folder} is not a whole spe model folder (format 1 needs {NETWORK_FILE})")
-        model = load_format1(folder, meta)
-    elif format_version == FORMAT_VERSION:
+        model = load_format1(folder, meta, _load_network)
+    elif format_version in (2, FORMAT_VERSION):
         if SKOPS_FILE not in names:
             raise ModelLoadError(f"{folder} is not a whole spe model folder (it lacks {SKOPS_FILE})")
-        model = _load_skops(folder, names)
+        model = _load_skops(folder, names, renamed_format2 if format_version == 2 else None)
     else:
-        raise ModelLoadError(f"{meta_path}: corrupt model description (format_version {format_version})")
+        raise ModelLoadError(
+            f"{meta_path}: unknown model format {format_version} (this spe reads formats 1 to "
+            f"{FORMAT_VERSION}); the folder is not one spe wrote, or was edited: save the model again"
+        )
     model.spe_metadata_ = meta
     return model
 
 
-def _load_skops(folder, names):
+def _load_skops(folder, names, rename=None):
+    """The estimator in a skops file; ``rename(path, schema)`` reads an old format's names as today's."""
     path = folder / SKOPS_FILE
-    if holds_raw_bytes(_check_archive(path, kind="model")):
+    schema = _check_archive(path, kind="model")
+    if holds_raw_bytes(schema):
         raise ModelLoadError(f"{path}: refused to load: it holds raw bytes, which spe's model files never do")
+    source = path if rename is None else rename(path, schema)  # format 2: an archive in memory
     try:
-        untrusted = untrusted_types(file=path)
+        untrusted = untrusted_types(file=source)
     except (RecursionError, MemoryError) as exc:
         raise ModelLoadError(
             f"{path}: corrupt model file (nested too deeply: {type(exc).__name__})"
@@ -286,7 +268,7 @@ def _load_skops(folder, names):
     if untrusted:
         raise ModelLoadError(
             f"{path}: refused to load: it names {', '.join(untrusted)}, which spe does not trust "
-            "(it loads only the estimators it saves itself)"
+            "(it loads only the estimators it saves itself); refit the model and save it with save_model"
         )
 
     def load_network(name):
@@ -295,7 +277,7 @@ def _load_skops(folder, names):
         return _load_network(folder / name)
 
     try:
-        model, _ = load_estimator(path, load_network)
+        model, _ = load_estimator(source, load_network)
     except ModelLoadError:
         raise
     except Exception as exc:  # noqa: BLE001 - whatever a tampered file makes skops raise

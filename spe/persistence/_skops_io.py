@@ -37,26 +37,27 @@ __all__ = [
 #: values. Functions or types outside this list (``builtins.eval``,
 #: ``os.system``, ``numpy.load`` ...) are refused.
 TRUSTED = (
-    # spe's estimators and their fitted parts
-    "spe.models._baselines.RecentAverageRegressor",
-    "spe.models._combined.LikesRegressor",
-    "spe.features._embedder.PretrainedEmbedder",
-    "spe.features._image_features.ImageFeatures",
-    "spe.models._intervals.ConformalLikesRegressor",
-    "spe.features._loader.ImageLoader",
-    "spe.features._post_features.PostFeatures",
-    "spe.models._cnn.CNNLikesRegressor",
-    "spe.models._cnn._TargetScaler",
-    "spe.models._selection.AutoLikesRegressor",
-    "spe.models._trend.AutoTrendRegressor",
-    "spe.models._trend.EWMARegressor",
-    "spe.model_selection._walk._PictureCache",
-    "spe.model_selection._walk._Table",
+    # spe's estimators and their fitted parts, by their public names (each
+    # class's __module__ is its public package, so skops records these)
+    "spe.features.ImageFeatures",
+    "spe.features.ImageLoader",
+    "spe.features.PostFeatures",
+    "spe.features.PretrainedEmbedder",
+    "spe.model_selection._PictureCache",
+    "spe.model_selection._Table",
+    "spe.models.AutoLikesRegressor",
+    "spe.models.AutoTrendRegressor",
+    "spe.models.CNNLikesRegressor",
+    "spe.models.ConformalLikesRegressor",
+    "spe.models.EWMARegressor",
+    "spe.models.LikesRegressor",
+    "spe.models.RecentAverageRegressor",
+    "spe.models._TargetScaler",
     # the placeholders of this module
-    "spe.persistence._skops_io.Frame",
-    "spe.persistence._skops_io.KerasFile",
+    "spe.persistence.Frame",
+    "spe.persistence.KerasFile",
     # CNNLikesRegressor's input reshaping, a pure function (scikeras' feature_encoder)
-    "spe.models._cnn.as_images",
+    "spe.models.as_images",
     # numpy dtypes (X_dtype_, y_dtype_), rebuilt from an empty array loaded without pickle
     "numpy.dtype",
     # conformal prediction: residual quantiles and flags (crepes)

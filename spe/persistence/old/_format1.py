@@ -1,6 +1,6 @@
 """Model folders of format 1: a CNN pipeline as ``network.keras`` and ``spe.json``.
 
-spe wrote this format before any estimator could be saved (format 2, see
+spe wrote this format before any estimator could be saved (formats 2 and 3, see
 :mod:`spe.persistence`). Such folders still load exactly as before: the
 network from ``network.keras`` in Keras' safe mode, everything else
 rebuilt from the settings in ``spe.json``. :func:`save_format1` writes one,
@@ -16,8 +16,9 @@ from sklearn.pipeline import Pipeline
 
 from ...exceptions import ModelLoadError
 from ...features._loader import ImageLoader
+from .._layout import META_FILE, NETWORK_FILE, is_model_folder, versions
+from .._staging import staged
 
-NETWORK_FILE = "network.keras"
 _HYPERPARAMETERS = (
     "epochs",
     "batch_size",
@@ -37,14 +38,12 @@ _TUPLES = ("conv_filters", "rotations")
 
 def save_format1(pipeline, directory, *, data=None, scores=None):
     """Save a fitted ``Pipeline(ImageLoader, CNNLikesRegressor)`` as format 1 (what spe did before)."""
-    from .. import _save_load as persistence
-
     loader, regressor = pipeline.steps[0][1], pipeline.steps[-1][1]
     params = regressor.get_params()
     meta = {
         "format_version": 1,
         "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "versions": persistence._versions(),
+        "versions": versions(),
         "keras_backend": __import__("keras").backend.backend(),
         "loader": {**loader.get_params(), "size": list(loader.size), "cache_dir": None},
         "regressor": {k: list(params[k]) if k in _TUPLES else params[k] for k in _HYPERPARAMETERS},
@@ -65,19 +64,21 @@ def save_format1(pipeline, directory, *, data=None, scores=None):
         }
     if scores is not None:
         meta["scores"] = scores
-    with persistence.staged(directory, is_own=persistence._is_model_folder, what="model folder") as staging:
+    with staged(directory, is_own=is_model_folder, what="model folder") as staging:
         regressor.model_.save(staging / NETWORK_FILE)
         text = json.dumps(meta, indent=2, default=str)
-        (staging / persistence.META_FILE).write_text(text, encoding="utf-8")
+        (staging / META_FILE).write_text(text, encoding="utf-8")
     return Path(directory).expanduser().resolve()
 
 
-def load_format1(folder, meta):
-    """The pipeline of a format-1 folder whose ``spe.json`` is ``meta``."""
-    from ...models._cnn import CNNLikesRegressor
-    from .. import _save_load as persistence
+def load_format1(folder, meta, load_network):
+    """The pipeline of a format-1 folder whose ``spe.json`` is ``meta``.
 
-    meta_path, network_path = folder / persistence.META_FILE, folder / NETWORK_FILE
+    ``load_network(path)`` reads its network (in Keras' safe mode, its sizes checked).
+    """
+    from ...models._cnn import CNNLikesRegressor
+
+    meta_path, network_path = folder / META_FILE, folder / NETWORK_FILE
     try:
         input_shape = tuple(int(v) for v in meta["input_shape"])
         loader_params = {**meta["loader"], "size": tuple(meta["loader"]["size"])}
@@ -87,11 +88,11 @@ def load_format1(folder, meta):
         raise ModelLoadError(
             f"{meta_path}: corrupt model description ({type(exc).__name__}: {exc})"
         ) from None
-    network = persistence._load_network(network_path)
+    network = load_network(network_path)
     if tuple(network.input_shape[1:]) != input_shape or tuple(network.output_shape[1:]) != (1,):
         raise ModelLoadError(
             f"{network_path}: the network takes {tuple(network.input_shape[1:])} and returns "
-            f"{tuple(network.output_shape[1:])}, but {persistence.META_FILE} describes input {input_shape} "
+            f"{tuple(network.output_shape[1:])}, but {META_FILE} describes input {input_shape} "
             "and one output; the folder's files do not belong together."
         )
     try:
