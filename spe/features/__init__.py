@@ -19,5 +19,7 @@ __all__ = ["ImageFeatures", "ImageLoader", "PostFeatures", "PretrainedEmbedder"]
 for _cls in (ImageFeatures, ImageLoader, PostFeatures):
     _cls.__module__ = __name__
 del _cls
+# Its methods' examples: doctest looks for methods in the module that defines them.
+__test__ = {"ImageLoader.check": ImageLoader.check, "ImageLoader.load_uint8": ImageLoader.load_uint8}
 
 __getattr__ = lazy_getattr(__name__, {"PretrainedEmbedder": "._embedder"})

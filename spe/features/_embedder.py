@@ -219,3 +219,4 @@ default="MobileNetV3Small"
 
 
 PretrainedEmbedder.__module__ = "spe.features"  # its public name in saved model files
+__test__ = {"PretrainedEmbedder": PretrainedEmbedder}  # so doctest still finds its examples here

@@ -473,3 +473,4 @@ run_eagerly, validation_batch_size
 for _obj in (CNNLikesRegressor, _TargetScaler, as_images):
     _obj.__module__ = "spe.models"
 del _obj
+__test__ = {"CNNLikesRegressor": CNNLikesRegressor}  # its examples, which doctest now finds by name only
