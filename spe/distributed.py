@@ -50,7 +50,7 @@ class LimitTensorFlowThreads(WorkerPlugin):
 
     def setup(self, worker):
         """Limit TensorFlow's threads as the worker starts, before it trains anything."""
-        from .model_selection._search import limit_threads
+        from ._keras._threads import limit_threads
 
         limit_threads(self.n_threads or worker.state.nthreads)
 

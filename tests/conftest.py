@@ -7,6 +7,19 @@ from PIL import Image  # noqa: E402
 
 from spe.datasets import make_posts  # noqa: E402
 
+#: The scikit-learn API checks every spe estimator passes (tests/*/test_*.py run them).
+API_CHECKS = [
+    "check_estimator_cloneable",
+    "check_estimator_tags_renamed",
+    "check_valid_tag_types",
+    "check_estimator_repr",
+    "check_no_attributes_set_in_init",
+    "check_get_params_invariance",
+    "check_set_params",
+    "check_parameters_default_constructible",
+    "check_mixin_order",
+]
+
 
 @pytest.fixture
 def count_decodes(monkeypatch):

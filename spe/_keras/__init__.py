@@ -3,7 +3,8 @@
 - ``_backend``: the backend import (TensorFlow's import-time noise held
   back) and the pickling of Keras networks;
 - ``_scikeras_fixes``: scikeras' KerasRegressor with the workarounds spe needs;
-- ``_batches``: picture batches (augmented, streamed from a disk cache) for training.
+- ``_batches``: picture batches (augmented, streamed from a disk cache) for training;
+- ``_threads``: TensorFlow's thread pools (:func:`~spe.model_selection.limit_threads`).
 
 Importing this package imports nothing: the public packages reach
 :class:`~spe.CNNLikesRegressor` and :class:`~spe.PretrainedEmbedder` through

@@ -38,13 +38,15 @@ _TUPLES = ("conv_filters", "rotations")
 
 def save_format1(pipeline, directory, *, data=None, scores=None):
     """Save a fitted ``Pipeline(ImageLoader, CNNLikesRegressor)`` as format 1 (what spe did before)."""
+    from ..._keras._backend import keras
+
     loader, regressor = pipeline.steps[0][1], pipeline.steps[-1][1]
     params = regressor.get_params()
     meta = {
         "format_version": 1,
         "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),
-        "keras_backend": __import__("keras").backend.backend(),
+        "keras_backend": keras.backend.backend(),
         "loader": {**loader.get_params(), "size": list(loader.size), "cache_dir": None},
         "regressor": {k: list(params[k]) if k in _TUPLES else params[k] for k in _HYPERPARAMETERS},
         "input_shape": [int(v) for v in regressor.X_shape_[1:]],

@@ -6,7 +6,7 @@ from sklearn.utils import estimator_checks
 from spe import ImageFeatures, ImageLoader
 from spe.datasets import make_posts
 
-from .test_loader import API_CHECKS
+from ..conftest import API_CHECKS
 
 
 @pytest.mark.parametrize("check", API_CHECKS)

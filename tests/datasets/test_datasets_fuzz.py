@@ -6,7 +6,7 @@ readers. The outcome must be either a frame meeting the documented
 invariants (one row per post, likes int64 >= 0, posting order ascending,
 image paths that exist) or a :class:`~spe.exceptions.DataError` naming the
 file; any other exception fails. Each defect found is kept as a plain test
-in tests/test_datasets.py.
+in tests/datasets/test_datasets.py.
 """
 
 import csv
@@ -32,7 +32,7 @@ from PIL import Image
 from spe.datasets import LIKES_FILE, load_csv, load_data, load_folder, load_instaloader
 from spe.exceptions import DataError
 
-from .conftest import write_instaloader_post
+from ..conftest import write_instaloader_post
 
 # SPE_FUZZ_EXAMPLES=2000 for a longer hunt by hand.
 FUZZ = settings(

@@ -15,21 +15,12 @@ import spe.features._loader
 from spe import ImageLoader
 from spe.exceptions import ImageLoadError
 
+from ..conftest import API_CHECKS
+
 # ImageLoader takes paths, not 2-D arrays, so parametrize_with_checks skips
 # every check for it (scikit-learn only runs them on 2-D numeric input).
 # These are the API checks that apply to a path transformer; the data checks
 # (fit on random floats, sparse input, NaN handling, ...) cannot.
-API_CHECKS = [
-    "check_estimator_cloneable",
-    "check_estimator_tags_renamed",
-    "check_valid_tag_types",
-    "check_estimator_repr",
-    "check_no_attributes_set_in_init",
-    "check_get_params_invariance",
-    "check_set_params",
-    "check_parameters_default_constructible",
-    "check_mixin_order",
-]
 
 
 @pytest.mark.parametrize("check", API_CHECKS)

@@ -14,7 +14,7 @@ from spe.datasets import make_posts
 from spe.evaluation import candidates, evaluate
 from spe.features._post_features import _caption_counts
 
-from .test_loader import API_CHECKS
+from ..conftest import API_CHECKS
 
 SUNDAY = pd.Timestamp("2024-03-10 23:30", tz="Europe/Berlin")  # UTC+1 until 31 March
 

@@ -1,6 +1,6 @@
 """Kill a process saving a model at random moments, many times (see test_persistence.py).
 
-``python tests/save_killer.py MODEL_A MODEL_B WORKDIR TRIALS SEED`` loads two
+``python tests/persistence/save_killer.py MODEL_A MODEL_B WORKDIR TRIALS SEED`` loads two
 saved models once, then for each trial forks a child that saves one of
 them (a new model, or replacing the other) and kills it with SIGKILL at a
 random moment of the save, and checks with :func:`spe.persistence.load_model`

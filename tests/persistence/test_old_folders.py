@@ -17,7 +17,7 @@ from spe.exceptions import ModelLoadError
 from spe.persistence import FORMAT_VERSION, META_FILE, SKOPS_FILE, TRUSTED_TYPES, load_model, save_model
 from spe.persistence.old import RENAMED
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 EXPECTED = json.loads((FIXTURES / "predictions.json").read_text(encoding="utf-8"))
 
 

@@ -6,7 +6,7 @@ console message with its level, every uncaught exception, every failed
 load and every request the page makes. They skip only when chromium is
 not installed (``.ci/run`` installs it).
 
-``SPE_SCREENSHOT_DIR=docs/_static pytest tests/test_report.py -k docs``
+``SPE_SCREENSHOT_DIR=docs/_static pytest tests/report/test_pages.py -k docs``
 rewrites the screenshots shown in the docs' command-line page.
 """
 

@@ -654,7 +654,8 @@ def test_the_next_save_removes_what_a_killed_save_left(fitted, tmp_path):
 def test_no_kill_breaks_a_save(fitted, posts, tmp_path):
     """SIGKILL at random moments of 100 new-model and 100 replacing saves: the old or the new model.
 
-    ``python tests/save_killer.py A B WORK 200 0`` runs more by hand (the figures in the changelog).
+    ``python tests/persistence/save_killer.py A B WORK 200 0`` runs more by hand (the figures in
+    the changelog).
     """
     other = clone(fitted).set_params(cnn__random_state=1).fit(posts, posts["likes"])
     save_model(fitted, tmp_path / "A", scores={"model": "A"})

@@ -17,7 +17,7 @@ from spe import (
 from spe.datasets import make_posts
 from spe.evaluation import evaluate
 
-from .test_loader import API_CHECKS
+from ..conftest import API_CHECKS
 
 
 @pytest.mark.parametrize("check", API_CHECKS)

@@ -10,7 +10,7 @@ from sklearn.utils import estimator_checks
 from spe import ImageLoader, PretrainedEmbedder
 from spe._keras._backend import keras
 
-from .test_loader import API_CHECKS
+from ..conftest import API_CHECKS
 
 
 @pytest.mark.parametrize("check", API_CHECKS)

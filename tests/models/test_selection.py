@@ -9,7 +9,7 @@ from spe import AutoLikesRegressor, AutoTrendRegressor, ImageFeatures, LikesRegr
 from spe.datasets import make_posts
 from spe.evaluation import evaluate
 
-from .test_loader import API_CHECKS
+from ..conftest import API_CHECKS
 
 
 @pytest.mark.parametrize("check", API_CHECKS)

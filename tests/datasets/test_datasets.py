@@ -10,7 +10,7 @@ from spe import ImageLoader
 from spe.datasets import LIKES_FILE, load_csv, load_data, load_folder, load_instaloader, make_posts
 from spe.exceptions import DataError
 
-from .conftest import write_instaloader_post
+from ..conftest import write_instaloader_post
 
 
 def _folder(tmp_path, n=3, likes_text=None, ext=".jpg"):
@@ -294,7 +294,7 @@ def test_load_data_detects_formats(tmp_path, posts):
         load_data(posts.attrs["directory"])
 
 
-# -- cases the fuzzer found (tests/test_datasets_fuzz.py), kept as plain tests --
+# -- cases the fuzzer found (tests/datasets/test_datasets_fuzz.py), kept as plain tests --
 
 
 def test_superscript_digits_and_folders_are_not_pictures(tmp_path):

@@ -13,7 +13,7 @@ from spe import ImageFeatures, LikesRegressor, RecentAverageRegressor
 from spe.datasets import make_posts
 from spe.evaluation import candidates, evaluate
 
-from .test_loader import API_CHECKS
+from ..conftest import API_CHECKS
 
 
 @pytest.mark.parametrize("check", API_CHECKS)

@@ -1,0 +1,140 @@
+"""Every import path a user of spe 0.1.0 wrote still works, and the layout keeps its rules."""
+
+import ast
+import importlib
+import subprocess
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+import spe
+
+SPE = Path(spe.__file__).parent
+
+#: The public names of spe 0.1.0, by module (spe.__all__ is checked separately).
+PUBLIC = {
+    "spe.datasets": ["LIKES_FILE", "load_csv", "load_data", "load_folder", "load_instaloader", "make_posts"],
+    "spe.evaluation": [
+        "EvaluationReport",
+        "METRICS",
+        "PROTOCOLS",
+        "WalkForwardSplit",
+        "candidates",
+        "evaluate",
+        "make_cv",
+        "median_absolute_percentage_error",
+        "picture_skill",
+        "precompute_pictures",
+        "spearman_score",
+        "spearman_scorer",
+        "walk_forward_predict",
+    ],
+    "spe.tuning": ["TuningResult", "fast_grid_search", "limit_threads"],
+    "spe.persistence": [
+        "FORMAT_VERSION",
+        "META_FILE",
+        "NETWORK_FILE",
+        "SKOPS_FILE",
+        "TRUSTED_TYPES",
+        "load_model",
+        "save_model",
+    ],
+    "spe.report": [
+        "Section",
+        "evaluation_page",
+        "evaluation_section",
+        "figure_uri",
+        "prediction_page",
+        "prediction_section",
+        "render_page",
+        "text_section",
+        "thumbnail_uri",
+        "tuning_page",
+        "tuning_section",
+    ],
+    "spe.inspection": ["feature_importance", "picture_contributions", "top_reasons"],
+    "spe.plotting": ["plot_grid_heatmap", "plot_likes", "plot_loss_curve", "plot_predicted_vs_actual"],
+    "spe.distributed": ["LimitTensorFlowThreads"],
+    "spe.exceptions": ["DataError", "ImageLoadError", "ModelLoadError", "NotExplainableError"],
+    "spe.cli": ["main"],
+    # the new public packages
+    "spe.features": ["ImageFeatures", "ImageLoader", "PostFeatures", "PretrainedEmbedder"],
+    "spe.models": [
+        "AutoLikesRegressor",
+        "AutoTrendRegressor",
+        "CNNLikesRegressor",
+        "ConformalLikesRegressor",
+        "EWMARegressor",
+        "LikesRegressor",
+        "RecentAverageRegressor",
+        "candidates",
+        "next_post_model",
+        "predict_next",
+        "walk_forward_intervals",
+    ],
+    "spe.model_selection": [
+        "TuningResult",
+        "WalkForwardSplit",
+        "fast_grid_search",
+        "picture_skill",
+        "precompute_pictures",
+        "walk_forward_predict",
+    ],
+}
+
+
+@pytest.mark.parametrize("name", spe.__all__)
+def test_every_name_in_spe_all_imports(name):
+    assert getattr(spe, name) is not None
+    exec(f"from spe import {name}", {})
+
+
+@pytest.mark.parametrize(("module", "name"), [(m, n) for m, names in PUBLIC.items() for n in names])
+def test_every_public_path_imports(module, name):
+    assert getattr(importlib.import_module(module), name) is not None
+    exec(f"from {module} import {name}", {})
+
+
+def test_the_same_object_under_every_path():
+    from spe.evaluation import WalkForwardSplit, candidates
+    from spe.model_selection import fast_grid_search
+    from spe.tuning import fast_grid_search as old_fast_grid_search
+
+    assert WalkForwardSplit is spe.model_selection.WalkForwardSplit
+    assert candidates is spe.models.candidates
+    assert fast_grid_search is old_fast_grid_search
+    assert spe.CNNLikesRegressor is spe.models.CNNLikesRegressor
+    assert spe.PretrainedEmbedder is spe.features.PretrainedEmbedder
+
+
+def test_the_console_script_is_spe_cli_main():
+    (script,) = [ep for ep in entry_points(group="console_scripts") if ep.name == "spe"]
+    assert script.value == "spe.cli:main"
+    assert script.load() is spe.cli.main
+
+
+def test_importing_spe_and_its_packages_does_not_start_tensorflow():
+    packages = ", ".join(m for m in PUBLIC if m != "spe.distributed")
+    code = f"import sys, spe, {packages}; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def _imports(path):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.module
+
+
+def test_only_spe_keras_imports_keras_and_tensorflow():
+    offenders = [
+        str(path.relative_to(SPE))
+        for path in SPE.rglob("*.py")
+        if path.parent.name != "_keras"
+        and any(name.split(".")[0] in ("keras", "tensorflow") for name in _imports(path))
+    ]
+    assert offenders == []
