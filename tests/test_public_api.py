@@ -138,3 +138,20 @@ def test_only_spe_keras_imports_keras_and_tensorflow():
         and any(name.split(".")[0] in ("keras", "tensorflow") for name in _imports(path))
     ]
     assert offenders == []
+
+
+def test_no_spe_estimator_replaces_sklearns_validate_params():
+    from sklearn.base import BaseEstimator
+
+    for cls in (spe.ImageLoader, spe.CNNLikesRegressor, spe.ImageFeatures, spe.PretrainedEmbedder):
+        assert cls._validate_params is BaseEstimator._validate_params, cls.__name__
+
+
+def test_the_walk_and_the_explanations_ask_transformers_not_modules():
+    """No branching through sys.modules on spe's own classes: a tag on the class says it."""
+    for path in (SPE / "model_selection" / "_walk.py", SPE / "inspection" / "_explain.py"):
+        assert 'sys.modules.get("spe' not in path.read_text(encoding="utf-8")
+    from spe.model_selection._walk import _is_picture_transformer
+
+    assert _is_picture_transformer(spe.ImageFeatures()) and _is_picture_transformer(spe.PretrainedEmbedder())
+    assert not _is_picture_transformer(spe.PostFeatures())

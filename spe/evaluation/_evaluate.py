@@ -13,7 +13,6 @@ walk-forward machinery in :mod:`spe.model_selection` and :func:`candidates`
 in :mod:`spe.models`; :mod:`spe.evaluation` re-exports them all.
 """
 
-import math
 from numbers import Integral
 
 import numpy as np
@@ -358,9 +357,13 @@ def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progres
         trend_name: AutoTrendRegressor(),
         **candidates_,
     }
-    n_test = len(data) - first
-    steps = {
-        name: refit_every or (math.ceil(n_test / walk.n_splits) if has_network(model) else walk.test_size)
+    # A network refits as often as the time protocol's folds; the rest every walk.test_size posts.
+    walks = {
+        name: walk.refitting(
+            len(data),
+            refit_every=refit_every or (None if has_network(model) else walk.test_size),
+            refits=walk.n_splits,
+        )
         for name, model in models.items()
     }
     cache = {}  # each picture decoded and featurized once, whatever the number of refits
@@ -370,7 +373,7 @@ def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progres
             prepared[name],
             X,
             y,
-            WalkForwardSplit(walk.n_splits, test_size=steps[name], min_train_size=walk.min_train_size),
+            walks[name],
         )
         for name in models
     )
@@ -403,6 +406,7 @@ def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progres
     pictures = [name for name in candidates_ if has_pictures(candidates_[name])]
     notes = _summary_notes(scores, list(candidates_), mean_name, recent_name, predictions)
     notes.append(_picture_note(scores, pictures, [recent_name, trend_name]))
+    steps = {name: cv.test_size for name, cv in walks.items()}
     common = max(set(steps.values()), key=list(steps.values()).count)
     every = "every post" if common == 1 else f"every {common} posts"
     others = [f"the {name} every {step}" for name, step in steps.items() if step != common]

@@ -114,6 +114,10 @@ default="MobileNetV3Small"
     (2, 576)
     """
 
+    # What spe's walk and explanations ask of a transformer (instead of checking its class).
+    _featurizes_pictures = True  # its output can be computed once per picture (precompute_pictures)
+    _unnamed_features = True  # pooled activations: no meaning a person reads
+
     def __init__(
         self,
         backbone="MobileNetV3Small",
@@ -134,7 +138,7 @@ default="MobileNetV3Small"
                 f"PretrainedEmbedder parameter 'backbone' must be one of {sorted(BACKBONES)}, "
                 f"got {self.backbone!r}."
             )
-        height, width = ImageLoader(size=self.size)._validate_params()
+        height, width = ImageLoader(size=self.size)._check_settings()
         if min(height, width) < 32:
             raise ValueError(
                 f"PretrainedEmbedder parameter 'size' must be at least 32x32, got {self.size!r}."

@@ -167,6 +167,8 @@ class ImageFeatures(TransformerMixin, BaseEstimator):
     np.float64(1.0)
     """
 
+    _featurizes_pictures = True  # its output can be computed once per picture (precompute_pictures)
+
     def __init__(self, size=(128, 128), faces=True, n_jobs=None):
         self.size = size
         self.faces = faces
@@ -187,14 +189,14 @@ class ImageFeatures(TransformerMixin, BaseEstimator):
         """
         if self.faces:
             _face_detector()
-        ImageLoader(size=self.size)._validate_params()
+        ImageLoader(size=self.size)._check_settings()
         self.feature_names_out_ = np.array(_BASE + (_FACES if self.faces else ()), dtype=object)
         self.n_features_in_ = 1
         return self
 
     def _images(self, X):
         if is_image_array(X):
-            return resize_images(X, ImageLoader(size=self.size)._validate_params())
+            return resize_images(X, ImageLoader(size=self.size)._check_settings())
         return ImageLoader(size=self.size, n_jobs=self.n_jobs).transform(X)
 
     def transform(self, X):

@@ -261,7 +261,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         self.dtype = dtype
         self.cache_dir = cache_dir
 
-    def _validate_params(self):
+    def _check_settings(self):
         size = self.size
         if (
             not isinstance(size, (tuple, list))
@@ -305,7 +305,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         -------
         self : ImageLoader
         """
-        self._validate_params()
+        self._check_settings()
         image_paths(X)
         self.n_features_in_ = 1
         return self
@@ -332,7 +332,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
             If a file is missing or cannot be decoded; the message names it.
         """
         if self.cache_dir is not None:
-            return self._cached(image_paths(X), self._validate_params())
+            return self._cached(image_paths(X), self._check_settings())
         images = self.load_uint8(X)  # validates the parameters
         return images if self.dtype == "uint8" else float_images(images)
 
@@ -357,7 +357,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         >>> ImageLoader(size=(4, 4)).load_uint8([path]).max()
         np.uint8(128)
         """
-        size = self._validate_params()
+        size = self._check_settings()
         paths = image_paths(X)
         out = np.empty((len(paths), *size, _COLOR_MODES[self.color_mode]), dtype=np.uint8)
         for i, arr in enumerate(self._decode(paths, size)):
@@ -396,7 +396,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         >>> ImageLoader(size=(4, 4)).check([path, path])
         2
         """
-        size = self._validate_params()
+        size = self._check_settings()
         paths = image_paths(X)
         if self.cache_dir is not None:
             self._cached(paths, size)

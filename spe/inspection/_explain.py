@@ -13,8 +13,6 @@ linear model they are also what SHAP's linear explainer gives with
 independent features, so no further library is needed.
 """
 
-import sys
-
 import numpy as np
 import pandas as pd
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
@@ -104,8 +102,7 @@ def _likes_regressor(model):
 
 def _unnamed(obj):
     """Whether ``obj`` makes features without a meaning a person reads (components, pixels)."""
-    embedder = sys.modules.get("spe.features._embedder")
-    if embedder is not None and isinstance(obj, embedder.PretrainedEmbedder):
+    if getattr(obj, "_unnamed_features", False) is True:  # PretrainedEmbedder
         return True
     return isinstance(obj, (ClassNamePrefixFeaturesOutMixin, ImageLoader))
 

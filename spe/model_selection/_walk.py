@@ -23,6 +23,9 @@ from sklearn.utils.validation import _num_samples
 
 __all__ = ["WalkForwardSplit", "picture_skill", "precompute_pictures", "walk_forward_predict"]
 
+#: Refits of a walk inside ``fit`` when none is asked for (WalkForwardSplit.refitting).
+REFITS = 20
+
 
 class WalkForwardSplit(BaseCrossValidator):
     """Walk-forward splits: train on every post before, test on the next ``test_size``.
@@ -85,6 +88,35 @@ class WalkForwardSplit(BaseCrossValidator):
                 f"to predict need at least {needed}. Lower n_splits or min_train_size."
             )
         return first
+
+    def refitting(self, n_samples, *, refit_every=None, refits=REFITS):
+        """This walk over ``n_samples`` posts, refitting every ``refit_every`` posts or ``refits`` times.
+
+        The refit policy of every walk in spe: a model walked inside ``fit``
+        (:class:`~spe.AutoLikesRegressor`, :class:`~spe.ConformalLikesRegressor`)
+        refits about 20 times whatever the number of posts.
+
+        Parameters
+        ----------
+        n_samples : int
+        refit_every : int, default=None
+            Posts between refits; ``None`` spreads ``refits`` refits over the walked posts.
+        refits : int, default=20
+
+        Returns
+        -------
+        WalkForwardSplit
+            With ``test_size`` the posts between refits.
+
+        Examples
+        --------
+        >>> WalkForwardSplit(n_splits=5).refitting(120).test_size
+        5
+        """
+        if refit_every is None:
+            refit_every = max(1, math.ceil((n_samples - self.first_train_size(n_samples)) / refits))
+        check_scalar(refit_every, "refit_every", Integral, min_val=1)
+        return WalkForwardSplit(self.n_splits, test_size=refit_every, min_train_size=self.min_train_size)
 
     def split(self, X, y=None, groups=None):
         """Generate (train, test) indices in posting order.
@@ -244,15 +276,11 @@ class _PictureCache(TransformerMixin, BaseEstimator):
 
 
 def _is_picture_transformer(obj):
-    from ..features._image_features import ImageFeatures
     from ..features._loader import ImageLoader
 
     if isinstance(obj, ImageLoader):
         return obj.cache_dir is None  # a disk cache already decodes once
-    embedder = sys.modules.get("spe.features._embedder")
-    if embedder is not None and isinstance(obj, embedder.PretrainedEmbedder):
-        return True
-    return isinstance(obj, ImageFeatures)
+    return getattr(obj, "_featurizes_pictures", False) is True  # ImageFeatures, PretrainedEmbedder
 
 
 def _rebuild(obj, swap):

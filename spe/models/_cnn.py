@@ -247,7 +247,7 @@ run_eagerly, validation_batch_size
 
     # -- validation -------------------------------------------------------
 
-    def _validate_params(self):
+    def _check_settings(self):
         name = type(self).__name__
         check_scalar(self.epochs, "epochs", Integral, min_val=1)
         check_scalar(self.batch_size, "batch_size", Integral, min_val=1)
@@ -349,7 +349,7 @@ run_eagerly, validation_batch_size
             ]
 
     def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
-        self._validate_params()
+        self._check_settings()
         X = np.asarray(X) if not hasattr(X, "shape") else X
         if getattr(X, "ndim", 2) not in (2, 3, 4):
             as_images(X)  # raises, naming the shape

@@ -230,10 +230,8 @@ class ConformalLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
         """The walked posts and the splitter (an AutoLikesRegressor's own, whose walk is reused)."""
         estimator = self._estimator()
         owner = estimator if isinstance(estimator, AutoLikesRegressor) else self
-        first = WalkForwardSplit(n_splits=owner.n_splits).first_train_size(n)
-        step = owner.refit_every if owner.refit_every is not None else max(1, math.ceil((n - first) / 20))
-        check_scalar(step, "refit_every", Integral, min_val=1)
-        return np.arange(first, n), WalkForwardSplit(n_splits=owner.n_splits, test_size=step)
+        cv = WalkForwardSplit(n_splits=owner.n_splits).refitting(n, refit_every=owner.refit_every)
+        return np.arange(cv.first_train_size(n), n), cv
 
     def _walk(self, X, y, walked, cv):
         """Walk-forward predictions over ``walked`` and the estimator fitted on all posts."""

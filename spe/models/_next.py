@@ -341,7 +341,6 @@ def next_post_model(
     >>> next_post_model("trend x picture", size=16).estimator
     LikesRegressor(...)
     """
-    import math
 
     from ..model_selection._walk import WalkForwardSplit
     from ._candidates import candidates
@@ -367,7 +366,7 @@ def next_post_model(
         estimator.set_params(cnn__learning_rate=learning_rate)
     refit_every = None
     if found[_key(wanted)] == "CNN on pixels" and n_posts:
-        refit_every = max(1, math.ceil((n_posts - WalkForwardSplit().first_train_size(n_posts)) / 5))
+        refit_every = WalkForwardSplit().refitting(n_posts, refits=5).test_size  # a network: 5 refits
     return ConformalLikesRegressor(estimator, refit_every=refit_every)
 
 

@@ -1,15 +1,12 @@
 """AutoLikesRegressor: the model an account's own history picks, inside fit."""
 
-import math
-from numbers import Integral
-
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
 from sklearn.linear_model import RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import check_scalar, column_or_1d
+from sklearn.utils import column_or_1d
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
@@ -149,12 +146,8 @@ class AutoLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         """
         candidates = self._candidates()
         y = column_or_1d(y, dtype=np.float64, warn=True)
-        first = WalkForwardSplit(n_splits=self.n_splits).first_train_size(len(y))
-        refit_every = self.refit_every
-        if refit_every is None:
-            refit_every = max(1, math.ceil((len(y) - first) / 20))
-        check_scalar(refit_every, "refit_every", Integral, min_val=1)
-        cv = WalkForwardSplit(n_splits=self.n_splits, test_size=refit_every)
+        cv = WalkForwardSplit(n_splits=self.n_splits).refitting(len(y), refit_every=self.refit_every)
+        first = cv.first_train_size(len(y))
         cache = {}
         prepared = {name: precompute_pictures(model, X, cache) for name, model in candidates.items()}
         walked = np.arange(first, len(y))

@@ -125,3 +125,19 @@ def test_networks_are_refitted_as_often_as_the_time_folds(posts):
     assert not has_network(LikesRegressor()) and has_pictures(LikesRegressor(image_model=_features()))
     report = evaluate({"CNN": cnn}, posts, n_splits=2)
     assert "refitted every post (the CNN every 13)" in report.protocol
+
+
+@pytest.mark.parametrize("n", [12, 30, 121, 500])
+def test_refitting_spreads_about_20_refits_over_the_walk(n):
+    import math
+
+    from spe.model_selection import WalkForwardSplit
+
+    walk = WalkForwardSplit(n_splits=5)
+    first = walk.first_train_size(n)
+    assert walk.refitting(n).test_size == max(1, math.ceil((n - first) / 20))
+    assert walk.refitting(n, refits=5).test_size == max(1, math.ceil((n - first) / 5))
+    assert walk.refitting(n, refit_every=3).test_size == 3
+    assert walk.refitting(n).first_train_size(n) == first
+    with pytest.raises(ValueError, match="refit_every"):
+        walk.refitting(n, refit_every=0)
