@@ -155,3 +155,19 @@ def test_the_walk_and_the_explanations_ask_transformers_not_modules():
 
     assert _is_picture_transformer(spe.ImageFeatures()) and _is_picture_transformer(spe.PretrainedEmbedder())
     assert not _is_picture_transformer(spe.PostFeatures())
+
+
+def test_one_walker_of_estimator_trees():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from spe._tree import chain, contains, final, parts
+
+    inner = spe.LikesRegressor(image_model=make_pipeline(spe.ImageFeatures(), StandardScaler()))
+    auto = spe.AutoLikesRegressor({"picture": inner})
+    found = [type(p).__name__ for p in parts(auto)]
+    assert found[:3] == ["AutoLikesRegressor", "LikesRegressor", "Pipeline"] and "ImageFeatures" in found
+    assert contains({"a": [auto]}, lambda p: isinstance(p, StandardScaler))
+    assert not contains(auto, lambda p: isinstance(p, StandardScaler), fitted=True)  # nothing fitted yet
+    auto.estimator_ = inner
+    assert list(chain(auto)) == [auto, inner] and final(auto) is inner

@@ -20,9 +20,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from .._tree import chain, contains
 from ..exceptions import NotExplainableError
 from ..features._loader import ImageLoader
-from ..model_selection._walk import contains
 from ..models._combined import LikesRegressor
 
 __all__ = ["feature_importance", "picture_contributions", "top_reasons"]
@@ -77,15 +77,12 @@ def phrase(name):
 def _likes_regressor(model):
     """The fitted LikesRegressor in ``model``, following ``estimator_``; else say why there is none."""
     check_is_fitted(model)
-    outer = None
-    while not isinstance(model, LikesRegressor):
-        inner = getattr(model, "estimator_", None)
-        if inner is None:
-            break
-        outer, model = model, inner
-    if isinstance(model, LikesRegressor):
-        check_is_fitted(model)
-        return model
+    wrappers = list(chain(model))
+    for part in wrappers:
+        if isinstance(part, LikesRegressor):
+            check_is_fitted(part)
+            return part
+    model, outer = wrappers[-1], (wrappers[-2] if len(wrappers) > 1 else None)
     what = type(model).__name__
     if outer is not None and hasattr(outer, "selected_"):
         what = f"{type(outer).__name__} chose {outer.selected_!r} ({what}), which"

@@ -21,6 +21,8 @@ from sklearn.utils import _safe_indexing, check_scalar
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples
 
+from .._tree import contains
+
 __all__ = ["WalkForwardSplit", "picture_skill", "precompute_pictures", "walk_forward_predict"]
 
 #: Refits of a walk inside ``fit`` when none is asked for (WalkForwardSplit.refitting).
@@ -298,17 +300,6 @@ def _rebuild(obj, swap):
     new = {key: _rebuild(value, swap) for key, value in params.items()}
     changed = {key: value for key, value in new.items() if value is not params[key]}
     return clone(obj).set_params(**changed) if changed else obj
-
-
-def contains(obj, predicate):
-    """Whether ``obj`` or any estimator nested in it satisfies ``predicate``."""
-    if isinstance(obj, dict):
-        return any(contains(value, predicate) for value in obj.values())
-    if isinstance(obj, (list, tuple)):
-        return any(contains(value, predicate) for value in obj)
-    if not isinstance(obj, BaseEstimator):
-        return False
-    return predicate(obj) or any(contains(v, predicate) for v in obj.get_params(deep=False).values())
 
 
 def has_network(estimator):

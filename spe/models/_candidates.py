@@ -73,9 +73,10 @@ def candidates(
 
     from ..features._image_features import ImageFeatures
     from ..features._loader import ImageLoader
+    from ._base import default_alphas, picture_model
     from ._combined import LikesRegressor
 
-    alphas = np.logspace(-2, 3, 12)
+    alphas = default_alphas()
     out = {
         "trend only": make_pipeline(
             ColumnTransformer([("order", "passthrough", ["post_index"])]), LinearRegression()
@@ -90,7 +91,7 @@ def candidates(
                 ("cnn", CNNLikesRegressor(epochs=epochs, random_state=0)),
             ]
         )
-    feature_model = make_pipeline(ImageFeatures(size=(size, size)), StandardScaler(), RidgeCV(alphas=alphas))
+    feature_model = picture_model(size=(size, size), alphas=alphas)
     if features:
         out["image features"] = feature_model
     if embeddings and embedding_weights == "auto":

@@ -2,16 +2,13 @@
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
-from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import TimeSeriesSplit
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils import _safe_indexing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ..features._image_features import ImageFeatures
 from ..model_selection._walk import walk_forward_predict
+from ._base import picture_model
 from ._trend import AutoTrendRegressor
 
 __all__ = ["LikesRegressor"]
@@ -134,9 +131,7 @@ class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             )
         image_model = self.image_model
         if image_model is None:
-            image_model = make_pipeline(
-                ImageFeatures(), StandardScaler(), RidgeCV(alphas=np.logspace(-2, 3, 12))
-            )
+            image_model = picture_model()
         rows = np.flatnonzero(known)
         self.image_model_ = clone(image_model).fit(
             _safe_indexing(X, rows), self._to_target(y[rows], base[rows])

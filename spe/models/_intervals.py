@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
 from sklearn.utils import check_scalar, column_or_1d, get_tags
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ..model_selection._walk import WalkForwardSplit, picture_skill, precompute_pictures, walk_forward_predict
+from ._base import DelegatesToEstimator
 from ._selection import AutoLikesRegressor
 from ._trend import AutoTrendRegressor
 
@@ -141,14 +141,7 @@ def walk_forward_intervals(
     return low, high
 
 
-def _estimator_updates(self):
-    estimator = getattr(self, "estimator_", None)
-    if estimator is None:
-        estimator = AutoLikesRegressor() if self.estimator is None else self.estimator
-    return hasattr(estimator, "partial_fit")
-
-
-class ConformalLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
+class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     """A likes model with prediction intervals calibrated on the account's own walk forward.
 
     Split-conformal prediction on walk-forward residuals: in :meth:`fit`
@@ -284,45 +277,13 @@ class ConformalLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
         self.picture_skill_ = tuple(float(v) for v in picture_skill(actual, predicted, trend))
         return self
 
-    @property
-    def _predicts_from_earlier_posts(self):
-        return getattr(getattr(self, "estimator_", None), "_predicts_from_earlier_posts", False)
+    def _updatable(self):
+        estimator = getattr(self, "estimator_", None)
+        return self._estimator() if estimator is None else estimator
 
-    @available_if(_estimator_updates)
-    def partial_fit(self, X, y):
-        """Pass the posts observed since the last fit to the estimator (its trend) and the trend.
-
-        The calibration stays as fitted; the intervals follow the trend.
-
-        Parameters
-        ----------
-        X : DataFrame
-            The new posts, none older than the latest post seen.
-        y : array-like of shape (n_samples,)
-
-        Returns
-        -------
-        self : ConformalLikesRegressor
-        """
-        check_is_fitted(self)
-        self.estimator_.partial_fit(X, y)
-        self.trend_.partial_fit(X, y)
-        return self
-
-    def predict(self, X):
-        """Predict likes with the estimator fitted on all posts.
-
-        Parameters
-        ----------
-        X : DataFrame
-            Posts.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        return np.asarray(self.estimator_.predict(X), dtype=np.float64).ravel()
+    def _updated_parts(self):
+        # The calibration stays as fitted; the intervals follow the trend.
+        return [self.estimator_, self.trend_]
 
     def predict_interval(self, X, confidence=None):
         """Prediction intervals: low and high likes, never below 0.

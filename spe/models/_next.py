@@ -5,41 +5,14 @@ import re
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from .._tree import final as _final
+from .._tree import parts
 from ..exceptions import ImageLoadError
 from ..features._loader import ImageLoader
 
 __all__ = ["next_post_model", "predict_next", "skill_note", "what_was_chosen"]
-
-
-def _fitted_parts(obj, _seen=None):
-    """``obj`` and every fitted estimator inside it (steps, ``estimator_``, ``trend_``, ...)."""
-    seen = set() if _seen is None else _seen
-    if id(obj) in seen:
-        return
-    seen.add(id(obj))
-    if isinstance(obj, dict):
-        values = list(obj.values())
-    elif isinstance(obj, (list, tuple)):
-        values = list(obj)
-    elif isinstance(obj, BaseEstimator):
-        yield obj
-        # Fitted sub-estimators end in "_"; a Pipeline keeps its fitted steps in `steps`.
-        values = [v for k, v in vars(obj).items() if k.endswith("_") or k == "steps"]
-    else:
-        return
-    for value in values:
-        if isinstance(value, (BaseEstimator, dict, list, tuple)):
-            yield from _fitted_parts(value, seen)
-
-
-def _final(model):
-    """The model that predicts: through wrappers that keep a fitted ``estimator_``."""
-    while hasattr(model, "estimator_") and isinstance(model.estimator_, BaseEstimator):
-        model = model.estimator_
-    return model
 
 
 def _history(model):
@@ -48,7 +21,7 @@ def _history(model):
     from ._baselines import PastLikesRegressor
 
     last_index, last_time, columns = None, None, []
-    for part in _fitted_parts(model):
+    for part in parts(model, fitted=True):
         if isinstance(part, PastLikesRegressor) and getattr(part, "order", None) == "post_index":
             if len(getattr(part, "order_", ())):
                 last_index = max(last_index or -np.inf, float(np.max(part.order_)))

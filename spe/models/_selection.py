@@ -3,15 +3,10 @@
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
-from sklearn.linear_model import RidgeCV
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils import column_or_1d
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
 
-from ..features._image_features import ImageFeatures
 from ..model_selection._walk import WalkForwardSplit, precompute_pictures, walk_forward_predict
+from ._base import DelegatesToEstimator, picture_model
 from ._combined import LikesRegressor
 from ._trend import AutoTrendRegressor
 
@@ -21,19 +16,11 @@ __all__ = ["AutoLikesRegressor"]
 def _default_candidates():
     return {
         "trend": AutoTrendRegressor(),
-        "trend x image features": LikesRegressor(
-            image_model=make_pipeline(
-                ImageFeatures(), StandardScaler(), RidgeCV(alphas=np.logspace(-2, 3, 12))
-            )
-        ),
+        "trend x image features": LikesRegressor(image_model=picture_model()),
     }
 
 
-def _estimator_updates(self):
-    return hasattr(getattr(self, "estimator_", None), "partial_fit")
-
-
-class AutoLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
+class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     """The model that best predicted this account's own next posts.
 
     Inside :meth:`fit`, every candidate walks forward over the posts it is
@@ -168,39 +155,3 @@ class AutoLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         self.walk_predictions_ = pd.DataFrame(preds, index=walked)
         self.estimator_ = clone(prepared[self.selected_]).fit(X, y)
         return self
-
-    @property
-    def _predicts_from_earlier_posts(self):
-        return getattr(getattr(self, "estimator_", None), "_predicts_from_earlier_posts", False)
-
-    @available_if(_estimator_updates)
-    def partial_fit(self, X, y):
-        """Pass the posts observed since the last fit to the chosen model's trend.
-
-        Parameters
-        ----------
-        X : DataFrame
-            The new posts, none older than the latest post seen.
-        y : array-like of shape (n_samples,)
-
-        Returns
-        -------
-        self : AutoLikesRegressor
-        """
-        self.estimator_.partial_fit(X, y)
-        return self
-
-    def predict(self, X):
-        """Predict likes with the chosen model.
-
-        Parameters
-        ----------
-        X : DataFrame
-            Posts.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        return np.asarray(self.estimator_.predict(X), dtype=np.float64).ravel()
