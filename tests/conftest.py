@@ -44,6 +44,50 @@ def posts(tmp_path_factory):
     return make_posts(40, directory=folder, image_size=(16, 16), random_state=0)
 
 
+@pytest.fixture(scope="session")
+def account(tmp_path_factory):
+    """``account(n, size, **make_posts_options)``: a synthetic account, made once per session.
+
+    The same arguments give the same DataFrame object (copy it before
+    changing it): realistic accounts (``realistic=True``), null ones
+    (``pixel_effect=0``), of any size.
+    """
+    made = {}
+
+    def make(n_samples, size=16, **options):
+        key = (n_samples, size, tuple(sorted(options.items())))
+        if key not in made:
+            folder = tmp_path_factory.mktemp(f"account{n_samples}")
+            options.setdefault("random_state", 0)
+            made[key] = make_posts(n_samples, directory=folder, image_size=(size, size), **options)
+        return made[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def fitted_cnn(posts):
+    """A tiny CNN pipeline (8x8 pictures, one 4-filter convolution, 2 epochs) fitted on ``posts``.
+
+    Shared by every test file that needs a fitted network; a test that
+    changes it must clone it first.
+    """
+    from sklearn.pipeline import Pipeline
+
+    from spe import CNNLikesRegressor, ImageLoader
+
+    pipe = Pipeline(
+        [
+            ("load", ImageLoader(size=(8, 8))),
+            (
+                "cnn",
+                CNNLikesRegressor(epochs=2, batch_size=8, conv_filters=(4,), dense_units=8, random_state=0),
+            ),
+        ]
+    )
+    return pipe.fit(posts, posts["likes"])
+
+
 def write_instaloader_post(
     folder,
     stem,

@@ -18,7 +18,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 from sklearn.model_selection import GridSearchCV, KFold
-from sklearn.pipeline import Pipeline
 
 from spe import CNNLikesRegressor, ImageLoader
 from spe.cli import main
@@ -310,17 +309,8 @@ def test_same_seed_same_predictions_in_two_processes():
 
 
 @pytest.fixture(scope="module")
-def fitted_pipeline(posts):
-    pipe = Pipeline(
-        [
-            ("load", ImageLoader(size=(8, 8))),
-            (
-                "cnn",
-                CNNLikesRegressor(epochs=2, batch_size=8, conv_filters=(4,), dense_units=8, random_state=0),
-            ),
-        ]
-    )
-    return pipe.fit(posts, posts["likes"])
+def fitted_pipeline(fitted_cnn):
+    return fitted_cnn
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -31,6 +31,7 @@ def _pipe():
     return Pipeline([("load", ImageLoader(size=(8, 8))), ("cnn", cnn)])
 
 
+@pytest.mark.slow
 def test_grid_search_on_dask_equals_local(client, posts):
     def search():
         return GridSearchCV(

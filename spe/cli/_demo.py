@@ -1,10 +1,18 @@
 """The ``spe demo`` command: the whole job on a sample account, one page."""
 
-import argparse
 import time
 from pathlib import Path
 
-from ._main import _evaluate, _save_fig, _say, _staged_output, _summary, _tune
+from ._main import (
+    _save_fig,
+    _say,
+    _staged_output,
+    _summary,
+    cnn_pipeline,
+    compared_models,
+    run_evaluation,
+    run_tuning,
+)
 from ._next import _chosen_line, _ranked_lines
 
 
@@ -20,28 +28,20 @@ def cmd_demo(args):
         data = make_posts(args.posts, directory=out / "data", random_state=0)
         _say(_summary(data))
         _say("\n== 1. How well can likes be predicted? ==")
-        ns = argparse.Namespace(
-            size=64,
-            epochs=args.epochs,
-            learning_rate=None,
-            cv="time",
-            folds=5,
-            quiet=args.quiet,
-            cache_dir=None,
-        )
-        report = _evaluate(data, ns, out)
+        cnn = {"CNN": cnn_pipeline(64, args.epochs)}
+        report = run_evaluation(data, cnn, out, label="CNN", cv="time", folds=5, quiet=args.quiet)
         _say("\n== 2. Which settings work best? ==")
         grid_epochs = sorted({max(1, args.epochs // 5), max(1, args.epochs * 3 // 5)})
-        ns = argparse.Namespace(
+        search = run_tuning(
+            data,
+            out,
             size=64,
             epochs=grid_epochs,
             learning_rate=[1e-3, 1e-4],
             cv="time",
             folds=3,
             quiet=args.quiet,
-            cache_dir=None,
         )
-        search = _tune(data, ns, out)
         _save_fig(plot_loss_curve(search.best_estimator_), out / "loss_curve.png")
         _say("\n== 3. Which of four new pictures should go up next? ==")
         new = make_posts(4, directory=out / "new_pictures", random_state=2024)
@@ -55,18 +55,18 @@ def cmd_demo(args):
         _say("\n== 4. On a realistic account, does anything beat the recent average? ==")
         _say("Real accounts drift over time and pictures matter less (make_posts(realistic=True)).")
         real = make_posts(args.posts, directory=out / "realistic_data", realistic=True, random_state=0)
-        ns = argparse.Namespace(
-            size=64,
-            epochs=args.epochs,
+        models, notes = compared_models(real, size=64, epochs=args.epochs, embedding_weights="auto")
+        (out / "realistic").mkdir()
+        real_report = run_evaluation(
+            real,
+            models,
+            out / "realistic",
+            label="account's own model",
             cv="time",
             folds=5,
             quiet=args.quiet,
-            compare=True,
-            embedding_weights="auto",
-            cache_dir=None,
+            notes=notes,
         )
-        (out / "realistic").mkdir()
-        real_report = _evaluate(real, ns, out / "realistic")
         _demo_page(out, (data, report), search, ranked, (real, real_report))
     _say(f"\nDone in {time.perf_counter() - t0:.0f} s. Report, plots and model in {args.out}/")
     return 0

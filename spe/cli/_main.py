@@ -184,7 +184,8 @@ def _staged_output(out, command):
         yield staging
 
 
-def _pipeline(size=64, epochs=50, learning_rate=None, memory=None, cache_dir=None, **cnn):
+def cnn_pipeline(size=64, epochs=50, learning_rate=None, memory=None, cache_dir=None, **cnn):
+    """``Pipeline([("load", ImageLoader), ("cnn", CNNLikesRegressor)])`` as the commands train it."""
     from sklearn.pipeline import Pipeline
 
     from .. import CNNLikesRegressor, ImageLoader
@@ -237,53 +238,83 @@ def _summary(data):
 # -- commands ----------------------------------------------------------------
 
 
-def _evaluate(data, args, out):
+def compared_models(data, *, size=64, epochs=50, embedding_weights="auto", cache_dir=None):
+    """The models ``spe evaluate --compare`` compares, and the notes on those left out (warnings' text)."""
     import warnings
 
-    from ..evaluation._evaluate import candidates, evaluate
+    from ..models import candidates
+
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always", UserWarning)  # a left-out row, said once under the table
+        models = candidates(
+            size=size,
+            epochs=epochs,
+            embedding_weights=embedding_weights,
+            cache_dir=cache_dir,
+            # What the post says besides its pixels, where the data has it.
+            post_features={"timestamp", "caption"} <= set(data.columns),
+        )
+    return models, [str(note.message) for note in notes]
+
+
+def run_evaluation(data, models, out, *, label, cv="time", folds=5, refit_every=None, quiet=False, notes=()):
+    """:func:`spe.evaluation.evaluate`, printed and, when ``out`` is a folder, written there with its page.
+
+    ``label`` names the model whose predictions are plotted against the actual likes.
+    """
+    from ..evaluation import evaluate
     from ..plotting import plot_likes, plot_predicted_vs_actual
 
-    notes = []
-    if getattr(args, "compare", False):
-        with warnings.catch_warnings(record=True) as notes:
-            warnings.simplefilter("always", UserWarning)  # a left-out row, said once under the table
-            models = candidates(
-                size=args.size,
-                epochs=args.epochs,
-                embedding_weights=args.embedding_weights,
-                cache_dir=args.cache_dir,
-                # What the post says besides its pixels, where the data has it.
-                post_features={"timestamp", "caption"} <= set(data.columns),
-            )
-        best_guess = "account's own model"
-    else:
-        models = {"CNN": _pipeline(args.size, args.epochs, args.learning_rate, cache_dir=args.cache_dir)}
-        best_guess = "CNN"
-    walk = args.cv == "walk"
-    total = 3 + len(models) if walk else args.folds * (2 + len(models))
-    extra = {"refit_every": getattr(args, "refit_every", None)} if walk else {}
-    with _progress(total, "evaluating", args.quiet) as bar:
-        report = evaluate(
-            models, data, cv=args.cv, n_splits=args.folds, progress=lambda _: bar.update(), **extra
-        )
+    walk = cv == "walk"
+    total = 3 + len(models) if walk else folds * (2 + len(models))
+    extra = {"refit_every": refit_every} if walk else {}
+    with _progress(total, "evaluating", quiet) as bar:
+        report = evaluate(models, data, cv=cv, n_splits=folds, progress=lambda _: bar.update(), **extra)
     _say(report.to_string())
     for note in notes:
-        _say(f"Note: {note.message}")
+        _say(f"Note: {note}")
     if out is not None:
         report.to_json(out / "report.json")
         report.to_csv(out / "report.csv")
         report.predictions.to_csv(out / "predictions.csv", index=False)
         (out / "report.txt").write_text(report.to_string() + "\n", encoding="utf-8")
         _save_fig(plot_likes(data), out / "likes.png")
-        _save_fig(plot_predicted_vs_actual(report, label=best_guess), out / "predicted_vs_actual.png")
-        from ..report._pages import evaluation_page
+        _save_fig(plot_predicted_vs_actual(report, label=label), out / "predicted_vs_actual.png")
+        from ..report import evaluation_page
 
         figures = {
             "Likes over time": out / "likes.png",
-            f"{best_guess}: predicted vs actual": out / "predicted_vs_actual.png",
+            f"{label}: predicted vs actual": out / "predicted_vs_actual.png",
         }
         evaluation_page(report, figures=figures, posts=data, intro=_summary(data), path=out / "report.html")
     return report
+
+
+def _evaluate(data, args, out):
+    notes = []
+    if args.compare:
+        models, notes = compared_models(
+            data,
+            size=args.size,
+            epochs=args.epochs,
+            embedding_weights=args.embedding_weights,
+            cache_dir=args.cache_dir,
+        )
+        label = "account's own model"
+    else:
+        models = {"CNN": cnn_pipeline(args.size, args.epochs, args.learning_rate, cache_dir=args.cache_dir)}
+        label = "CNN"
+    return run_evaluation(
+        data,
+        models,
+        out,
+        label=label,
+        cv=args.cv,
+        folds=args.folds,
+        refit_every=args.refit_every,
+        quiet=args.quiet,
+        notes=notes,
+    )
 
 
 def cmd_evaluate(args):
@@ -295,17 +326,17 @@ def cmd_evaluate(args):
     return 0
 
 
-def _grid_tune(data, args):
+def _grid_tune(data, *, size, epochs, learning_rate, cv, folds, quiet, cache_dir):
     from sklearn.metrics import mean_squared_error
     from sklearn.model_selection import GridSearchCV
 
     from ..evaluation._evaluate import make_cv
 
-    grid = {"cnn__epochs": args.epochs, "cnn__learning_rate": args.learning_rate}
-    n_fits = len(args.epochs) * len(args.learning_rate) * args.folds
+    grid = {"cnn__epochs": epochs, "cnn__learning_rate": learning_rate}
+    n_fits = len(epochs) * len(learning_rate) * folds
     with (
         tempfile.TemporaryDirectory(prefix="spe-cache-") as cache,
-        _progress(n_fits, "tuning", args.quiet) as bar,
+        _progress(n_fits, "tuning", quiet) as bar,
     ):
         done = [0]
 
@@ -319,9 +350,9 @@ def _grid_tune(data, args):
         # memory= (or the disk cache): each fold's images are decoded once,
         # not once per setting.
         search = GridSearchCV(
-            _pipeline(args.size, memory=None if args.cache_dir else cache, cache_dir=args.cache_dir),
+            cnn_pipeline(size, memory=None if cache_dir else cache, cache_dir=cache_dir),
             grid,
-            cv=make_cv(args.cv, args.folds),
+            cv=make_cv(cv, folds),
             scoring=neg_mse,
             refit=True,
             error_score="raise",
@@ -336,12 +367,12 @@ def _grid_tune(data, args):
     return search
 
 
-def _fast_tune(data, args):
+def _fast_tune(data, *, size, epochs, learning_rate, cv, folds, quiet, jobs, cache_dir):
     from ..evaluation._evaluate import make_cv
     from ..model_selection._search import fast_grid_search
 
     runs = [0]
-    with _progress(None, "tuning (fast: training runs)", args.quiet) as bar:
+    with _progress(None, "tuning (fast: training runs)", quiet) as bar:
 
         def tick(done):
             bar.update(done - runs[0])
@@ -349,14 +380,14 @@ def _fast_tune(data, args):
 
         try:
             return fast_grid_search(
-                _pipeline(args.size, cache_dir=args.cache_dir),
+                cnn_pipeline(size, cache_dir=cache_dir),
                 data.drop(columns="likes"),
                 data["likes"].to_numpy(),
-                epochs=args.epochs,
-                learning_rate=args.learning_rate,
-                cv=make_cv(args.cv, args.folds),
+                epochs=epochs,
+                learning_rate=learning_rate,
+                cv=make_cv(cv, folds),
                 halving=True,
-                n_jobs=args.jobs,
+                n_jobs=jobs,
                 progress=tick,
             )
         except KeyboardInterrupt:
@@ -365,20 +396,36 @@ def _fast_tune(data, args):
             ) from None
 
 
-def _tune(data, args, out):
+def run_tuning(
+    data,
+    out,
+    *,
+    epochs,
+    learning_rate,
+    size=64,
+    cv="time",
+    folds=5,
+    quiet=False,
+    fast=False,
+    jobs=1,
+    cache_dir=None,
+):
+    """Grid-search a CNN's epochs and learning rate, print the table and, when ``out`` is a folder,
+    write the results, heatmap, best model and page there; returns the search."""
     import pandas as pd
 
     from ..persistence._save_load import save_model
     from ..plotting import plot_grid_heatmap
 
-    if getattr(args, "fast", False):
-        search = _fast_tune(data, args)
+    settings = dict(size=size, epochs=epochs, learning_rate=learning_rate, cv=cv, folds=folds, quiet=quiet)
+    if fast:
+        search = _fast_tune(data, jobs=jobs, cache_dir=cache_dir, **settings)
     else:
-        search = _grid_tune(data, args)
+        search = _grid_tune(data, cache_dir=cache_dir, **settings)
     results = pd.DataFrame(search.cv_results_)
     best = search.best_params_
     _say(
-        f"Best of {len(results)} settings ({args.folds} folds, {args.cv} CV): epochs={best['cnn__epochs']}, "
+        f"Best of {len(results)} settings ({folds} folds, {cv} CV): epochs={best['cnn__epochs']}, "
         f"learning_rate={best['cnn__learning_rate']:g}, RMSE {(-search.best_score_) ** 0.5:.1f} likes"
     )
     table = results[["param_cnn__epochs", "param_cnn__learning_rate", "mean_test_score", "rank_test_score"]]
@@ -393,13 +440,13 @@ def _tune(data, args, out):
             search.best_estimator_,
             out / "model",
             data=data,
-            scores={"grid_best_neg_mse": search.best_score_, "cv": args.cv, "folds": args.folds},
+            scores={"grid_best_neg_mse": search.best_score_, "cv": cv, "folds": folds},
         )
         from ..evaluation._evaluate import PROTOCOLS
         from ..report._pages import tuning_page
 
         protocol, heatmap = (
-            f"{args.folds} folds, {PROTOCOLS[args.cv]}",
+            f"{folds} folds, {PROTOCOLS[cv]}",
             {"Grid search": out / "grid_heatmap.png"},
         )
         tuning_page(
@@ -411,7 +458,19 @@ def _tune(data, args, out):
 def cmd_tune(args):
     data = _load_checked(args.data, args.size, args.cache_dir)
     with _staged_output(args.out, args.command) as out:
-        _tune(data, args, out)
+        run_tuning(
+            data,
+            out,
+            size=args.size,
+            epochs=args.epochs,
+            learning_rate=args.learning_rate,
+            cv=args.cv,
+            folds=args.folds,
+            quiet=args.quiet,
+            fast=args.fast,
+            jobs=args.jobs,
+            cache_dir=args.cache_dir,
+        )
     if args.out:
         _say(f"Results, heatmap and best model written to {args.out}")
     return 0

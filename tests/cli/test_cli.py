@@ -144,6 +144,7 @@ def test_interrupted_tune_writes_nothing_and_says_how_far(posts, tmp_path, capsy
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_demo_runs_end_to_end(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["--quiet", "demo", "--out", str(out), "--posts", "40", "--epochs", "2"]) == 0
@@ -219,6 +220,7 @@ def test_fit_and_tune_never_train_on_the_likes_column(posts, tmp_path, capsys, m
     assert all("image" in columns and "likes" not in columns for columns in seen), seen
 
 
+@pytest.mark.slow
 def test_cache_dir_decodes_once_and_the_saved_model_writes_no_cache(posts, tmp_path, capsys):
     folder = posts.attrs["directory"]
     cache = tmp_path / "cache"
@@ -301,6 +303,7 @@ sys.exit(spe.cli.main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_two_fits_to_the_same_folder_one_whole_model_and_the_loser_says_so(posts, tmp_path):
     import spe
     from spe.persistence import load_model

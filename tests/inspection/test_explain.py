@@ -14,7 +14,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeRegressor
 
 from spe import AutoLikesRegressor, AutoTrendRegressor, ImageFeatures, LikesRegressor
-from spe.datasets import make_posts
 from spe.evaluation import candidates, evaluate
 from spe.exceptions import NotExplainableError
 from spe.inspection import feature_importance, picture_contributions, top_reasons
@@ -22,9 +21,8 @@ from spe.report import evaluation_page
 
 
 @pytest.fixture(scope="module")
-def posts(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("explain")
-    return make_posts(60, directory=folder, image_size=(16, 16), random_state=0)
+def posts(account):
+    return account(60, 16)
 
 
 def _features(**kwargs):

@@ -237,6 +237,7 @@ def test_pipeline_memory_decodes_images_once_per_fold(posts, tmp_path, count_dec
     assert train_decodes == n
 
 
+@pytest.mark.slow
 def test_default_pipeline_learns_the_sample_data(tmp_path):
     # The real defaults: 64x64 images, the seed network, 50 epochs.
     posts = make_posts(200, directory=tmp_path, random_state=0)

@@ -18,10 +18,9 @@ from spe.models._next import next_post_model, skill_note
 
 
 @pytest.fixture(scope="module")
-def timed_posts(tmp_path_factory):
+def timed_posts(account):
     """60 posts with times and captions, and a model that reads the posting time."""
-    folder = tmp_path_factory.mktemp("timed")
-    return make_posts(60, directory=folder, image_size=(8, 8), random_state=0)
+    return account(60, 8)
 
 
 def _time_model(posts):

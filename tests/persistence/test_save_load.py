@@ -42,17 +42,8 @@ NETWORK = "network-0.keras"
 
 
 @pytest.fixture(scope="module")
-def fitted(posts):
-    pipe = Pipeline(
-        [
-            ("load", ImageLoader(size=(8, 8))),
-            (
-                "cnn",
-                CNNLikesRegressor(epochs=2, batch_size=8, conv_filters=(4,), dense_units=8, random_state=0),
-            ),
-        ]
-    )
-    return pipe.fit(posts, posts["likes"])
+def fitted(fitted_cnn):
+    return fitted_cnn
 
 
 def _next_post(posts):
@@ -115,6 +106,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_every_model_loads_in_a_fresh_process_without_pickle_and_predicts_the_same(every_model, posts):
     """Each folder loaded in a new Python, with pickle, joblib and scikeras' unpickling made to fail."""
     folders = {name: str(folder) for name, (_, folder, _) in every_model.items()}
@@ -651,6 +643,7 @@ def test_the_next_save_removes_what_a_killed_save_left(fitted, tmp_path):
     not hasattr(os, "fork") or _staging._renameat2 is None,
     reason="the kill test forks, and the atomic swap needs renameat2 (Linux)",
 )
+@pytest.mark.slow
 def test_no_kill_breaks_a_save(fitted, posts, tmp_path):
     """SIGKILL at random moments of 100 new-model and 100 replacing saves: the old or the new model.
 
