@@ -272,8 +272,8 @@ def fast_grid_search(
     >>> from spe import CNNLikesRegressor
     >>> rng = np.random.RandomState(0)
     >>> X, y = rng.rand(24, 8, 8, 3).astype("float32"), rng.rand(24) * 100
-    >>> result = fast_grid_search(CNNLikesRegressor(batch_size=8, random_state=0), X, y,
-    ...                           epochs=(1, 2), learning_rate=(1e-2, 1e-3), cv=2, halving=False)
+    >>> cnn = CNNLikesRegressor(batch_size=8, conv_filters=(4,), dense_units=8, random_state=0)
+    >>> result = fast_grid_search(cnn, X, y, epochs=(1, 2), learning_rate=(1e-2, 1e-3), cv=2, halving=False)
     >>> sorted(result.best_params_)
     ['epochs', 'learning_rate']
     """
