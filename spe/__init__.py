@@ -7,28 +7,27 @@ The Keras-based estimators are imported on first use, so that
 ``from spe import ImageLoader`` does not start TensorFlow.
 """
 
-import importlib
 from importlib.metadata import PackageNotFoundError, version
 
-from .features._image_features import ImageFeatures
-from .features._loader import ImageLoader
-from .features._post_features import PostFeatures
-from .models._baselines import RecentAverageRegressor
-from .models._combined import LikesRegressor
-from .models._intervals import ConformalLikesRegressor, walk_forward_intervals
-from .models._next import next_post_model, predict_next
-from .models._selection import AutoLikesRegressor
-from .models._trend import AutoTrendRegressor, EWMARegressor
+from ._keras import lazy_getattr
+from .features import ImageFeatures, ImageLoader, PostFeatures
+from .models import (
+    AutoLikesRegressor,
+    AutoTrendRegressor,
+    ConformalLikesRegressor,
+    EWMARegressor,
+    LikesRegressor,
+    RecentAverageRegressor,
+    next_post_model,
+    predict_next,
+    walk_forward_intervals,
+)
 
 try:
     __version__ = version("spe")
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0"
 
-_LAZY = {
-    "CNNLikesRegressor": ".models._cnn",
-    "PretrainedEmbedder": ".features._embedder",
-}
 
 __all__ = [
     "AutoLikesRegressor",
@@ -49,13 +48,10 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        importlib.import_module("._keras._backend", __name__)  # TensorFlow's import-time noise, held back
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'spe' has no attribute {name!r}")
+# The Keras-based estimators, imported on first use (TensorFlow's import-time noise held back).
+__getattr__ = lazy_getattr(
+    __name__, {"CNNLikesRegressor": ".models._cnn", "PretrainedEmbedder": ".features._embedder"}
+)
 
 
 def __dir__():
