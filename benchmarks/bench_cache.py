@@ -5,7 +5,7 @@ cores). It writes ``--posts`` pictures of 256x256 (``make_posts``), then,
 as ``spe evaluate DATA --cache-dir CACHE --folds 5 --epochs 1`` does:
 
 - validation: the command line's check that every picture decodes
-  (``spe.cli._main._load_checked``), without and with ``--cache-dir``; peak
+  (``spe.cli._shared.load_checked``), without and with ``--cache-dir``; peak
   ``RssAnon`` above the start (``/proc/self/status``, sampled every 10 ms);
 - the cross-validated run: ``spe.cli.main(["evaluate", ...])`` with a fresh
   cache folder: pictures decoded (calls of ``spe.features._loader._load_one``),
@@ -35,7 +35,7 @@ def main():
     args = parser.parse_args()
 
     import spe.features._loader
-    from spe.cli import _main as cli
+    from spe.cli import _shared as cli
     from spe.datasets import make_posts
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-cache-"))
@@ -53,7 +53,7 @@ def main():
         base = _status()["RssAnon"]
         t0 = time.perf_counter()
         with PeakMemory() as peak:
-            cli._load_checked(tmp / "data", args.size, cache)
+            cli.load_checked(tmp / "data", args.size, cache)
         print(
             f"{label}: peak RssAnon +{(peak.peak['RssAnon'] - base) / 2**20:.0f} MiB, "
             f"{time.perf_counter() - t0:.1f} s"

@@ -292,6 +292,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_same_seed_same_predictions_in_two_processes():
     runs = [
         subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300)

@@ -3,17 +3,9 @@
 import time
 from pathlib import Path
 
-from ._main import (
-    _save_fig,
-    _say,
-    _staged_output,
-    _summary,
-    cnn_pipeline,
-    compared_models,
-    run_evaluation,
-    run_tuning,
-)
 from ._next import _chosen_line, _ranked_lines
+from ._shared import cnn_pipeline, compared_models, run_evaluation, save_fig, say, staged_output, summary
+from ._tune import run_tuning
 
 
 def cmd_demo(args):
@@ -23,14 +15,14 @@ def cmd_demo(args):
     from ..plotting import plot_loss_curve
 
     t0 = time.perf_counter()
-    with _staged_output(args.out, args.command) as out:
-        _say(f"Making a sample account of {args.posts} posts (spe.datasets.make_posts) ...")
+    with staged_output(args.out, args.command) as out:
+        say(f"Making a sample account of {args.posts} posts (spe.datasets.make_posts) ...")
         data = make_posts(args.posts, directory=out / "data", random_state=0)
-        _say(_summary(data))
-        _say("\n== 1. How well can likes be predicted? ==")
+        say(summary(data))
+        say("\n== 1. How well can likes be predicted? ==")
         cnn = {"CNN": cnn_pipeline(64, args.epochs)}
         report = run_evaluation(data, cnn, out, label="CNN", cv="time", folds=5, quiet=args.quiet)
-        _say("\n== 2. Which settings work best? ==")
+        say("\n== 2. Which settings work best? ==")
         grid_epochs = sorted({max(1, args.epochs // 5), max(1, args.epochs * 3 // 5)})
         search = run_tuning(
             data,
@@ -42,18 +34,18 @@ def cmd_demo(args):
             folds=3,
             quiet=args.quiet,
         )
-        _save_fig(plot_loss_curve(search.best_estimator_), out / "loss_curve.png")
-        _say("\n== 3. Which of four new pictures should go up next? ==")
+        save_fig(plot_loss_curve(search.best_estimator_), out / "loss_curve.png")
+        say("\n== 3. Which of four new pictures should go up next? ==")
         new = make_posts(4, directory=out / "new_pictures", random_state=2024)
         model = next_post_model(size=64).fit(data.drop(columns="likes"), data["likes"])
-        _say(_chosen_line(what_was_chosen(model)))
+        say(_chosen_line(what_was_chosen(model)))
         save_model(model, out / "next-model", data=data, scores=what_was_chosen(model))
         ranked = predict_next(model, new["image"])
         for line in [*_ranked_lines(ranked, None), ranked.attrs["skill"]]:
-            _say(line)
-        _say(f"The same from the command line: spe predict {Path(args.out) / 'next-model'} PICTURE...")
-        _say("\n== 4. On a realistic account, does anything beat the recent average? ==")
-        _say("Real accounts drift over time and pictures matter less (make_posts(realistic=True)).")
+            say(line)
+        say(f"The same from the command line: spe predict {Path(args.out) / 'next-model'} PICTURE...")
+        say("\n== 4. On a realistic account, does anything beat the recent average? ==")
+        say("Real accounts drift over time and pictures matter less (make_posts(realistic=True)).")
         real = make_posts(args.posts, directory=out / "realistic_data", realistic=True, random_state=0)
         models, notes = compared_models(real, size=64, epochs=args.epochs, embedding_weights="auto")
         (out / "realistic").mkdir()
@@ -68,7 +60,7 @@ def cmd_demo(args):
             notes=notes,
         )
         _demo_page(out, (data, report), search, ranked, (real, real_report))
-    _say(f"\nDone in {time.perf_counter() - t0:.0f} s. Report, plots and model in {args.out}/")
+    say(f"\nDone in {time.perf_counter() - t0:.0f} s. Report, plots and model in {args.out}/")
     return 0
 
 
@@ -85,7 +77,7 @@ def _demo_page(out, evaluated, search, ranked, realistic):
 
     (data, report), (real, real_report) = evaluated, realistic
     sections = [
-        evaluation_section(report, figures=figures(out, "CNN"), posts=data, intro=_summary(data)),
+        evaluation_section(report, figures=figures(out, "CNN"), posts=data, intro=summary(data)),
         tuning_section(
             search,
             protocol=f"3 folds, {PROTOCOLS['time']}",
@@ -99,7 +91,7 @@ def _demo_page(out, evaluated, search, ranked, realistic):
             real_report,
             heading="On a realistic account, does anything beat the recent average?",
             intro="Real accounts drift over time and pictures matter less (make_posts(realistic=True)). "
-            + _summary(real),
+            + summary(real),
             figures=figures(out / "realistic", "trend x picture"),
             posts=real,
         ),

@@ -6,19 +6,22 @@ never leaves half-written output.
 """
 
 import argparse
-import contextlib
 import importlib
-import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
+from ._shared import (
+    Interrupted,
+    cnn_pipeline,
+    compared_models,
+    load_checked,
+    run_evaluation,
+    say,
+    staged_output,
+)
+
 __all__ = ["main"]
-
-
-class _Interrupted(Exception):
-    pass
 
 
 def _floats(text):
@@ -161,135 +164,6 @@ def _version():
 # -- helpers -----------------------------------------------------------------
 
 
-def _say(*args):
-    print(*args, flush=True)
-
-
-def _progress(total, desc, quiet):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, disable=quiet, file=sys.stderr, leave=False)
-
-
-@contextlib.contextmanager
-def _staged_output(out, command):
-    """Yield a staging folder that replaces ``out`` as a whole on success (see spe.persistence._staging)."""
-    if out is None:
-        yield None
-        return
-    from ..persistence._staging import staged
-
-    advice = f"Give --out a new or empty folder, e.g. --out {Path(out) / f'spe-{command}'}"
-    with staged(out, advice=advice) as staging:
-        yield staging
-
-
-def cnn_pipeline(size=64, epochs=50, learning_rate=None, memory=None, cache_dir=None, **cnn):
-    """``Pipeline([("load", ImageLoader), ("cnn", CNNLikesRegressor)])`` as the commands train it."""
-    from sklearn.pipeline import Pipeline
-
-    from .. import CNNLikesRegressor, ImageLoader
-    from ..models._candidates import cache_params as _cache_params
-
-    if learning_rate is not None:
-        cnn["learning_rate"] = learning_rate
-    return Pipeline(
-        [
-            ("load", ImageLoader(size=(size, size), **_cache_params(cache_dir))),
-            ("cnn", CNNLikesRegressor(epochs=epochs, random_state=0, **cnn)),
-        ],
-        memory=memory,
-    )
-
-
-def _save_fig(fig, path):
-    import matplotlib.pyplot as plt
-
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def _load_checked(path, size, cache_dir=None):
-    """Read the posts and decode every image once, before any training.
-
-    A bad picture then fails in a second, naming the file, rather than
-    minutes into a grid search. The check keeps no decoded set in memory;
-    with a cache it fills the cache, from which every fold and ``fit``
-    then read their pictures without decoding them again.
-    """
-    from .. import ImageLoader
-    from ..datasets import load_data
-    from ..models._candidates import cache_params as _cache_params
-
-    data = load_data(path)
-    ImageLoader(size=(size, size), n_jobs=-1, **_cache_params(cache_dir)).check(data)
-    _say(_summary(data))
-    return data
-
-
-def _summary(data):
-    likes = data["likes"]
-    return (
-        f"{len(data)} posts; likes mean {likes.mean():.1f}, sd {likes.std():.1f}, "
-        f"min {likes.min()}, max {likes.max()}"
-    )
-
-
-# -- commands ----------------------------------------------------------------
-
-
-def compared_models(data, *, size=64, epochs=50, embedding_weights="auto", cache_dir=None):
-    """The models ``spe evaluate --compare`` compares, and the notes on those left out (warnings' text)."""
-    import warnings
-
-    from ..models import candidates
-
-    with warnings.catch_warnings(record=True) as notes:
-        warnings.simplefilter("always", UserWarning)  # a left-out row, said once under the table
-        models = candidates(
-            size=size,
-            epochs=epochs,
-            embedding_weights=embedding_weights,
-            cache_dir=cache_dir,
-            # What the post says besides its pixels, where the data has it.
-            post_features={"timestamp", "caption"} <= set(data.columns),
-        )
-    return models, [str(note.message) for note in notes]
-
-
-def run_evaluation(data, models, out, *, label, cv="time", folds=5, refit_every=None, quiet=False, notes=()):
-    """:func:`spe.evaluation.evaluate`, printed and, when ``out`` is a folder, written there with its page.
-
-    ``label`` names the model whose predictions are plotted against the actual likes.
-    """
-    from ..evaluation import evaluate
-    from ..plotting import plot_likes, plot_predicted_vs_actual
-
-    walk = cv == "walk"
-    total = 3 + len(models) if walk else folds * (2 + len(models))
-    extra = {"refit_every": refit_every} if walk else {}
-    with _progress(total, "evaluating", quiet) as bar:
-        report = evaluate(models, data, cv=cv, n_splits=folds, progress=lambda _: bar.update(), **extra)
-    _say(report.to_string())
-    for note in notes:
-        _say(f"Note: {note}")
-    if out is not None:
-        report.to_json(out / "report.json")
-        report.to_csv(out / "report.csv")
-        report.predictions.to_csv(out / "predictions.csv", index=False)
-        (out / "report.txt").write_text(report.to_string() + "\n", encoding="utf-8")
-        _save_fig(plot_likes(data), out / "likes.png")
-        _save_fig(plot_predicted_vs_actual(report, label=label), out / "predicted_vs_actual.png")
-        from ..report import evaluation_page
-
-        figures = {
-            "Likes over time": out / "likes.png",
-            f"{label}: predicted vs actual": out / "predicted_vs_actual.png",
-        }
-        evaluation_page(report, figures=figures, posts=data, intro=_summary(data), path=out / "report.html")
-    return report
-
-
 def _evaluate(data, args, out):
     notes = []
     if args.compare:
@@ -318,161 +192,11 @@ def _evaluate(data, args, out):
 
 
 def cmd_evaluate(args):
-    data = _load_checked(args.data, args.size, args.cache_dir)
-    with _staged_output(args.out, args.command) as out:
+    data = load_checked(args.data, args.size, args.cache_dir)
+    with staged_output(args.out, args.command) as out:
         _evaluate(data, args, out)
     if args.out:
-        _say(f"Report and plots written to {args.out}")
-    return 0
-
-
-def _grid_tune(data, *, size, epochs, learning_rate, cv, folds, quiet, cache_dir):
-    from sklearn.metrics import mean_squared_error
-    from sklearn.model_selection import GridSearchCV
-
-    from ..evaluation._evaluate import make_cv
-
-    grid = {"cnn__epochs": epochs, "cnn__learning_rate": learning_rate}
-    n_fits = len(epochs) * len(learning_rate) * folds
-    with (
-        tempfile.TemporaryDirectory(prefix="spe-cache-") as cache,
-        _progress(n_fits, "tuning", quiet) as bar,
-    ):
-        done = [0]
-
-        def neg_mse(estimator, X, y):
-            # Scored once per fit: a progress tick, and a count for Ctrl-C.
-            score = -mean_squared_error(y, estimator.predict(X))
-            done[0] += 1
-            bar.update()
-            return score
-
-        # memory= (or the disk cache): each fold's images are decoded once,
-        # not once per setting.
-        search = GridSearchCV(
-            cnn_pipeline(size, memory=None if cache_dir else cache, cache_dir=cache_dir),
-            grid,
-            cv=make_cv(cv, folds),
-            scoring=neg_mse,
-            refit=True,
-            error_score="raise",
-        )
-        try:
-            search.fit(data.drop(columns="likes"), data["likes"].to_numpy())
-        except KeyboardInterrupt:
-            raise _Interrupted(
-                f"tuning interrupted after {done[0]} of {n_fits} fits; nothing was written"
-            ) from None
-        search.best_estimator_.set_params(memory=None)
-    return search
-
-
-def _fast_tune(data, *, size, epochs, learning_rate, cv, folds, quiet, jobs, cache_dir):
-    from ..evaluation._evaluate import make_cv
-    from ..model_selection._search import fast_grid_search
-
-    runs = [0]
-    with _progress(None, "tuning (fast: training runs)", quiet) as bar:
-
-        def tick(done):
-            bar.update(done - runs[0])
-            runs[0] = done
-
-        try:
-            return fast_grid_search(
-                cnn_pipeline(size, cache_dir=cache_dir),
-                data.drop(columns="likes"),
-                data["likes"].to_numpy(),
-                epochs=epochs,
-                learning_rate=learning_rate,
-                cv=make_cv(cv, folds),
-                halving=True,
-                n_jobs=jobs,
-                progress=tick,
-            )
-        except KeyboardInterrupt:
-            raise _Interrupted(
-                f"tuning interrupted after {runs[0]} training runs; nothing was written"
-            ) from None
-
-
-def run_tuning(
-    data,
-    out,
-    *,
-    epochs,
-    learning_rate,
-    size=64,
-    cv="time",
-    folds=5,
-    quiet=False,
-    fast=False,
-    jobs=1,
-    cache_dir=None,
-):
-    """Grid-search a CNN's epochs and learning rate, print the table and, when ``out`` is a folder,
-    write the results, heatmap, best model and page there; returns the search."""
-    import pandas as pd
-
-    from ..persistence._save_load import save_model
-    from ..plotting import plot_grid_heatmap
-
-    settings = dict(size=size, epochs=epochs, learning_rate=learning_rate, cv=cv, folds=folds, quiet=quiet)
-    if fast:
-        search = _fast_tune(data, jobs=jobs, cache_dir=cache_dir, **settings)
-    else:
-        search = _grid_tune(data, cache_dir=cache_dir, **settings)
-    results = pd.DataFrame(search.cv_results_)
-    best = search.best_params_
-    _say(
-        f"Best of {len(results)} settings ({folds} folds, {cv} CV): epochs={best['cnn__epochs']}, "
-        f"learning_rate={best['cnn__learning_rate']:g}, RMSE {(-search.best_score_) ** 0.5:.1f} likes"
-    )
-    table = results[["param_cnn__epochs", "param_cnn__learning_rate", "mean_test_score", "rank_test_score"]]
-    _say(table.assign(rmse=(-table["mean_test_score"]) ** 0.5).to_string(index=False))
-    if out is not None:
-        results.drop(columns="params").to_csv(out / "cv_results.csv", index=False)
-        (out / "best.json").write_text(
-            json.dumps({"params": best, "mean_test_neg_mse": search.best_score_}, indent=2), encoding="utf-8"
-        )
-        _save_fig(plot_grid_heatmap(search.cv_results_), out / "grid_heatmap.png")
-        save_model(
-            search.best_estimator_,
-            out / "model",
-            data=data,
-            scores={"grid_best_neg_mse": search.best_score_, "cv": cv, "folds": folds},
-        )
-        from ..evaluation._evaluate import PROTOCOLS
-        from ..report._pages import tuning_page
-
-        protocol, heatmap = (
-            f"{folds} folds, {PROTOCOLS[cv]}",
-            {"Grid search": out / "grid_heatmap.png"},
-        )
-        tuning_page(
-            search, figures=heatmap, protocol=protocol, intro=_summary(data), path=out / "report.html"
-        )
-    return search
-
-
-def cmd_tune(args):
-    data = _load_checked(args.data, args.size, args.cache_dir)
-    with _staged_output(args.out, args.command) as out:
-        run_tuning(
-            data,
-            out,
-            size=args.size,
-            epochs=args.epochs,
-            learning_rate=args.learning_rate,
-            cv=args.cv,
-            folds=args.folds,
-            quiet=args.quiet,
-            fast=args.fast,
-            jobs=args.jobs,
-            cache_dir=args.cache_dir,
-        )
-    if args.out:
-        _say(f"Results, heatmap and best model written to {args.out}")
+        say(f"Report and plots written to {args.out}")
     return 0
 
 
@@ -487,7 +211,7 @@ def _lazy(module, name):
 
 COMMANDS = {
     "evaluate": cmd_evaluate,
-    "tune": cmd_tune,
+    "tune": _lazy("._tune", "cmd_tune"),
     "fit": _lazy("._next", "cmd_fit"),
     "predict": _lazy("._next", "cmd_predict"),
     "demo": _lazy("._demo", "cmd_demo"),
@@ -532,7 +256,7 @@ def main(argv=None):
     _quiet_tensorflow()
     try:
         return COMMANDS[args.command](args)
-    except _Interrupted as exc:
+    except Interrupted as exc:
         print(f"spe: {exc}", file=sys.stderr)
         return 130
     except KeyboardInterrupt:

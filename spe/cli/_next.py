@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._main import _load_checked, _say, _staged_output
+from ._shared import load_checked, say, staged_output
 
 
 def _chosen_line(chosen):
@@ -34,7 +34,7 @@ def cmd_fit(args):
             f"--epochs and --learning-rate set the CNN's training, and --model {args.model!r} trains no "
             "network; add --model 'CNN on pixels' to fit the CNN"
         )
-    data = _load_checked(args.data, args.size, args.cache_dir)
+    data = load_checked(args.data, args.size, args.cache_dir)
     post_features = {"timestamp", "caption"} <= set(data.columns)
     model = next_post_model(
         args.model,
@@ -52,8 +52,8 @@ def cmd_fit(args):
         model.fit(data.drop(columns="likes"), data["likes"].to_numpy())
         chosen = what_was_chosen(model, args.model)
         path = save_model(model, args.out, data=data, scores=chosen)
-    _say(_chosen_line(chosen))
-    _say(f"Fitted in {time.perf_counter() - t0:.0f} s; model saved to {path}")
+    say(_chosen_line(chosen))
+    say(f"Fitted in {time.perf_counter() - t0:.0f} s; model saved to {path}")
     return 0
 
 
@@ -98,16 +98,16 @@ def cmd_predict(args):
         # The same file twice gets the same prediction; the stable ranking keeps their order.
         table["actual"] = [given[image].pop(0) for image in table["image"]]
     when = pd.Timestamp(table.attrs["when"])
-    _say(f"If posted next ({when:%Y-%m-%d %H:%M} UTC), best first:")
+    say(f"If posted next ({when:%Y-%m-%d %H:%M} UTC), best first:")
     for line in _ranked_lines(table, args.actual):
-        _say(line)
-    _say(table.attrs["skill"])
+        say(line)
+    say(table.attrs["skill"])
     if args.actual is not None and len(args.images) == 1:
-        _say("One picture's error proves nothing; `spe evaluate` gives the cross-validated picture.")
-    with _staged_output(args.out, args.command) as out:
+        say("One picture's error proves nothing; `spe evaluate` gives the cross-validated picture.")
+    with staged_output(args.out, args.command) as out:
         if out is not None:
             table.to_csv(out / "predictions.csv")
             prediction_page(table, path=out / "report.html")
     if args.out:
-        _say(f"Predictions and report.html written to {args.out}")
+        say(f"Predictions and report.html written to {args.out}")
     return 0

@@ -53,6 +53,7 @@ def _tune_args(posts, *extra):
     ]
 
 
+@pytest.mark.slow
 def test_tune_fit_and_predict(posts, tmp_path, capsys):
     out = tmp_path / "tuned"
     assert main(_tune_args(posts, "--out", str(out))) == 0
@@ -175,6 +176,7 @@ def _run(*args):
     )
 
 
+@pytest.mark.slow
 def test_subprocess_quiet_output_and_one_line_errors(posts, tmp_path):
     ok = _run("--quiet", "evaluate", posts.attrs["directory"], *TINY, "--epochs", "1")
     assert ok.returncode == 0, ok.stderr
@@ -381,6 +383,7 @@ def test_version_after_the_command(command, capsys):
     assert stop.value.code == 0 and capsys.readouterr().out.startswith("spe ")
 
 
+@pytest.mark.slow
 def test_compare_offline_has_no_random_weights_row_and_a_note(posts, capsys, monkeypatch):
     # Issue 16.3, from the command line (CI is offline, like this test).
     import socket

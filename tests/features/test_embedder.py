@@ -31,6 +31,7 @@ def test_random_weights_embed_paths_and_arrays(posts, images):
     assert emb.transform(posts["image"][:3]).shape == (3, 576)
 
 
+@pytest.mark.slow
 def test_random_weights_are_seeded_by_random_state(images):
     def embed(seed):
         return PretrainedEmbedder(weights=None, size=(32, 32), random_state=seed).fit().transform(images)

@@ -194,12 +194,14 @@ def _own_model_with_and_without_post(tmp_path, time_effect):
     return mae["with"], mae["without"]
 
 
+@pytest.mark.slow
 def test_post_features_find_a_time_of_day_effect(tmp_path):
     # Measured: MAE 29.3 against 35.9 (-18%) walked forward; bench_post_features.py has more seeds.
     with_post, without = _own_model_with_and_without_post(tmp_path, time_effect=0.3)
     assert with_post < 0.9 * without
 
 
+@pytest.mark.slow
 def test_post_features_cost_little_without_one(tmp_path):
     # Measured: MAE 23.4 against 24.4 (-4%); seeds 1 and 2: 0.0% and -0.1%.
     with_post, without = _own_model_with_and_without_post(tmp_path, time_effect=0.0)

@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 CHILD = """
 import json, logging, os
 logging.getLogger("tensorflow").setLevel(logging.INFO)  # the user's own choice
@@ -17,6 +19,7 @@ print(json.dumps({"env": os.environ.get("TF_CPP_MIN_LOG_LEVEL"), "level": level}
 """
 
 
+@pytest.mark.slow
 def test_importing_and_using_spe_changes_no_process_wide_setting():
     # A library import must leave TensorFlow's log settings to the user:
     # spe used to set TF_CPP_MIN_LOG_LEVEL=3 and lower the tensorflow

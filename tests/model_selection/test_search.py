@@ -24,6 +24,7 @@ def _table(cv_results, epochs_key, lr_key):
     }
 
 
+@pytest.mark.slow
 def test_snapshots_give_the_same_scores_as_grid_search(Xy):
     X, y = Xy
     reg = CNNLikesRegressor(**TINY)
@@ -42,6 +43,7 @@ def test_snapshots_give_the_same_scores_as_grid_search(Xy):
     assert fast.best_estimator_.predict(X).shape == (32,)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n_jobs", [None, 2])
 def test_halving_stops_the_worst_rates(Xy, n_jobs):
     X, y = Xy

@@ -174,6 +174,7 @@ def test_pickle_and_joblib_round_trip_a_fitted_pipeline(posts, tmp_path):
     np.testing.assert_array_equal(joblib.load(tmp_path / "pipe.joblib").predict(posts["image"]), expected)
 
 
+@pytest.mark.slow
 def test_grid_search_over_epochs_and_learning_rate(posts, tmp_path):
     grid = GridSearchCV(
         tiny_pipeline(),
@@ -188,6 +189,7 @@ def test_grid_search_over_epochs_and_learning_rate(posts, tmp_path):
     assert grid.predict(posts["image"][:3]).shape == (3,)
 
 
+@pytest.mark.slow
 def test_successive_halving_with_epochs_as_the_resource(posts):
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401
     from sklearn.model_selection import HalvingGridSearchCV
@@ -208,6 +210,7 @@ def test_successive_halving_with_epochs_as_the_resource(posts):
     assert len(search.best_estimator_.named_steps["cnn"].history_["loss"]) == 3
 
 
+@pytest.mark.slow
 def test_grid_search_in_two_processes(posts):
     grid = GridSearchCV(tiny_pipeline(), {"cnn__learning_rate": [1e-2, 1e-3]}, cv=KFold(2), n_jobs=2)
     grid.fit(posts["image"], posts["likes"])

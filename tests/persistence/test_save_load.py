@@ -629,6 +629,7 @@ def test_a_model_left_mid_swap_by_an_older_spe_is_put_back(fitted, posts, tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
+@pytest.mark.slow
 def test_the_next_save_removes_what_a_killed_save_left(fitted, tmp_path):
     path = save_model(fitted, tmp_path / "model")
     for name in (".model.saving-abcd1234", ".model.spe-staging-x_y1z2w3", ".model.old-0011aabb"):
