@@ -187,6 +187,7 @@ def test_subprocess_quiet_output_and_one_line_errors(posts, tmp_path):
     assert bad.stderr.strip().count("\n") == 0 and bad.stderr.startswith("spe: error:")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cache", [False, True], ids=["memory", "cache-dir"])
 def test_tune_fast(posts, tmp_path, capsys, cache):
     out = tmp_path / "fast"
@@ -199,6 +200,7 @@ def test_tune_fast(posts, tmp_path, capsys, cache):
         assert len(list((tmp_path / "cache").glob("images-*.npy"))) == 1
 
 
+@pytest.mark.slow
 def test_fit_and_tune_never_train_on_the_likes_column(posts, tmp_path, capsys, monkeypatch):
     from sklearn.pipeline import Pipeline
 

@@ -326,6 +326,7 @@ def _write_hostile_post(folder, stem, post):
     instaloader.save_structure_to_file(post_obj, str(path))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(posts=st.lists(_post, min_size=1, max_size=4), include_videos=st.booleans())
 def test_fuzz_load_instaloader(posts, include_videos):

@@ -23,6 +23,7 @@ def images():
     return np.random.RandomState(0).rand(4, 32, 32, 3).astype("float32")
 
 
+@pytest.mark.slow
 def test_random_weights_embed_paths_and_arrays(posts, images):
     emb = PretrainedEmbedder(weights=None, size=(32, 32)).fit()
     out = emb.transform(images)
@@ -41,12 +42,14 @@ def test_random_weights_are_seeded_by_random_state(images):
     assert not np.allclose(embed(0), embed(1), rtol=1e-3, atol=0)
 
 
+@pytest.mark.slow
 def test_uint8_pictures_embed_as_their_float_version(images):
     emb = PretrainedEmbedder(weights=None, size=(32, 32), random_state=0).fit()
     X8 = (images * 255).round().astype(np.uint8)
     np.testing.assert_array_equal(emb.transform(X8), emb.transform(X8 / np.float32(255)))
 
 
+@pytest.mark.slow
 def test_local_weights_file_written_by_the_test(tmp_path, images):
     # What a user with downloaded weights does, offline: nothing here downloads.
     source = keras.applications.MobileNetV3Small(
@@ -64,6 +67,7 @@ def test_followed_by_pca_and_a_linear_model(images):
     assert model.fit(images, [1.0, 2.0, 3.0, 4.0]).predict(images).shape == (4,)
 
 
+@pytest.mark.slow
 def test_pickles(images):
     emb = PretrainedEmbedder(weights=None, size=(32, 32)).fit()
     again = pickle.loads(pickle.dumps(emb))

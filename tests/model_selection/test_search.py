@@ -66,6 +66,7 @@ def test_halving_stops_the_worst_rates(Xy, n_jobs):
     plot_grid_heatmap(res.cv_results_, x="param_epochs", y="param_learning_rate")  # NaN cells: gaps
 
 
+@pytest.mark.slow
 def test_pipeline_decodes_once_per_fold_and_runs_in_two_processes(posts, count_decodes):
     pipe = Pipeline([("load", ImageLoader(size=(8, 8))), ("cnn", CNNLikesRegressor(**TINY))])
     res = fast_grid_search(
@@ -83,6 +84,7 @@ def test_pipeline_decodes_once_per_fold_and_runs_in_two_processes(posts, count_d
     assert np.isfinite(res.cv_results_["mean_test_score"]).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("halving", [False, True])
 def test_early_stopping_ends_runs_and_leaves_unreached_cells_nan(Xy, halving):
     X, y = Xy
@@ -99,6 +101,7 @@ def test_early_stopping_ends_runs_and_leaves_unreached_cells_nan(Xy, halving):
     assert res.n_epochs_trained_ <= 2 * 2 + 2 * 5  # the 1e-12 runs stopped at 2 epochs
 
 
+@pytest.mark.slow
 def test_process_pool_is_shared_with_joblib(Xy):
     # fast_grid_search's workers are joblib's: a later GridSearchCV(n_jobs=2)
     # in the same session reuses the pool instead of tripping over it.
@@ -146,6 +149,7 @@ def test_posts_are_oldest_first_and_never_carry_their_likes(posts, order):
             search()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("early_stopping", [False, 2])
 def test_halving_continues_each_run_as_one_run(Xy, early_stopping):
     # factor=1 keeps every rate: the runs are cut at each epoch count and
@@ -161,6 +165,7 @@ def test_halving_continues_each_run_as_one_run(Xy, early_stopping):
     )
 
 
+@pytest.mark.slow
 def test_best_params_go_back_into_set_params(Xy):
     X, y = Xy
     kwargs = dict(epochs=(1,), learning_rate=(1e-2, 1e-3), cv=KFold(2), halving=False, refit=False)
@@ -177,6 +182,7 @@ def test_best_params_go_back_into_set_params(Xy):
     )
 
 
+@pytest.mark.slow
 def test_ties_go_to_the_first_setting_in_grid_order(Xy):
     # Steps of 1e-30 and 1e-31 leave float32 weights as they were: every
     # cell scores the same, and GridSearchCV picks the first in its order.

@@ -113,6 +113,7 @@ def test_picture_skill_finds_a_ratio_ranking_and_its_absence():
     assert np.isnan(picture_skill(actual, trend, trend)[0])
 
 
+@pytest.mark.slow
 def test_networks_are_refitted_as_often_as_the_time_folds(posts):
     from spe import CNNLikesRegressor, ImageLoader
     from spe.model_selection._walk import has_network, has_pictures

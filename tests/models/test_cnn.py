@@ -59,6 +59,7 @@ def test_fit_predict_and_history(Xy):
     assert len(reg.history_["loss"]) == 2
 
 
+@pytest.mark.slow
 def test_target_is_scaled_and_unscaled(Xy):
     X, y = Xy
     reg = CNNLikesRegressor(**TINY).fit(X, y)
@@ -96,6 +97,7 @@ def test_an_optimizer_instance_keeps_its_own_rate(Xy):
     assert float(named.model_.optimizer.learning_rate) == pytest.approx(0.007)
 
 
+@pytest.mark.slow
 def test_a_continued_fit_goes_on_with_the_next_shuffle_orders(Xy):
     X, y = Xy
     params = {**TINY, "dropout": 0.0, "epochs": 3}
