@@ -4,6 +4,7 @@ ImageLoader takes paths, which scikit-learn's checks cannot feed, so its
 applicable API checks run in test_loader.py.
 """
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from spe import CNNLikesRegressor
@@ -32,6 +33,8 @@ EXPECTED_FAILED_CHECKS = {
 }
 
 
+# Dozens of network fits: slow (every other estimator's checks run in its own test file).
+@pytest.mark.slow
 @parametrize_with_checks(
     [FAST_CNN],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {}),
