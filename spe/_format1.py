@@ -15,9 +15,9 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from ._loader import ImageLoader
+from ._model_folder import META_FILE, NETWORK_FILE
 from .exceptions import ModelLoadError
 
-NETWORK_FILE = "network.keras"
 _HYPERPARAMETERS = (
     "epochs",
     "batch_size",
@@ -65,10 +65,12 @@ def save_format1(pipeline, directory, *, data=None, scores=None):
         }
     if scores is not None:
         meta["scores"] = scores
-    with persistence.staged(directory, is_own=persistence._is_model_folder, what="model folder") as staging:
+    with persistence.staged(
+        directory, kind="model", is_own=persistence._is_model_folder, what="model folder"
+    ) as staging:
         regressor.model_.save(staging / NETWORK_FILE)
         text = json.dumps(meta, indent=2, default=str)
-        (staging / persistence.META_FILE).write_text(text, encoding="utf-8")
+        (staging / META_FILE).write_text(text, encoding="utf-8")
     return Path(directory).expanduser().resolve()
 
 
@@ -77,7 +79,7 @@ def load_format1(folder, meta):
     from . import persistence
     from ._regressor import CNNLikesRegressor
 
-    meta_path, network_path = folder / persistence.META_FILE, folder / NETWORK_FILE
+    meta_path, network_path = folder / META_FILE, folder / NETWORK_FILE
     try:
         input_shape = tuple(int(v) for v in meta["input_shape"])
         loader_params = {**meta["loader"], "size": tuple(meta["loader"]["size"])}
@@ -91,9 +93,12 @@ def load_format1(folder, meta):
     if tuple(network.input_shape[1:]) != input_shape or tuple(network.output_shape[1:]) != (1,):
         raise ModelLoadError(
             f"{network_path}: the network takes {tuple(network.input_shape[1:])} and returns "
-            f"{tuple(network.output_shape[1:])}, but {persistence.META_FILE} describes input {input_shape} "
+            f"{tuple(network.output_shape[1:])}, but {META_FILE} describes input {input_shape} "
             "and one output; the folder's files do not belong together."
         )
+    if loader_params.get("cache_dir") is not None:
+        # spe never saved one; predicting would write the pictures there
+        raise ModelLoadError(f"{meta_path}: refused to load: loader.cache_dir names a folder to write to")
     try:
         loader = ImageLoader(**loader_params)
         regressor = CNNLikesRegressor(**reg_params)

@@ -6,13 +6,14 @@ never leaves half-written output.
 """
 
 import argparse
-import contextlib
 import importlib
 import json
 import os
 import sys
 import tempfile
 from pathlib import Path
+
+from ._cli_output import _say, _staged_output, _stdout_gone
 
 __all__ = ["main"]
 
@@ -161,27 +162,10 @@ def _version():
 # -- helpers -----------------------------------------------------------------
 
 
-def _say(*args):
-    print(*args, flush=True)
-
-
 def _progress(total, desc, quiet):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, disable=quiet, file=sys.stderr, leave=False)
-
-
-@contextlib.contextmanager
-def _staged_output(out, command):
-    """Yield a staging folder that replaces ``out`` as a whole on success (see spe._staging)."""
-    if out is None:
-        yield None
-        return
-    from ._staging import staged
-
-    advice = f"Give --out a new or empty folder, e.g. --out {Path(out) / f'spe-{command}'}"
-    with staged(out, advice=advice) as staging:
-        yield staging
 
 
 def _pipeline(size=64, epochs=50, learning_rate=None, memory=None, cache_dir=None, **cnn):
@@ -287,8 +271,8 @@ def _evaluate(data, args, out):
 
 
 def cmd_evaluate(args):
-    data = _load_checked(args.data, args.size, args.cache_dir)
-    with _staged_output(args.out, args.command) as out:
+    with _staged_output(args.out, args.command) as out:  # --out refused, if at all, before any work
+        data = _load_checked(args.data, args.size, args.cache_dir)
         _evaluate(data, args, out)
     if args.out:
         _say(f"Report and plots written to {args.out}")
@@ -409,8 +393,8 @@ def _tune(data, args, out):
 
 
 def cmd_tune(args):
-    data = _load_checked(args.data, args.size, args.cache_dir)
-    with _staged_output(args.out, args.command) as out:
+    with _staged_output(args.out, args.command) as out:  # --out refused, if at all, before any work
+        data = _load_checked(args.data, args.size, args.cache_dir)
         _tune(data, args, out)
     if args.out:
         _say(f"Results, heatmap and best model written to {args.out}")
@@ -459,7 +443,8 @@ def main(argv=None):
     Returns
     -------
     int
-        0 on success, 1 on an error (one line on stderr), 130 when
+        0 on success (also when the reader of the output stopped early,
+        as ``head`` does), 1 on an error (one line on stderr), 130 when
         interrupted.
 
     Examples
@@ -467,7 +452,18 @@ def main(argv=None):
     >>> main(["predict", "/no/such/model", "a.jpg"])
     1
     """
+    try:
+        return _main(argv)
+    finally:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:  # `spe --help | head -1`: what is left goes nowhere
+            _stdout_gone()
+
+
+def _main(argv):
     args = _build_parser().parse_args(argv)
+    from ._text import visible
     from .exceptions import DataError, ImageLoadError, ModelLoadError
 
     _quiet_tensorflow()
@@ -485,7 +481,8 @@ def main(argv=None):
     except (DataError, ImageLoadError, ModelLoadError, ValueError, OSError) as exc:
         if args.debug:
             raise
-        print(f"spe: error: {exc}", file=sys.stderr)
+        # visible: a file name in the message may hold escape sequences or bytes that are not UTF-8.
+        print(f"spe: error: {visible(str(exc))}", file=sys.stderr)
         return 1
 
 
