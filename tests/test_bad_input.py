@@ -6,6 +6,7 @@ line on stderr, no output folder). Odd but valid input must simply work.
 """
 
 import hashlib
+import json
 import pickle
 import subprocess
 import sys
@@ -23,6 +24,8 @@ from spe import CNNLikesRegressor, ImageLoader
 from spe.cli import main
 from spe.datasets import LIKES_FILE, load_folder
 from spe.exceptions import ImageLoadError
+
+from ._hang import finishes, make_fifo, needs_fifo
 
 TRAIN = ["--size", "8", "--folds", "2", "--epochs", "1"]
 
@@ -376,3 +379,74 @@ def test_corrupt_model_folder_cli(tmp_path, capsys):
     assert main(["predict", str(model), str(data / "1.jpg")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "network-0.keras" in err
+
+
+# -- named pipes, hostile formats and sizes from the command line -----------------
+
+
+def _spe(*args, timeout=300):
+    """``spe ARGS`` in a subprocess with a deadline: a blocked read fails the test instead of hanging it."""
+    return subprocess.run(
+        [sys.executable, "-m", "spe.cli", *map(str, args)], capture_output=True, text=True, timeout=timeout
+    )
+
+
+@needs_fifo
+def test_predict_refuses_named_pipe_and_eps_candidates_in_one_line(tmp_path):
+    data = _seed_folder(tmp_path / "data", n=30)
+    model = tmp_path / "model"
+    fit = ["--quiet", "fit", str(data), "--size", "8", "--model", "trend-x-picture", "--out", str(model)]
+    assert main(fit) == 0
+    fifo = make_fifo(tmp_path / "x.jpg")
+    (tmp_path / "poster.jpg").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 16 16\n%%EOF\n")
+    for bad, message in [
+        (fifo, "a named pipe (FIFO), not a regular file"),
+        (tmp_path / "poster.jpg", "JPEG, PNG"),
+    ]:
+        done = _spe("predict", model, data / "1.jpg", bad, "--out", tmp_path / "out", timeout=120)
+        assert done.returncode == 1, done.stderr
+        one_line = done.stderr.count("\n") == 1
+        assert one_line and str(bad) in done.stderr and message in done.stderr, done.stderr
+        assert not (tmp_path / "out").exists()
+
+
+@needs_fifo
+def test_named_pipe_as_the_data_file_cli(tmp_path):
+    fifo = make_fifo(tmp_path / "posts.csv")
+    done = _spe("evaluate", fifo, *TRAIN, timeout=120)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert f"{fifo}: cannot read (a named pipe (FIFO), not a regular file)" in done.stderr
+
+
+def test_picture_size_beyond_the_maximum_cli(tmp_path, capsys):
+    data = _seed_folder(tmp_path / "data")
+    assert main(["evaluate", str(data), *TRAIN, "--size", "15000", "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("spe: error:"), err
+    assert "from 1 to 2048, got (15000, 15000)" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_format_1_model_with_a_huge_loader_size_is_refused_before_decoding(tmp_path):
+    from spe._format1 import save_format1
+    from spe.persistence import META_FILE, load_model
+
+    data = _seed_folder(tmp_path / "data")
+    posts = load_folder(data)
+    pipe = Pipeline(
+        [
+            ("load", ImageLoader(size=(8, 8))),
+            (
+                "cnn",
+                CNNLikesRegressor(epochs=1, batch_size=8, conv_filters=(4,), dense_units=8, random_state=0),
+            ),
+        ]
+    ).fit(posts, posts["likes"])
+    folder = save_format1(pipe, tmp_path / "model")
+    meta = json.loads((folder / META_FILE).read_text())
+    (folder / META_FILE).write_text(
+        json.dumps({**meta, "loader": {**meta["loader"], "size": [20000, 20000]}})
+    )
+    with pytest.raises(ValueError, match=r"'size' must be .* from 1 to 2048, got \(20000, 20000\)"):
+        # 6.6 GB and most of a minute before the bound; refused at once now.
+        finishes(lambda: load_model(folder).predict([str(data / "1.jpg")]), seconds=60)

@@ -5,6 +5,7 @@ Everything read from a file goes through here, so each bad value becomes a
 """
 
 import csv
+import io
 import json
 import lzma
 import math
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._files import open_regular
 from ..exceptions import DataError
 
 _INT64_MAX = np.iinfo(np.int64).max
@@ -74,10 +76,16 @@ def _real_path(path):
     return Path(os.path.realpath(os.path.expanduser(text)))
 
 
+def _open_text(path, **kw):
+    """A regular file opened as UTF-8 text (a byte-order mark dropped); a FIFO or device refused at once."""
+    return io.TextIOWrapper(open_regular(path), encoding="utf-8-sig", **kw)
+
+
 def _read_text(path):
     try:
-        # utf-8-sig drops a byte-order mark; universal newlines handle CRLF.
-        return path.read_text(encoding="utf-8-sig")
+        # Universal newlines (the default) turn CRLF and CR into LF.
+        with _open_text(path) as f:
+            return f.read()
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not a UTF-8 text file ({exc.reason})") from None
     except OSError as exc:
@@ -102,7 +110,7 @@ def _read_csv_rows(csv_path):
     """
     rows, line = [], 0
     try:
-        with open(csv_path, encoding="utf-8-sig", newline="") as f:
+        with _open_text(csv_path, newline="") as f:
             reader = csv.reader(f)
             header = [name.strip() for name in next(reader, [])]
             line = reader.line_num + 1
@@ -147,7 +155,8 @@ def _csv_image(cell, base, where):
     except DataError as exc:
         raise DataError(f"{where}: image {exc}") from None
     if not os.path.isfile(resolved):
-        raise DataError(f"{where}: image file not found: {resolved}")
+        what = "is not a regular file" if os.path.exists(resolved) else "file not found"  # a FIFO, a folder
+        raise DataError(f"{where}: image {what}: {resolved}")
     return str(resolved), not expanded.is_absolute() and not resolved.is_relative_to(base)
 
 
@@ -233,8 +242,12 @@ def _offline_context(instaloader):
 def _load_post(instaloader, context, json_path):
     """The structure in one metadata file, read with a bound on its size."""
     try:
-        opener = lzma.open if json_path.name.endswith(".xz") else open
-        with opener(json_path, "rb") as f:
+        raw = open_regular(json_path)  # a FIFO named *_UTC.json would block a plain open forever
+    except OSError as exc:
+        raise DataError(f"{json_path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        with raw:
+            f = lzma.open(raw) if json_path.name.endswith(".xz") else raw
             data = f.read(_MAX_METADATA_BYTES + 1)
         if len(data) > _MAX_METADATA_BYTES:
             raise ValueError(f"more than {_MAX_METADATA_BYTES:,} bytes of metadata; a post has a few kB")
@@ -321,7 +334,7 @@ def _read_likes_file(path):
 
 def _find_likes_file(folder):
     for candidate in (folder / LIKES_FILE, folder.parent / LIKES_FILE):
-        if candidate.is_file():
+        if candidate.exists():  # a FIFO or folder by that name is refused by name when read
             return candidate
     raise DataError(f"No likes file: looked for {folder / LIKES_FILE} and {folder.parent / LIKES_FILE}")
 

@@ -160,7 +160,7 @@ def load_csv(path):
     True
     """
     csv_path = _real_path(path)
-    if not csv_path.is_file():
+    if not csv_path.exists():  # a FIFO or folder is refused by name when read, at once
         raise DataError(f"CSV file not found: {csv_path}")
     header, rows = _read_csv_rows(csv_path)
     base = csv_path.parent
@@ -350,7 +350,7 @@ def load_data(path):
     4
     """
     p = _real_path(path)
-    if p.suffix.lower() == ".csv" and os.path.isfile(p):
+    if p.suffix.lower() == ".csv" and os.path.exists(p) and not os.path.isdir(p):
         return load_csv(p)
     if os.path.isdir(p):
         if any(p.glob("*_UTC.json.xz")) or any(p.glob("*_UTC.json")):

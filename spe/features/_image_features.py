@@ -6,7 +6,8 @@ from scipy import ndimage
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._loader import ImageLoader, _crop_box, float_images, is_image_array
+from .._files import crop_box
+from ._loader import ImageLoader, check_size, float_images, is_image_array
 
 __all__ = ["ImageFeatures"]
 
@@ -45,12 +46,14 @@ def _face_detector():
     return cv2, cascade
 
 
-def resize_images(X, size):
+def resize_images(X, size, owner="resize_images"):
     """Decoded pictures as float32 RGB at ``size``, the way ImageLoader sizes files.
 
     Centre crop to the aspect ratio of ``size``, then bilinear resampling,
     per channel in float; grey pictures get three equal channels. Pictures
-    already at ``size`` are returned as they are.
+    already at ``size`` are returned as they are. ``size`` is bounded as
+    ImageLoader's is (2048 a side), before anything is allocated; a refusal
+    names ``owner``.
 
     Examples
     --------
@@ -58,15 +61,16 @@ def resize_images(X, size):
     >>> resize_images(np.ones((2, 64, 48, 1), dtype=np.uint8), (32, 32)).shape
     (2, 32, 32, 3)
     """
+    # A saved model's network input shape comes here: bounded like any size.
+    height, width = check_size(tuple(size), owner)
     images = float_images(X)
     if images.shape[-1] == 1:
         images = np.repeat(images, 3, axis=-1)
-    height, width = size
     if images.shape[1:3] == (height, width):
         return images
     out = np.empty((len(images), height, width, images.shape[-1]), dtype=np.float32)
     for i, img in enumerate(images):
-        box = _crop_box(img.shape[1], img.shape[0], (width, height), "center")
+        box = crop_box(img.shape[1], img.shape[0], (width, height), "center")
         for c in range(img.shape[-1]):
             channel = Image.fromarray(np.ascontiguousarray(img[..., c]))
             out[i, ..., c] = channel.resize(
@@ -132,7 +136,8 @@ class ImageFeatures(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     size : tuple of (int, int), default=(128, 128)
-        Size the features are measured at: pictures given as paths are
+        Size the features are measured at, each side at most 2048 pixels
+        (as :class:`~spe.ImageLoader`): pictures given as paths are
         loaded at it, arrays of another size are resized to it (sharpness
         and edge density depend on the scale, so a picture gives the same
         features whichever way it comes).
@@ -189,15 +194,16 @@ class ImageFeatures(TransformerMixin, BaseEstimator):
         """
         if self.faces:
             _face_detector()
-        ImageLoader(size=self.size)._check_settings()
+        check_size(self.size, "ImageFeatures")
         self.feature_names_out_ = np.array(_BASE + (_FACES if self.faces else ()), dtype=object)
         self.n_features_in_ = 1
         return self
 
     def _images(self, X):
+        size = check_size(self.size, "ImageFeatures")  # before anything is allocated at that size
         if is_image_array(X):
-            return resize_images(X, ImageLoader(size=self.size)._check_settings())
-        return ImageLoader(size=self.size, n_jobs=self.n_jobs).transform(X)
+            return resize_images(X, size, "ImageFeatures")
+        return ImageLoader(size=size, n_jobs=self.n_jobs).transform(X)
 
     def transform(self, X):
         """Compute the features.

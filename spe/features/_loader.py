@@ -9,7 +9,6 @@ import joblib
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from PIL import Image, ImageOps, UnidentifiedImageError
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..exceptions import ImageLoadError
@@ -18,8 +17,14 @@ from ._disk_cache import picture_keys as _picture_keys
 from ._disk_cache import read_index as _read_index
 from ._disk_cache import write_atomically as _write_atomically
 from ._disk_cache import write_npy as _write_npy
+from .._files import load_picture as _load_one  # the name benchmarks/bench_cache.py counts calls of
 
-__all__ = ["ImageLoader", "float_images", "image_paths", "is_image_array"]
+__all__ = ["MAX_SIZE", "ImageLoader", "check_size", "float_images", "image_paths", "is_image_array"]
+
+#: Largest picture side spe decodes to, in pixels: far above what networks read
+#: (224) and spe's own models (64 to 128), and it bounds what one picture costs
+#: (48 MiB at float32) whatever a saved model asks; 15000 x 15000 cost 5.5 GB.
+MAX_SIZE = 2048
 
 _COLOR_MODES = {"rgb": 3, "grayscale": 1}
 _CROPS = ("center", "none")
@@ -27,9 +32,6 @@ _DTYPES = ("float32", "uint8")
 # Images decoded and written to a cache file at a time: bounds the memory a
 # transform with ``cache_dir`` needs, whatever the number of images.
 _CHUNK = 512
-# Modes whose pixel values are not 8-bit: scaled to 8 bits by hand, since
-# Pillow's convert() clips them instead.
-_WIDE_MODES = {"I;16": 65535.0, "I;16L": 65535.0, "I;16B": 65535.0, "I": 65535.0, "F": 1.0}
 
 
 def image_paths(X):
@@ -106,69 +108,35 @@ def float_images(X):
     return np.asarray(X, dtype=np.float32)
 
 
-def _to_rgb_or_l(img, color_mode):
-    """Convert any Pillow mode to ``RGB`` or ``L``."""
-    target = "RGB" if color_mode == "rgb" else "L"
-    if img.mode in _WIDE_MODES:
-        arr = np.asarray(img, dtype=np.float32) / _WIDE_MODES[img.mode]
-        img = Image.fromarray((np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8), "L")
-    if img.mode == "P":
-        # Palette images may carry transparency; RGBA keeps it for compositing.
-        img = img.convert("RGBA")
-    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        # Transparent pixels keep arbitrary colours; show them on white, as
-        # an image viewer does.
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(background, rgba)
-    return img.convert(target) if img.mode != target else img
+def check_size(size, owner):
+    """``size`` as a ``(height, width)`` tuple of ints, each in 1 to :data:`MAX_SIZE`.
+
+    Raises
+    ------
+    ValueError
+        Naming ``owner``'s parameter ``size``, on one line.
+
+    Examples
+    --------
+    >>> check_size([32, 48], "ImageLoader")
+    (32, 48)
+    """
+    if (
+        not isinstance(size, (tuple, list))
+        or len(size) != 2
+        or not all(isinstance(s, Integral) and not isinstance(s, bool) and 1 <= s <= MAX_SIZE for s in size)
+    ):
+        raise ValueError(
+            f"{owner} parameter 'size' must be a (height, width) pair of "
+            f"integers from 1 to {MAX_SIZE}, got {_cut(size)}."
+        )
+    return (int(size[0]), int(size[1]))
 
 
-def _crop_box(width, height, size, crop):
-    """The source box that ``crop`` maps onto the output ``size``."""
-    if crop == "none":
-        return (0, 0, width, height)
-    target_ratio = size[0] / size[1]
-    if width / height > target_ratio:
-        new_w = height * target_ratio
-        left = (width - new_w) / 2
-        return (left, 0, left + new_w, height)
-    new_h = width / target_ratio
-    top = (height - new_h) / 2
-    return (0, top, width, top + new_h)
-
-
-def _load_one(path, size, color_mode, crop):
-    """Decode one image to a uint8 array of shape (h, w, c)."""
-    wh = (size[1], size[0])  # Pillow sizes are (width, height)
-    try:
-        with Image.open(path) as img:
-            if img.width * img.height > Image.MAX_IMAGE_PIXELS:
-                raise Image.DecompressionBombError(
-                    f"{img.width}x{img.height} pixels is more than Pillow's limit of "
-                    f"{Image.MAX_IMAGE_PIXELS} (PIL.Image.MAX_IMAGE_PIXELS)"
-                )
-            # JPEG only: decode at 1/2, 1/4 or 1/8 scale, never below the
-            # target in either orientation (EXIF rotation may swap sides).
-            side = max(wh)
-            img.draft(img.mode if img.mode in ("RGB", "L") else None, (side, side))
-            img = ImageOps.exif_transpose(img)
-            img = _to_rgb_or_l(img, color_mode)
-            box = _crop_box(img.width, img.height, wh, crop)
-            img = img.resize(wh, Image.Resampling.BILINEAR, box=box, reducing_gap=2.0)
-            arr = np.asarray(img, dtype=np.uint8)
-    except FileNotFoundError:
-        raise ImageLoadError(f"Image file not found: {path}") from None
-    except IsADirectoryError:
-        raise ImageLoadError(f"Image path is a folder, not a file: {path}") from None
-    except UnidentifiedImageError:
-        raise ImageLoadError(f"Cannot read image {path}: not an image file Pillow can decode") from None
-    except Image.DecompressionBombError as exc:
-        raise ImageLoadError(f"Refusing to decode image {path}: {exc}") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        # Truncated or corrupt data, symlink loops, unreadable files.
-        raise ImageLoadError(f"Cannot read image {path}: {exc}") from exc
-    return arr if arr.ndim == 3 else arr[:, :, np.newaxis]
+def _cut(value, limit=60):
+    """A parameter's repr cut short, so a hostile one cannot flood the message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class ImageLoader(TransformerMixin, BaseEstimator):
@@ -182,7 +150,8 @@ class ImageLoader(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     size : tuple of (int, int), default=(64, 64)
-        Output ``(height, width)`` in pixels.
+        Output ``(height, width)`` in pixels, each at most 2048: far above
+        what networks read (224), and it bounds what one picture costs.
     color_mode : {"rgb", "grayscale"}, default="rgb"
         Three channels or one.
     crop : {"center", "none"}, default="center"
@@ -226,7 +195,10 @@ class ImageLoader(TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    EXIF orientation is honoured. Palette, grey, alpha, CMYK and 16-bit
+    JPEG (MPO included), PNG, WebP and GIF files are read; other formats,
+    and anything but a regular file (a named pipe, a device), are refused.
+    So is a picture of more than Pillow's ``MAX_IMAGE_PIXELS`` pixels, before
+    it is decoded. EXIF orientation is honoured. Palette, grey, alpha, CMYK and 16-bit
     images are converted; transparent areas are shown on white. GIFs and
     other animations give their first frame. A file that cannot be decoded
     raises :class:`~spe.exceptions.ImageLoadError` naming it: nothing is
@@ -262,16 +234,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         self.cache_dir = cache_dir
 
     def _check_settings(self):
-        size = self.size
-        if (
-            not isinstance(size, (tuple, list))
-            or len(size) != 2
-            or not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in size)
-        ):
-            raise ValueError(
-                f"ImageLoader parameter 'size' must be a (height, width) pair of "
-                f"positive integers, got {size!r}."
-            )
+        size = check_size(self.size, "ImageLoader")
         if self.color_mode not in _COLOR_MODES:
             raise ValueError(
                 f"ImageLoader parameter 'color_mode' must be one of "
@@ -289,7 +252,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"ImageLoader parameter 'cache_dir' must be a folder path or None, got {self.cache_dir!r}."
             )
-        return (int(size[0]), int(size[1]))
+        return size
 
     def fit(self, X, y=None):
         """Check the parameters and the input; learn nothing.

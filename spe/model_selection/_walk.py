@@ -266,6 +266,20 @@ class _PictureCache(TransformerMixin, BaseEstimator):
         out[~known] = self.transformer_.transform(list(paths[~known]))
         return out
 
+    def fitted_transformer(self):
+        """The transformer, fitted: what a saved model keeps in place of this cache.
+
+        Saving keeps neither the table (training pictures by path: a file
+        replaced later would get the old picture's features, and the paths
+        say where the owner keeps their pictures) nor a transformer still
+        to be fitted (fitting at predict time could read or download
+        weights). The caller's cache is left as it is.
+        """
+        if hasattr(self, "transformer_"):
+            return self.transformer_
+        # spe's picture transformers learn nothing from X (see precompute_pictures)
+        return clone(self.transformer).fit([])
+
     def _names_known(self):
         return hasattr(self.transformer, "get_feature_names_out")
 

@@ -42,8 +42,11 @@ def _history(model):
 
 
 def _parse_when(when, last_time):
-    if when is None:
-        return pd.Timestamp.now(tz="UTC").floor("s")
+    # "now" and "today" are pandas' words for the local clock, without a time
+    # zone, which the no-offset-means-UTC rule below would label UTC: off by
+    # the local offset wherever TZ is not UTC. They mean this moment.
+    if when is None or (isinstance(when, str) and when.strip().lower() in ("now", "today")):
+        return _after(pd.Timestamp.now(tz="UTC").floor("s"), when, last_time)
     try:
         parsed = pd.Timestamp(when)
     except (ValueError, TypeError) as exc:
@@ -54,7 +57,12 @@ def _parse_when(when, last_time):
     if parsed is pd.NaT:
         raise ValueError(f"when={when!r} is not a date and time")
     parsed = parsed.tz_localize("UTC") if parsed.tzinfo is None else parsed.tz_convert("UTC")
-    if last_time is not None and parsed <= last_time:
+    return _after(parsed, when, last_time)
+
+
+def _after(parsed, when, last_time):
+    """``parsed``, checked to be after the model's last training post."""
+    if when is not None and last_time is not None and parsed <= last_time:
         raise ValueError(
             f"when={when!r} ({parsed:%Y-%m-%d %H:%M} UTC) is not after the model's last training post "
             f"({last_time:%Y-%m-%d %H:%M} UTC); the model predicts posts after those it learned from"
@@ -198,7 +206,8 @@ def predict_next(model, images, *, when=None, caption=None, reasons=3):
         The candidate pictures; a DataFrame has an ``image`` column and may
         carry other planned-post columns (``caption``, ``timestamp``, ...).
     when : str, datetime or Timestamp, default=None
-        Planned posting time (no time zone means UTC); ``None`` means now.
+        Planned posting time (no time zone means UTC); ``None`` or ``"now"``
+        means this moment, whatever the local time zone.
         Must be after the last training post.
     caption : str, default=None
         The planned caption, for models that read captions (``None``: an

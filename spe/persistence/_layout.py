@@ -8,12 +8,19 @@
 import re
 from importlib.metadata import PackageNotFoundError, version
 
-from ._staging import MARKER
 
+#: File that proves spe wrote a folder, and so may replace it; it lists every file
+#: spe wrote there and what kind of folder it is.
+MARKER = ".spe-output"
 META_FILE = "spe.json"
 SKOPS_FILE = "model.skops"
 NETWORK_FILE = "network.keras"  # format 1
 NETWORK = re.compile(r"network-\d{1,4}\.keras")
+
+
+def is_network_file(name):
+    """Whether ``name`` is one of a folder's network files (``network-0.keras`` ...)."""
+    return isinstance(name, str) and NETWORK.fullmatch(name) is not None
 
 
 def versions():

@@ -28,10 +28,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..exceptions import ModelLoadError
-from ._layout import META_FILE, NETWORK_FILE, SKOPS_FILE
-from ._layout import NETWORK as _NETWORK
+from ._checks import UnsafeModelError, check_parts
+from ._layout import MARKER, META_FILE, NETWORK_FILE, SKOPS_FILE, is_network_file
 from ._layout import is_model_folder as _is_model_folder
 from ._layout import versions as _versions
+from ._meta import check_meta
 from ._skops_io import TRUSTED, dump_estimator, holds_raw_bytes, load_estimator, untrusted_types
 from ._staging import recover, staged
 from .old import load_format1, renamed_format2
@@ -50,6 +51,7 @@ _MAX_ENTRIES = 1000
 _MAX_SKOPS_BYTES = 1 << 30
 _MAX_SKOPS_ENTRIES = 20_000  # one per numpy array
 _MAX_SCHEMA_BYTES = 64 << 20
+_ONLY_OWN = "spe loads only models it saves itself"
 _MAX_RATIO = 100  # Keras and skops store their entries uncompressed; a zip bomb compresses ~1000:1
 
 
@@ -171,6 +173,7 @@ def save_model(model, directory, *, data=None, scores=None, metadata=None):
     text = json.dumps(meta, indent=2, default=str)  # numpy numbers and paths as text
     with staged(
         directory,
+        kind="model",
         is_own=_is_model_folder,
         what="model folder",
         advice="Save to a new folder, or move that one away first.",
@@ -222,11 +225,9 @@ def load_model(directory):
     meta_path = folder / META_FILE
     try:
         meta = _read_json(meta_path, _MAX_META_BYTES)
-        format_version = int(meta["format_version"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ModelLoadError(
-            f"{meta_path}: corrupt model description ({type(exc).__name__}: {exc})"
-        ) from None
+    except (ValueError, OSError) as exc:
+        raise ModelLoadError(f"{meta_path}: corrupt model description ({exc})") from None
+    format_version = check_meta(meta, meta_path)["format_version"]
     if format_version > FORMAT_VERSION:
         saved_by = meta.get("versions", {}).get("spe") if isinstance(meta.get("versions"), dict) else None
         raise ModelLoadError(
@@ -246,6 +247,10 @@ def load_model(directory):
             f"{meta_path}: unknown model format {format_version} (this spe reads formats 1 to "
             f"{FORMAT_VERSION}); the folder is not one spe wrote, or was edited: save the model again"
         )
+    try:
+        check_parts(model)
+    except UnsafeModelError as exc:
+        raise ModelLoadError(f"{folder}: refused to load: it holds {exc}; {_ONLY_OWN}") from None
     model.spe_metadata_ = meta
     return model
 
@@ -272,7 +277,7 @@ def _load_skops(folder, names, rename=None):
         )
 
     def load_network(name):
-        if not isinstance(name, str) or not _NETWORK.fullmatch(name) or name not in names:
+        if not isinstance(name, str) or not is_network_file(name) or name not in names:
             raise ModelLoadError(f"{path} refers to a network {name!r} that is not in {folder}")
         return _load_network(folder / name)
 
@@ -280,6 +285,8 @@ def _load_skops(folder, names, rename=None):
         model, _ = load_estimator(source, load_network)
     except ModelLoadError:
         raise
+    except UnsafeModelError as exc:
+        raise ModelLoadError(f"{path}: refused to load: it holds {exc}; {_ONLY_OWN}") from None
     except Exception as exc:  # noqa: BLE001 - whatever a tampered file makes skops raise
         raise ModelLoadError(f"{path}: corrupt model file ({type(exc).__name__}: {exc})") from None
     if not hasattr(model, "predict"):
@@ -324,6 +331,14 @@ def _check_folder(folder):
                     f"{entry.path} is a symbolic link: a model folder holds plain files only, and spe "
                     "reads nothing outside it"
                 )
+            if not entry.is_file(follow_symlinks=False):  # a FIFO would block, a folder hide files
+                raise ModelLoadError(f"{entry.path} is not a plain file; model folders hold plain files only")
+            known = entry.name in (META_FILE, SKOPS_FILE, NETWORK_FILE, MARKER) or is_network_file(entry.name)
+            if not known:
+                raise ModelLoadError(
+                    f"{entry.path} is not part of an spe model folder; spe loads a folder that holds only "
+                    "the files it wrote (move that file out)"
+                )
             names.add(entry.name)
     if META_FILE not in names or not ({SKOPS_FILE, NETWORK_FILE} & names):
         raise ModelLoadError(
@@ -333,13 +348,25 @@ def _check_folder(folder):
     return names
 
 
+def _read_regular(path, limit):
+    """The bytes of a plain file of at most ``limit`` bytes; never blocks on a FIFO or a device."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a plain file")
+        if info.st_size > limit:
+            raise ValueError(f"{info.st_size} bytes, more than the {limit} spe reads")
+        return file.read(limit + 1)
+
+
 def _read_json(path, limit):
-    if path.stat().st_size > limit:
-        raise ValueError(f"{path.stat().st_size} bytes, more than the {limit} spe reads")
     try:
-        return json.loads(path.read_bytes())
+        return json.loads(_read_regular(path, limit))
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text: {exc}") from None
 
 
 def _check_archive(path, kind="network"):

@@ -19,6 +19,8 @@ import zipfile
 
 import numpy as np
 
+from ._checks import is_picture_cache, saved_transformer
+
 __all__ = [
     "TRUSTED",
     "KerasFile",
@@ -276,6 +278,10 @@ def dump_estimator(estimator):
             loader = type(value).__new__(type(value))
             loader.__dict__.update(vars(value), cache_dir=None)
             return loader
+        if hasattr(type(value), "fitted_transformer"):  # spe's picture cache
+            # Saved as the fitted transformer itself: no table of training
+            # paths, nothing left to fit (or to download) when predicting.
+            return _copy_tree(value.fitted_transformer(), convert, memo)
         return value
 
     memo = {}  # holds every original part until the dump is done
@@ -305,19 +311,19 @@ def dump_estimator(estimator):
 def load_estimator(path, load_network):
     """Load a skops file spe wrote; ``load_network(name)`` gives each Keras network back.
 
-    The caller checks :func:`untrusted_types` first; skops checks again.
+    The caller checks :func:`untrusted_types` first (skops checks again)
+    and every part of the result (:func:`spe.persistence._checks.check_parts`).
+    A picture cache saved by spe 0.1 becomes its fitted transformer.
     """
     import skops.io
 
-    from ..features._loader import ImageLoader
-
     estimator = skops.io.load(path, trusted=list(TRUSTED))
     networks = {}
+    memo = {}
 
     def convert(value):
-        if isinstance(value, ImageLoader) and value.cache_dir is not None:
-            # spe saves none (see dump_estimator): predicting would write pictures there
-            raise ValueError(f"an ImageLoader with a cache folder ({value.cache_dir!r})")
+        if is_picture_cache(value):  # in folders saved by spe 0.1
+            return _copy_tree(saved_transformer(value), convert, memo)
         if isinstance(value, KerasFile):
             if value.name not in networks:
                 networks[value.name] = load_network(value.name)
@@ -326,4 +332,4 @@ def load_estimator(path, load_network):
             return _frame_object(value)
         return value
 
-    return _copy_tree(estimator, convert, {}), sorted(networks)
+    return _copy_tree(estimator, convert, memo), sorted(networks)

@@ -10,10 +10,12 @@ One mechanism for every folder spe writes: model folders
   old folder is renamed away and the new one in; a kill between the two
   renames leaves ``.NAME.old-xxxxxxxx``, which :func:`recover` puts back.
 - Only a folder that spe wrote is replaced: it holds the marker file
-  :data:`MARKER`, which lists every file spe wrote there, and nothing else
-  (or a caller's own test says so, e.g. an older model folder). An empty
-  folder is used as is; anything else is refused with an error naming what
-  spe did not write. Nothing spe did not write is deleted.
+  :data:`MARKER`, which lists every file spe wrote there and the folder's
+  kind (a model, or the output of which command), and nothing else (or a
+  caller's own test says so, e.g. an older model folder). An empty folder
+  is used as is; anything else is refused with an error naming what spe did
+  not write. Nothing spe did not write is deleted, and no folder is replaced
+  by one of another kind (see :mod:`spe._replace`).
 - A lock file beside the target (``.NAME.spe-lock``, held with ``flock`` and
   released by the OS when the process dies) lets one writer at a time in; a
   second one fails at once, saying who holds it.
@@ -36,10 +38,10 @@ import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
-__all__ = ["MARKER", "recover", "reserve", "staged"]
+from ._layout import MARKER
+from ._replace import _check_not_in_a_model, _check_replaceable, _tree
 
-#: File that proves spe wrote a folder, and so may replace it.
-MARKER = ".spe-output"
+__all__ = ["MARKER", "recover", "reserve", "staged"]
 
 _STAGING = "spe-staging-"
 # Leftovers of a killed run, by the name after ".NAME.": this spe's staging
@@ -138,6 +140,20 @@ def _try_lock(fd):
         msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
 
 
+def _open_lock(path, target):
+    """The lock file's descriptor; a folder spe cannot write is named as the user gave it.
+
+    The lock file is spe's own hidden name beside ``target``: an error naming
+    it would leave the user wondering what ``.NAME.spe-lock`` is.
+    """
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, *_FULL):
+            raise
+        raise type(exc)(exc.errno, f"cannot write {target}: {exc.strerror} (in {target.parent})") from None
+
+
 @contextlib.contextmanager
 def _lock(target, what):
     path = target.with_name(f".{target.name}.spe-lock")
@@ -157,7 +173,7 @@ def _lock(target, what):
                 _held[key][1] -= 1
         return
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = _open_lock(path, target)
         try:
             _try_lock(fd)
         except OSError:
@@ -178,8 +194,9 @@ def _lock(target, what):
         except FileNotFoundError:
             pass
         os.close(fd)
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
+    with contextlib.suppress(OSError):  # on a full disk: the lock holds, a second writer says "unknown"
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
     with _held_guard:
         _held[key] = [fd, 1]
     try:
@@ -193,51 +210,6 @@ def _lock(target, what):
 
 
 # -- checks and leftovers ---------------------------------------------------------
-
-
-def _tree(folder):
-    """Every file and folder under ``folder``, as relative POSIX paths (links not followed)."""
-    out = []
-    for root, dirs, files in os.walk(folder):
-        rel = Path(root).relative_to(folder)
-        out += [(rel / name).as_posix() for name in dirs + files]
-    return out
-
-
-def _foreign(target, is_own):
-    """What in ``target`` spe did not write (everything, unless its marker lists it), and if marked."""
-    entries = sorted(p.name for p in target.iterdir())
-    if not entries or (is_own is not None and is_own(target)):
-        return [], False
-    marker = target / MARKER
-    try:
-        if marker.is_symlink() or marker.stat().st_size > 1 << 24:
-            return entries, False
-        written = set(json.loads(marker.read_bytes())["entries"])
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        return entries, False
-    return [path for path in sorted(_tree(target)) if path != MARKER and path not in written], True
-
-
-def _check_replaceable(target, is_own, what, advice):
-    if not os.path.lexists(target):
-        return
-    if not target.is_dir():
-        raise FileExistsError(f"{target} exists and is not a folder; not overwriting it. {advice}")
-    cwd = Path.cwd().resolve()
-    if cwd == target or target in cwd.parents:
-        raise FileExistsError(
-            f"{target} is the folder you are working in; spe replaces its output folder as a whole. {advice}"
-        )
-    foreign, marked = _foreign(target, is_own)
-    if not foreign:
-        return
-    shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-    if marked:
-        where = f"{target} is an spe {what}, but it also holds {shown}"
-    else:
-        where = f"{target} exists and is not an spe {what}: it holds {shown}"
-    raise FileExistsError(f"{where}, which spe did not write and will not delete or overwrite. {advice}")
 
 
 def recover(target):
@@ -324,7 +296,7 @@ def _clean_leftovers(target):
 
 
 @contextlib.contextmanager
-def reserve(target, *, is_own=None, what="output folder", advice=""):
+def reserve(target, *, kind=None, is_own=None, what="output folder", advice=""):
     """Claim ``target`` for writing: one writer at a time, and only over spe's own folder.
 
     Checks at once (before any long work) that ``target`` is missing, empty,
@@ -335,13 +307,22 @@ def reserve(target, *, is_own=None, what="output folder", advice=""):
     Parameters
     ----------
     target : str or path-like
+    kind : str, default=None
+        What spe writes there: ``"model"`` or the command (``"predict"``,
+        ``"evaluate"``, ``"tune"``, ``"demo"``). A folder of another kind is
+        not replaced, nor an older spe's folder holding a model folder
+        unless ``kind`` writes model folders at those places. None: no check
+        of kinds.
     is_own : callable, default=None
         ``is_own(path) -> bool``: True for a folder spe wrote without a marker
         (an older spe's model folder).
     what : str, default="output folder"
         What the folder is, for messages.
-    advice : str, default=""
-        What to do instead, appended to a refusal.
+    advice : str or callable, default=""
+        What to do instead, appended to a refusal; a callable is called
+        with True where a new folder could go inside ``target`` (a folder of
+        the user's) and False where it should go beside it (a file, a model
+        folder, another kind of output).
 
     Yields
     ------
@@ -351,9 +332,12 @@ def reserve(target, *, is_own=None, what="output folder", advice=""):
     Raises
     ------
     FileExistsError
-        If ``target`` holds content spe did not write.
+        If ``target`` holds content spe did not write, or is spe's folder of
+        another kind.
     BlockingIOError
         If another process is writing ``target``.
+    PermissionError
+        If ``target``'s folder cannot be written; the message names ``target``.
 
     Examples
     --------
@@ -364,21 +348,25 @@ def reserve(target, *, is_own=None, what="output folder", advice=""):
     'out'
     """
     target = _resolve(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if kind is not None:  # before the lock file and staging folder, which would go inside it
+        _check_not_in_a_model(target)
+    with _naming(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
     with _lock(target, what):
         _clean_leftovers(target)
-        _check_replaceable(target, is_own, what, advice)
+        _check_replaceable(target, is_own, what, advice, kind)
         yield target
 
 
 @contextlib.contextmanager
-def staged(target, *, is_own=None, what="output folder", advice=""):
+def staged(target, *, kind=None, is_own=None, what="output folder", advice=""):
     """Yield an empty staging folder that replaces ``target`` as a whole on success.
 
     On an exception the staging folder is deleted and ``target`` is left as
-    it was. On success the staged folder gets the :data:`MARKER` file, is
-    flushed to disk and published atomically (see the module's notes).
-    Parameters as in :func:`reserve`.
+    it was. On success the staged folder gets the :data:`MARKER` file (with
+    ``kind``), is flushed to disk and published atomically (see the
+    module's notes). Parameters as in :func:`reserve`. A full disk's error
+    names ``target``, not the hidden staging folder.
 
     Yields
     ------
@@ -395,22 +383,57 @@ def staged(target, *, is_own=None, what="output folder", advice=""):
     >>> sorted(p.name for p in out.iterdir())
     ['.spe-output', 'report.txt']
     """
-    with reserve(target, is_own=is_own, what=what, advice=advice) as target:
-        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.{_STAGING}"))
+    with reserve(target, kind=kind, is_own=is_own, what=what, advice=advice) as target:
+        with _naming(target):
+            staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.{_STAGING}"))
         try:
-            yield staging
-            marker = {
-                "written_by": "spe",
-                "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "entries": sorted(_tree(staging)),  # what a later run may replace
-            }
-            (staging / MARKER).write_text(json.dumps(marker) + "\n", encoding="utf-8")
-            _fsync_tree(staging)
-            _check_replaceable(target, is_own, what, advice)  # nothing appeared meanwhile
+            with _naming(target, staging):
+                yield staging
+                _mark(staging, kind)
+                _fsync_tree(staging)
+            _check_replaceable(target, is_own, what, advice, kind)  # nothing appeared meanwhile
             _publish(staging, target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+
+
+def _mark(staging, kind):
+    """Write the marker: proof that spe wrote the folder, its kind and every file in it."""
+    marker = {
+        "written_by": "spe",
+        "kind": kind,  # what a later run may replace it with
+        "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "entries": sorted(_tree(staging)),  # what a later run may replace
+    }
+    (staging / MARKER).write_text(json.dumps(marker) + "\n", encoding="utf-8")
+
+
+_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
+
+
+@contextlib.contextmanager
+def _naming(target, staging=None):
+    """A full disk's error, which names no file or a hidden staging one, names ``target`` instead.
+
+    ``write`` and ``close`` report ENOSPC without a file name, and the files
+    being written live in the staging folder, a name the user never gave.
+    An error naming a file outside the staging folder already says where.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in _FULL:
+            raise
+        where = target
+        if staging is not None and exc.filename is not None:
+            name = Path(os.fsdecode(exc.filename))
+            if not name.is_relative_to(staging):
+                raise
+            where = target / name.relative_to(staging)
+        raise type(exc)(
+            exc.errno, f"{exc.strerror} while writing {where}; nothing was written there"
+        ) from None
 
 
 def _resolve(target):

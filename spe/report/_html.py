@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._text import visible
+
 
 @dataclass
 class Section:
@@ -117,15 +119,17 @@ def thumbnail_uri(path, max_side=128, quality=80):
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    from .._files import open_picture
     from ..exceptions import ImageLoadError
 
     try:
-        with Image.open(path) as image:
+        # as spe decodes pictures: regular files, spe's formats, bounded size
+        with open_picture(path) as image:
             image = ImageOps.exif_transpose(image).convert("RGB")
             image.thumbnail((max_side, max_side))
     except FileNotFoundError:
         raise ImageLoadError(f"Image file not found: {path}") from None
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as exc:
         raise ImageLoadError(f"Cannot make a thumbnail of {path}: {exc}") from None
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=quality)
@@ -153,13 +157,15 @@ def _picture(posts, position, max_side):
     row = posts.iloc[position]
     image = row.get("image")
     caption = row.get("caption")
-    out = {"file": Path(str(image)).name if isinstance(image, str) else "", "uri": None, "problem": None}
+    # visible: a name's bytes that are not UTF-8 (or control characters) are shown, not written raw
+    name = visible(Path(image).name) if isinstance(image, str) else ""
+    out = {"file": name, "uri": None, "problem": None}
     out["caption"] = str(caption)[:140] if isinstance(caption, str) else ""
     if isinstance(image, str):
         try:
             out["uri"] = thumbnail_uri(image, max_side=max_side)
         except ValueError as exc:
-            out["problem"] = str(exc).replace(str(Path(image).parent), "…")
+            out["problem"] = visible(str(exc).replace(str(Path(image).parent), "…"))
     return out
 
 

@@ -10,6 +10,7 @@ from spe import ImageLoader
 from spe.datasets import LIKES_FILE, load_csv, load_data, load_folder, load_instaloader, make_posts
 from spe.exceptions import DataError
 
+from .._hang import finishes, make_fifo, needs_fifo
 from ..conftest import write_instaloader_post
 
 
@@ -453,3 +454,51 @@ def test_instaloader_metadata_is_read_with_a_size_bound(tmp_path, monkeypatch):
     monkeypatch.setattr(spe.datasets._parsing, "_MAX_METADATA_BYTES", 4000)
     with pytest.raises(DataError, match=r"UTC\.json\.xz: corrupt .*more than"):
         load_instaloader(tmp_path)
+
+
+# -- a named pipe anywhere a reader opens a file is refused at once ----------------
+
+
+@needs_fifo
+@pytest.mark.parametrize("reader", [load_csv, load_data])
+def test_named_pipe_as_the_csv_file(tmp_path, reader):
+    fifo = make_fifo(tmp_path / "posts.csv")
+    with pytest.raises(DataError) as err:
+        finishes(lambda: reader(fifo), fifos=[fifo])
+    assert str(err.value) == f"{fifo}: cannot read (a named pipe (FIFO), not a regular file)"
+
+
+@needs_fifo
+def test_named_pipe_as_a_csv_rows_picture(tmp_path):
+    path = _csv(tmp_path, "image,likes\na.png,1\npipe.jpg,2\n")
+    fifo = make_fifo(tmp_path / "pipe.jpg")
+    with pytest.raises(DataError, match=r"posts\.csv, line 3: image is not a regular file: .*pipe\.jpg$"):
+        finishes(lambda: load_csv(path), fifos=[fifo])
+
+
+@needs_fifo
+def test_named_pipe_as_the_likes_file(tmp_path):
+    _folder(tmp_path)
+    (tmp_path / LIKES_FILE).unlink()
+    fifo = make_fifo(tmp_path / LIKES_FILE)
+    for reader in (load_folder, load_data):
+        with pytest.raises(DataError) as err:
+            finishes(lambda reader=reader: reader(tmp_path), fifos=[fifo])
+        assert str(err.value) == f"{fifo}: cannot read (a named pipe (FIFO), not a regular file)"
+
+
+@needs_fifo
+@pytest.mark.parametrize("suffix", [".json", ".json.xz"])
+def test_named_pipe_as_instaloader_metadata(tmp_path, suffix):
+    _post(tmp_path, "2024-01-01_10-00-00_UTC", 5)
+    fifo = make_fifo(tmp_path / f"2024-01-02_10-00-00_UTC{suffix}")
+    for reader in (load_instaloader, load_data):
+        with pytest.raises(DataError) as err:
+            finishes(lambda reader=reader: reader(tmp_path), fifos=[fifo])
+        assert str(err.value) == f"{fifo}: cannot read (a named pipe (FIFO), not a regular file)"
+
+
+def test_folder_named_like_a_data_file_is_refused_by_name(tmp_path):
+    (tmp_path / "posts.csv").mkdir()
+    with pytest.raises(DataError, match=r"posts\.csv: cannot read \(a folder, not a regular file\)"):
+        load_csv(tmp_path / "posts.csv")

@@ -4,6 +4,7 @@ from PIL import Image, ImageDraw
 from sklearn.utils import estimator_checks
 
 from spe import ImageFeatures, ImageLoader
+from spe._features import resize_images
 from spe.datasets import make_posts
 
 from ..conftest import API_CHECKS
@@ -124,6 +125,27 @@ def test_grey_arrays_and_bad_size():
     assert ImageFeatures(faces=False).fit([]).transform(grey).shape == (2, 13)
     with pytest.raises(ValueError, match="size"):
         ImageFeatures(size=(0, 3)).fit([])
+
+
+@pytest.mark.parametrize("size", [(2049, 32), (15_000, 15_000)])
+def test_sizes_beyond_the_maximum_are_refused_before_anything_is_allocated(tmp_path, size):
+    Image.new("RGB", (8, 8), "red").save(tmp_path / "a.png")
+    message = r"^ImageFeatures parameter 'size' must be a \(height, width\) pair of integers from 1 to 2048"
+    with pytest.raises(ValueError, match=message):
+        ImageFeatures(size=size, faces=False).fit([])
+    # A fitted ImageFeatures whose size was changed after (as a saved model could hold it).
+    features = ImageFeatures(size=(16, 16), faces=False).fit([]).set_params(size=size)
+    for X in ([tmp_path / "a.png"], np.zeros((1, 8, 8, 3), dtype=np.uint8)):
+        with pytest.raises(ValueError, match=message):
+            features.transform(X)
+
+
+@pytest.mark.parametrize("size", [(2049, 32), (15_000, 15_000), (None, None)])
+def test_resize_images_bounds_the_size_it_is_asked_for(size):
+    # PretrainedEmbedder resizes arrays to its network's input shape, which a
+    # saved model sets: bounded here as ImageLoader's size is.
+    with pytest.raises(ValueError, match=r"^resize_images parameter 'size' must be .* from 1 to 2048"):
+        resize_images(np.zeros((1, 8, 8, 3), dtype=np.uint8), size)
 
 
 def test_uint8_images_give_the_features_of_their_float_version(features, posts):

@@ -1,5 +1,12 @@
 import os
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
 import tracemalloc
+import warnings
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -13,8 +20,10 @@ from sklearn.utils import estimator_checks
 
 import spe.features._loader
 from spe import ImageLoader
+from spe._loader import MAX_SIZE
 from spe.exceptions import ImageLoadError
 
+from .._hang import finishes, make_fifo, needs_fifo
 from ..conftest import API_CHECKS
 
 # ImageLoader takes paths, not 2-D arrays, so parametrize_with_checks skips
@@ -177,10 +186,147 @@ def test_decompression_bomb(tmp_path, monkeypatch):
     _save(tmp_path / "big.png", size=(100, 100))
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5000)
     with (
-        pytest.warns(Image.DecompressionBombWarning),  # Pillow's own, on opening
-        pytest.raises(ImageLoadError, match=r"big\.png.*limit"),
+        warnings.catch_warnings(),
+        pytest.raises(ImageLoadError, match=r"big\.png.*limit") as err,
     ):
+        warnings.simplefilter("error")  # Pillow's warning is a refusal, not a warning and a refusal
         ImageLoader(size=(8, 8)).transform([str(tmp_path / "big.png")])
+    assert "\n" not in str(err.value)
+
+
+def _png_header(path, width, height):
+    """A PNG that claims ``width`` x ``height`` pixels in a few bytes: a decompression bomb's header."""
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(bytes(1 + 3 * width)) * 2  # a couple of rows of zeros, then nothing
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("side", "max_pixels"),
+    # Between Pillow's limit and twice it Pillow only warns; above, it refuses;
+    # with the limit switched off spe still refuses, at Pillow's default.
+    [(10_000, "default"), (20_000, "default"), (20_000, None)],
+)
+def test_decompression_bomb_file_is_refused_in_one_line(tmp_path, monkeypatch, side, max_pixels):
+    if max_pixels is None:
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+    bomb = _png_header(tmp_path / "bomb é.png", side, side)
+    filters, limit = list(warnings.filters), Image.MAX_IMAGE_PIXELS
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ImageLoadError, match="pixels") as err:
+            finishes(lambda: ImageLoader(size=(8, 8), n_jobs=2).transform([bomb, bomb, bomb]), seconds=5)
+    assert str(err.value).startswith(f"Refusing to decode image {bomb}: ") and "\n" not in str(err.value)
+    # Pillow's settings and the warnings filters are the user's, as they were.
+    assert list(warnings.filters) == filters and Image.MAX_IMAGE_PIXELS == limit
+
+
+@pytest.mark.parametrize("size", [(2049, 64), (64, 2049), (15_000, 15_000), [20_000, 20_000]])
+def test_sizes_beyond_the_maximum_are_refused_before_decoding(tmp_path, size):
+    path = _save(tmp_path / "a.png", size=(32, 32))
+    loader = ImageLoader(size=size)
+    for call in (loader.transform, loader.load_uint8, loader.check, loader.fit):
+        with pytest.raises(
+            ValueError, match=r"ImageLoader parameter 'size' must be .* from 1 to 2048"
+        ) as err:
+            finishes(lambda call=call: call([path]), seconds=5)
+        assert "\n" not in str(err.value)
+    cached = ImageLoader(size=size, cache_dir=tmp_path / "cache")
+    with pytest.raises(ValueError, match="'size'"):
+        cached.transform([path])
+    assert not (tmp_path / "cache").exists()
+
+
+def test_the_maximum_size_itself_is_allowed(tmp_path):
+    path = _save(tmp_path / "a.png", size=(4, 4))
+    assert ImageLoader(size=(MAX_SIZE, 1), dtype="uint8").transform([path]).shape == (1, MAX_SIZE, 1, 3)
+
+
+# -- anything but a regular file is refused at once, never read ----------------------
+
+
+@needs_fifo
+@pytest.mark.parametrize("method", ["transform", "check", "load_uint8"])
+def test_named_pipe_is_refused_at_once(tmp_path, method):
+    good = _save(tmp_path / "good.png")
+    fifo = str(make_fifo(tmp_path / "x.jpg"))
+    loader = ImageLoader(size=(4, 4), n_jobs=2)
+    with pytest.raises(ImageLoadError, match="named pipe") as err:
+        finishes(lambda: getattr(loader, method)([good, fifo]), fifos=[fifo])
+    assert str(err.value) == f"Cannot read image {fifo}: a named pipe (FIFO), not a regular file"
+
+
+@needs_fifo
+def test_named_pipe_is_refused_with_cache_dir(tmp_path):
+    fifo = str(make_fifo(tmp_path / "x.jpg"))
+    loader = ImageLoader(size=(4, 4), cache_dir=tmp_path / "cache")
+    with pytest.raises(ImageLoadError, match=r"x\.jpg: a named pipe"):
+        finishes(lambda: loader.transform([fifo]), fifos=[fifo])
+
+
+def test_devices_and_sockets_are_refused(tmp_path):
+    kinds = {}
+    if os.path.exists("/dev/zero"):
+        kinds["/dev/zero"] = "a character device"  # read as a file, it never ends
+    if hasattr(socket, "AF_UNIX"):
+        short = tempfile.mkdtemp()  # socket paths are limited to about 100 bytes
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(os.path.join(short, "s.jpg"))
+        kinds[os.path.join(short, "s.jpg")] = "a socket"
+    if not kinds:
+        pytest.skip("no device or socket to try")
+    for path, kind in kinds.items():
+        with pytest.raises(ImageLoadError, match=f"{kind}, not a regular file"):
+            finishes(lambda path=path: ImageLoader(size=(4, 4)).transform([path]), seconds=5)
+
+
+# -- formats: only those spe documents ------------------------------------------------
+
+EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 16 16\n0 0 moveto 16 16 lineto stroke\n%%EOF\n"
+
+
+def test_eps_named_jpg_is_refused_without_running_ghostscript(tmp_path):
+    # A real EPS file named .jpg, and a "gs" first on PATH that leaves a mark
+    # when run: Pillow, trying every format, would hand the file to it.
+    (tmp_path / "bin").mkdir()
+    gs = tmp_path / "bin" / "gs"
+    gs.write_text(f"#!/bin/sh\ntouch {tmp_path / 'ghostscript-ran'}\nexit 1\n")
+    gs.chmod(0o755)
+    (tmp_path / "photo.jpg").write_bytes(EPS)
+    code = (
+        "from spe import ImageLoader\n"
+        f"ImageLoader(size=(8, 8)).transform([{str(tmp_path / 'photo.jpg')!r}])\n"
+    )
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == (
+        f"spe.exceptions.ImageLoadError: Cannot read image {tmp_path / 'photo.jpg'}: "
+        "not a picture in a format spe reads (JPEG, PNG, WEBP, GIF)"
+    )
+    assert not (tmp_path / "ghostscript-ran").exists()
+
+
+@pytest.mark.parametrize("fmt", ["TIFF", "BMP", "PPM", "ICO"])
+def test_formats_spe_does_not_document_are_refused(tmp_path, fmt):
+    path = _save(tmp_path / "a.jpg", size=(16, 16), format=fmt)
+    with pytest.raises(ImageLoadError, match=r"a\.jpg: not a picture in a format spe reads \(JPEG, PNG"):
+        ImageLoader(size=(4, 4)).transform([path])
+
+
+def test_phone_mpo_jpeg_is_read(tmp_path):
+    frames = [Image.new("RGB", (16, 16), c) for c in ("red", "blue")]
+    frames[0].save(tmp_path / "phone.jpg", format="MPO", save_all=True, append_images=frames[1:])
+    with Image.open(tmp_path / "phone.jpg") as img:
+        assert img.format == "MPO"
+    X = ImageLoader(size=(4, 4)).transform([str(tmp_path / "phone.jpg")])
+    assert X[0, :, :, 0].mean() > 0.9 and X[0, :, :, 2].mean() < 0.1
 
 
 @pytest.mark.parametrize(
@@ -188,6 +334,7 @@ def test_decompression_bomb(tmp_path, monkeypatch):
     [
         ({"size": (0, 4)}, "size"),
         ({"size": 64}, "size"),
+        ({"size": (2049, 4)}, "size"),
         ({"color_mode": "cmyk"}, "color_mode"),
         ({"crop": "top"}, "crop"),
         ({"dtype": "float64"}, "dtype"),

@@ -202,3 +202,21 @@ def test_a_format_1_cnn_folder_still_predicts_and_says_what_it_lacks(posts, tmp_
     assert "unknown" in lines[-1]
     expected = sorted(pipe.predict(images), reverse=True)
     assert [float(line.split()[2]) for line in lines[2:4]] == pytest.approx(np.round(expected), abs=0.51)
+
+
+def test_when_now_is_this_moment_in_utc_whatever_the_time_zone(posts, monkeypatch):
+    import time
+    from datetime import datetime, timezone
+
+    model = ConformalLikesRegressor(AutoTrendRegressor()).fit(posts.drop(columns="likes"), posts["likes"])
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14: local time labelled UTC is 14 hours off
+    time.tzset()
+    try:
+        assert time.localtime().tm_gmtoff == 14 * 3600  # the zone took effect
+        for when in ("now", "today", None):
+            table = predict_next(model, posts["image"].iloc[:1], when=when)
+            off = pd.Timestamp(table.attrs["when"]) - pd.Timestamp(datetime.now(timezone.utc))
+            assert abs(off) < pd.Timedelta(minutes=1), (when, off)
+    finally:
+        monkeypatch.undo()  # TZ as it was, then the C library told so
+        time.tzset()

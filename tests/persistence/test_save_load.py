@@ -383,7 +383,7 @@ def test_a_model_file_that_would_write_a_picture_cache_is_refused(fitted, tmp_pa
         del node["__id__"]  # else it is the None saved before it (skops memoizes by id)
 
     _rewrite_skops(folder / SKOPS_FILE, cache_folder)
-    with pytest.raises(ModelLoadError, match="corrupt model file .*an ImageLoader with a cache folder"):
+    with pytest.raises(ModelLoadError, match="refused to load: it holds an ImageLoader with a cache folder"):
         load_model(folder)
     assert not (tmp_path / "written").exists()
 
@@ -783,3 +783,61 @@ def test_a_model_folder_that_is_a_symlink_loop_is_refused(fitted, tmp_path):
         load_model(tmp_path / "a")
     with pytest.raises(FileExistsError, match="cannot be resolved"):
         save_model(fitted, tmp_path / "a")
+
+
+_AUDIT = Path(__file__).with_name("audit_predict.py")
+
+
+def _audited_predict(folders, pictures):
+    """``spe predict`` on each folder in a fresh Python under audit hooks (tests/audit_predict.py)."""
+    run = subprocess.run(
+        [sys.executable, str(_AUDIT), json.dumps([str(p) for p in pictures]), *map(str, folders)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_predict_on_every_saved_model_reads_writes_and_runs_nothing_else(every_model, posts, tmp_path):
+    """Issue 22: predicting reads only the folder and the candidates; no write, network, pickle, process."""
+    pictures = list(posts["image"].iloc[-3:])
+    report = _audited_predict([folder for _, folder, _ in every_model.values()], pictures)
+    for name, (_, folder, _) in every_model.items():
+        result = report[str(folder)]
+        assert result["code"] == 0, (name, result["output"])
+        assert result["violations"] == [], (name, result["violations"])
+
+
+def test_an_embeddings_model_predicts_without_its_weights_file(posts, tmp_path):
+    """The backbone's network is saved in the folder: the weights file it was built from can go."""
+    weights = tmp_path / "backbone.weights.h5"
+    spe.PretrainedEmbedder(weights=None, size=(32, 32), random_state=0).fit().model_.save_weights(weights)
+    model = spe.ConformalLikesRegressor(
+        LikesRegressor(
+            image_model=make_pipeline(
+                spe.PretrainedEmbedder(weights=str(weights), size=(32, 32)), Ridge(alpha=10.0)
+            )
+        )
+    )
+    X, y = posts.drop(columns="likes"), posts["likes"]
+    model.fit(X.iloc[:36], y.iloc[:36])
+    folder = save_model(model, tmp_path / "model", data=posts.iloc[:36])
+    weights.rename(tmp_path / "moved.h5")
+    pictures = list(posts["image"].iloc[36:])
+    result = _audited_predict([folder], pictures)[str(folder)]
+    assert result["code"] == 0, result["output"]
+    assert result["violations"] == []
+    expected = model.predict(_next_post(posts.iloc[:36]).iloc[[-1]])
+    assert load_model(folder).predict(_next_post(posts.iloc[:36]).iloc[[-1]]) == pytest.approx(
+        expected, rel=1e-6
+    )
+
+
+def test_no_saved_model_records_where_its_training_pictures_are(every_model, posts):
+    """Issue 22, item 7: a saved model predicts from pixels; the owner's picture folder stays private."""
+    folder_of_pictures = os.path.dirname(str(posts["image"].iloc[0])).encode()
+    for name, (_, folder, _) in every_model.items():
+        for path in folder.iterdir():
+            assert folder_of_pictures not in path.read_bytes(), (name, path.name)

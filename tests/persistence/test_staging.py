@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -209,3 +210,167 @@ def test_a_broken_marker_proves_nothing(tmp_path):
     with pytest.raises(FileExistsError, match=r"not an spe output folder: it holds \.spe-output, a\.txt"):
         with staged(tmp_path / "out"):
             pass
+
+
+# -- the kind of folder: one kind never replaces another (issue 22, item 2) ---------------------
+
+
+def _kind(folder):
+    return json.loads((folder / MARKER).read_text())["kind"]
+
+
+def _old_marker(folder, files):
+    """A folder as an older spe wrote it: its files and a marker that names no kind."""
+    _write(folder, files)
+    (folder / MARKER).write_text(json.dumps({"written_by": "spe", "entries": sorted(_staging._tree(folder))}))
+
+
+MODEL_FILES = {"spe.json": "{}", "model.skops": "x"}
+
+
+def test_the_marker_records_the_kind_and_another_kind_is_refused(tmp_path):
+    with staged(tmp_path / "model", kind="model") as folder:
+        _write(folder, MODEL_FILES)
+    assert _kind(tmp_path / "model") == "model"
+    with pytest.raises(FileExistsError) as refused:
+        with staged(tmp_path / "model", kind="predict", advice=lambda inside: f"inside={inside}"):
+            pytest.fail("the work began before the refusal")
+    message = str(refused.value)
+    assert message == (
+        f"{tmp_path / 'model'} is a model folder; spe will not replace it with the output of spe predict. "
+        "inside=False"
+    )
+    assert _read(tmp_path / "model").keys() == {MARKER, *MODEL_FILES}
+    with staged(tmp_path / "model", kind="model") as folder:  # the same kind: replaced as before
+        _write(folder, {**MODEL_FILES, "spe.json": "new"})
+    assert _read(tmp_path / "model")["spe.json"] == "new"
+    for kind in ("evaluate", "tune", "demo"):
+        with staged(tmp_path / kind, kind=kind) as folder:
+            _write(folder, {"report.txt": kind})
+        with pytest.raises(FileExistsError, match=f"is the output of spe {kind}"):
+            with staged(tmp_path / kind, kind="predict"):
+                pass
+        assert _read(tmp_path / kind)["report.txt"] == kind
+
+
+def test_an_older_model_folder_is_known_by_its_files(tmp_path):
+    _old_marker(tmp_path / "marked", MODEL_FILES)
+    _write(tmp_path / "unmarked", MODEL_FILES)  # format 1 and the first format 2 had no marker
+    for name in ("marked", "unmarked"):
+        with pytest.raises(FileExistsError, match=rf"{name} is a model folder; spe will not replace it"):
+            with staged(tmp_path / name, kind="evaluate"):
+                pass
+        assert _read(tmp_path / name).keys() >= MODEL_FILES.keys()
+    with staged(tmp_path / "marked", kind="model") as folder:
+        _write(folder, MODEL_FILES)
+    assert _kind(tmp_path / "marked") == "model"
+
+
+def test_a_folder_holding_a_model_is_not_replaced_by_output_without_one(tmp_path):
+    model = {f"model/{name}": text for name, text in MODEL_FILES.items()}
+    _old_marker(tmp_path / "tuned", {"best.json": "{}", **model})  # an older spe tune --out
+    _old_marker(tmp_path / "odd", {"report.txt": "x", **{f"sub/m/{n}": t for n, t in MODEL_FILES.items()}})
+    for name in ("tuned", "odd"):
+        for kind in ("predict", "evaluate", "model", "demo"):
+            with pytest.raises(FileExistsError, match=rf"{name} is .*spe will not replace it"):
+                with staged(tmp_path / name, kind=kind):
+                    pass
+            assert (tmp_path / name / "model" if name == "tuned" else tmp_path / name / "sub/m").is_dir()
+    with staged(tmp_path / "tuned", kind="tune") as folder:  # what wrote it replaces it, as before
+        _write(folder, {"best.json": "new"})
+    _old_marker(tmp_path / "report", {"report.txt": "x"})  # no model inside: any output, as before
+    with staged(tmp_path / "report", kind="predict") as folder:
+        _write(folder, {"predictions.csv": "x"})
+    assert _kind(tmp_path / "report") == "predict"
+
+
+def test_nothing_is_written_inside_a_model_folder(tmp_path):
+    with staged(tmp_path / "model", kind="model") as folder:
+        _write(folder, MODEL_FILES)
+    with pytest.raises(FileExistsError, match=r"out is inside the model folder .*model; spe writes nothing"):
+        with staged(tmp_path / "model" / "out", kind="predict"):
+            pass
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == sorted([MARKER, *MODEL_FILES])
+
+
+def test_the_advice_says_where_a_new_folder_may_go(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    _write(tmp_path / "mine", {"photo.jpg": "x"})
+    for name, inside in [("notes.txt", False), ("mine", True)]:
+        with pytest.raises(FileExistsError, match=rf"inside={inside}$"):
+            with staged(tmp_path / name, kind="predict", advice=lambda inside: f"inside={inside}"):
+                pass
+
+
+# -- errors that name the folder the user gave (issue 22, item 9) -------------------------------
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_disk_names_the_folder_being_written(tmp_path):
+    with pytest.raises(OSError, match=rf"No space left on device while writing {tmp_path / 'out'}; nothing"):
+        with staged(tmp_path / "out"):
+            with open("/dev/full", "w") as full:  # the kernel's own ENOSPC, from write or close
+                full.write("x" * 100_000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+_READ_ONLY = """
+import ctypes, os, sys
+from pathlib import Path
+if os.geteuid() == 0 and "DROPPED" not in os.environ:
+    # Root writes anywhere: drop that power, as an ordinary user has none;
+    # after exec, root keeps only the capabilities left in the bounding set.
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+        libc.prctl(24, cap, 0, 0, 0)  # PR_CAPBSET_DROP
+    os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "DROPPED": "1"})
+folder = Path(sys.argv[1])
+try:
+    (folder / "probe").write_text("x")
+except OSError:
+    pass
+else:
+    print("writable")
+    sys.exit(0)
+{body}
+"""
+
+
+def run_read_only(folder, body):
+    """Run ``body`` in a process that cannot write ``folder`` (made read-only); its result, or None.
+
+    Root ignores file permissions, so the process drops that capability
+    first; None where it cannot (no privilege to drop it).
+    """
+    folder.mkdir(exist_ok=True)
+    folder.chmod(0o555)
+    script = folder.with_name("read_only.py")
+    script.write_text(_READ_ONLY.replace("{body}", textwrap.dedent(body)))
+    env = {**os.environ, "PYTHONPATH": str(Path(_staging.__file__).parents[1])}
+    try:
+        done = subprocess.run(
+            [sys.executable, str(script), str(folder)], capture_output=True, text=True, env=env, timeout=300
+        )
+    finally:
+        folder.chmod(0o755)
+    return None if done.stdout.strip() == "writable" else done
+
+
+def test_a_read_only_folder_is_named_not_the_lock_file(tmp_path):
+    done = run_read_only(
+        tmp_path / "ro",
+        """
+        from spe._staging import staged
+        try:
+            with staged(folder / "out"):
+                pass
+        except PermissionError as exc:
+            print(exc)
+        """,
+    )
+    if done is None:
+        pytest.skip("cannot make a folder read-only for this process")
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "ro" / "out"
+    assert done.stdout.strip() == f"[Errno 13] cannot write {out}: Permission denied (in {out.parent})"
+    assert "spe-lock" not in done.stdout

@@ -66,7 +66,7 @@ def save_format1(pipeline, directory, *, data=None, scores=None):
         }
     if scores is not None:
         meta["scores"] = scores
-    with staged(directory, is_own=is_model_folder, what="model folder") as staging:
+    with staged(directory, kind="model", is_own=is_model_folder, what="model folder") as staging:
         regressor.model_.save(staging / NETWORK_FILE)
         text = json.dumps(meta, indent=2, default=str)
         (staging / META_FILE).write_text(text, encoding="utf-8")
@@ -97,6 +97,9 @@ def load_format1(folder, meta, load_network):
             f"{tuple(network.output_shape[1:])}, but {META_FILE} describes input {input_shape} "
             "and one output; the folder's files do not belong together."
         )
+    if loader_params.get("cache_dir") is not None:
+        # spe never saved one; predicting would write the pictures there
+        raise ModelLoadError(f"{meta_path}: refused to load: loader.cache_dir names a folder to write to")
     try:
         loader = ImageLoader(**loader_params)
         regressor = CNNLikesRegressor(**reg_params)
