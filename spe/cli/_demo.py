@@ -3,9 +3,9 @@
 import time
 from pathlib import Path
 
+from ._main import compared_models, run_evaluation, run_tuning
 from ._next import _chosen_line, _ranked_lines
-from ._shared import cnn_pipeline, compared_models, run_evaluation, save_fig, say, staged_output, summary
-from ._tune import run_tuning
+from ._shared import cnn_pipeline, save_fig, say, staged_output, summary
 
 
 def cmd_demo(args):

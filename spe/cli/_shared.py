@@ -1,8 +1,8 @@
-"""What several ``spe`` commands do: read and check the data, print, stage the output, evaluate.
+"""What every ``spe`` command does: read and check the data, print, stage the output.
 
-The command modules (``_main``: evaluate; ``_tune``; ``_next``: fit and
-predict; ``_demo``) import from here, and ``_main`` imports them only when
-their command runs: no module of the package imports one that imports it.
+``_main`` (the parser, ``evaluate`` and ``tune``) and the command modules it
+imports when their command runs (``_next``: ``fit`` and ``predict``;
+``_demo``) take these from here.
 """
 
 import contextlib
@@ -12,10 +12,8 @@ from pathlib import Path
 __all__ = [
     "Interrupted",
     "cnn_pipeline",
-    "compared_models",
     "load_checked",
     "progress",
-    "run_evaluation",
     "save_fig",
     "say",
     "staged_output",
@@ -102,55 +100,3 @@ def summary(data):
 
 
 # -- commands ----------------------------------------------------------------
-
-
-def compared_models(data, *, size=64, epochs=50, embedding_weights="auto", cache_dir=None):
-    """The models ``spe evaluate --compare`` compares, and the notes on those left out (warnings' text)."""
-    import warnings
-
-    from ..models import candidates
-
-    with warnings.catch_warnings(record=True) as notes:
-        warnings.simplefilter("always", UserWarning)  # a left-out row, said once under the table
-        models = candidates(
-            size=size,
-            epochs=epochs,
-            embedding_weights=embedding_weights,
-            cache_dir=cache_dir,
-            # What the post says besides its pixels, where the data has it.
-            post_features={"timestamp", "caption"} <= set(data.columns),
-        )
-    return models, [str(note.message) for note in notes]
-
-
-def run_evaluation(data, models, out, *, label, cv="time", folds=5, refit_every=None, quiet=False, notes=()):
-    """:func:`spe.evaluation.evaluate`, printed and, when ``out`` is a folder, written there with its page.
-
-    ``label`` names the model whose predictions are plotted against the actual likes.
-    """
-    from ..evaluation import evaluate
-    from ..plotting import plot_likes, plot_predicted_vs_actual
-
-    walk = cv == "walk"
-    total = 3 + len(models) if walk else folds * (2 + len(models))
-    extra = {"refit_every": refit_every} if walk else {}
-    with progress(total, "evaluating", quiet) as bar:
-        report = evaluate(models, data, cv=cv, n_splits=folds, progress=lambda _: bar.update(), **extra)
-    say(report.to_string())
-    for note in notes:
-        say(f"Note: {note}")
-    if out is not None:
-        report.to_json(out / "report.json")
-        report.to_csv(out / "report.csv")
-        report.predictions.to_csv(out / "predictions.csv", index=False)
-        (out / "report.txt").write_text(report.to_string() + "\n", encoding="utf-8")
-        save_fig(plot_likes(data), out / "likes.png")
-        save_fig(plot_predicted_vs_actual(report, label=label), out / "predicted_vs_actual.png")
-        from ..report import evaluation_page
-
-        figures = {
-            "Likes over time": out / "likes.png",
-            f"{label}: predicted vs actual": out / "predicted_vs_actual.png",
-        }
-        evaluation_page(report, figures=figures, posts=data, intro=summary(data), path=out / "report.html")
-    return report

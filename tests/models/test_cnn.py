@@ -230,6 +230,7 @@ def test_cross_validate_cross_val_predict_and_clone(posts):
     assert clone(pipe).get_params()["cnn__conv_filters"] == (4, 8)
 
 
+@pytest.mark.slow
 def test_pipeline_memory_decodes_images_once_per_fold(posts, tmp_path, count_decodes):
     pipe = tiny_pipeline(epochs=1)
     pipe.set_params(memory=str(tmp_path / "cache"))
@@ -339,6 +340,7 @@ def test_large_uint8_predictions_are_made_in_chunks(Xy, monkeypatch):
     np.testing.assert_allclose(reg.predict(X8), whole, rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_uint8_memory_map_is_never_converted_whole(tmp_path, monkeypatch):
     import tracemalloc
 

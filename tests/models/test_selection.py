@@ -47,6 +47,7 @@ def test_fit_reports_its_choice_and_keeps_residuals(posts):
         model.partial_fit(X.iloc[:1], y[:1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pixel_effect", [None, 0.0])
 def test_the_accounts_own_model_walk_forward(tmp_path, pixel_effect):
     # Issue 12's bars, walked forward on 200 posts (refit every 10 posts to keep the test short).

@@ -1,4 +1,4 @@
-"""Kill a process saving a model at random moments, many times (see test_persistence.py).
+"""Kill a process saving a model at random moments, many times (see test_save_load.py).
 
 ``python tests/persistence/save_killer.py MODEL_A MODEL_B WORKDIR TRIALS SEED`` loads two
 saved models once, then for each trial forks a child that saves one of

@@ -295,7 +295,9 @@ def test_an_unfitted_model_or_an_untrusted_part_is_refused_and_nothing_written(p
     with pytest.raises(TypeError, match="fitted scikit-learn estimator; got dict"):
         save_model({"a": 1}, tmp_path / "m")
     custom = make_pipeline(FunctionTransformer(_custom), Ridge()).fit(np.ones((3, 1)), [1.0, 2.0, 3.0])
-    with pytest.raises(TypeError, match=r"holds types spe does not load.*tests\.test_persistence\._custom"):
+    with pytest.raises(
+        TypeError, match=r"holds types spe does not load.*tests\.persistence\.test_save_load\._custom"
+    ):
         save_model(custom, tmp_path / "m")
     model = EWMARegressor().fit(posts, posts["likes"])
     with pytest.raises(TypeError, match="metadata' must be a dict"):
