@@ -21,6 +21,7 @@ from ._shared import (
     save_fig,
     say,
     staged_output,
+    stdout_gone,
     summary,
 )
 
@@ -247,8 +248,8 @@ def _evaluate(data, args, out):
 
 
 def cmd_evaluate(args):
-    data = load_checked(args.data, args.size, args.cache_dir)
-    with staged_output(args.out, args.command) as out:
+    with staged_output(args.out, args.command) as out:  # --out refused, if at all, before any work
+        data = load_checked(args.data, args.size, args.cache_dir)
         _evaluate(data, args, out)
     if args.out:
         say(f"Report and plots written to {args.out}")
@@ -383,8 +384,8 @@ def run_tuning(
 
 
 def cmd_tune(args):
-    data = load_checked(args.data, args.size, args.cache_dir)
-    with staged_output(args.out, args.command) as out:
+    with staged_output(args.out, args.command) as out:  # --out refused, if at all, before any work
+        data = load_checked(args.data, args.size, args.cache_dir)
         run_tuning(
             data,
             out,
@@ -445,7 +446,8 @@ def main(argv=None):
     Returns
     -------
     int
-        0 on success, 1 on an error (one line on stderr), 130 when
+        0 on success (also when the reader of the output stopped early,
+        as ``head`` does), 1 on an error (one line on stderr), 130 when
         interrupted.
 
     Examples
@@ -453,7 +455,18 @@ def main(argv=None):
     >>> main(["predict", "/no/such/model", "a.jpg"])
     1
     """
+    try:
+        return _main(argv)
+    finally:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:  # `spe --help | head -1`: what is left goes nowhere
+            stdout_gone()
+
+
+def _main(argv):
     args = _build_parser().parse_args(argv)
+    from .._text import visible
     from ..exceptions import DataError, ImageLoadError, ModelLoadError
 
     _quiet_tensorflow()
@@ -471,7 +484,8 @@ def main(argv=None):
     except (DataError, ImageLoadError, ModelLoadError, ValueError, OSError) as exc:
         if args.debug:
             raise
-        print(f"spe: error: {exc}", file=sys.stderr)
+        # visible: a file name in the message may hold escape sequences or bytes that are not UTF-8.
+        print(f"spe: error: {visible(str(exc))}", file=sys.stderr)
         return 1
 
 

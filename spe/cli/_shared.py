@@ -6,6 +6,7 @@ imports when their command runs (``_next``: ``fit`` and ``predict``;
 """
 
 import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ __all__ = [
     "save_fig",
     "say",
     "staged_output",
+    "stdout_gone",
     "summary",
 ]
 
@@ -26,7 +28,39 @@ class Interrupted(Exception):
 
 
 def say(*args):
-    print(*args, flush=True)
+    """Print one or more lines, each with what could act on the terminal shown as escapes.
+
+    Picture names and paths come from whoever made the files: an ANSI escape
+    in one would otherwise clear the screen, and a byte that is not UTF-8
+    would make ``print`` fail after the work is done.
+    """
+    from .._text import visible
+
+    text = " ".join(str(arg) for arg in args)
+    try:
+        print("\n".join(visible(line) for line in text.split("\n")), flush=True)
+    except BrokenPipeError:
+        stdout_gone()
+
+
+def stdout_gone():
+    """The reader stopped reading (``spe predict ... | head -1``): the rest of the output goes nowhere.
+
+    As the Python documentation advises (signal module, "Note on SIGPIPE"):
+    stdout is pointed at devnull, so that no later print and no flush at exit
+    fails again. The command then finishes its work (``--out`` is written in
+    full) and exits 0: the reader stopping early is the reader's choice, not
+    spe's failure, and a pipeline under ``set -o pipefail`` does not fail
+    because ``head`` had enough.
+    """
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # not a real file (a test's capture)
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def progress(total, desc, quiet):
@@ -37,14 +71,26 @@ def progress(total, desc, quiet):
 
 @contextlib.contextmanager
 def staged_output(out, command):
-    """Yield a staging folder that replaces ``out`` as a whole on success (see spe.persistence._staging)."""
+    """Yield a staging folder that replaces ``out`` as a whole on success (see spe.persistence._staging).
+
+    Entered before any work: a folder spe may not replace (a model folder,
+    another command's output, a folder of the user's) is refused at once.
+    """
     if out is None:
         yield None
         return
     from ..persistence._staging import staged
 
-    advice = f"Give --out a new or empty folder, e.g. --out {Path(out) / f'spe-{command}'}"
-    with staged(out, advice=advice) as staging:
+    def advice(inside):
+        # Inside a folder of the user's, a new folder is natural; inside a
+        # file, a model folder or another command's output, it is not.
+        name = f"spe-{command}"
+        where = Path(out) / name if inside else Path(out).parent / name
+        if not inside and where.expanduser().resolve() == Path(out).expanduser().resolve():
+            where = where.with_name(f"{name}-new")
+        return f"Give --out a new or empty folder, e.g. --out {where}"
+
+    with staged(out, kind=command, advice=advice) as staging:
         yield staging
 
 

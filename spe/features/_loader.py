@@ -11,13 +11,12 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..exceptions import ImageLoadError
+from .._files import load_picture as _load_one  # the name benchmarks/bench_cache.py counts calls of
 from ._disk_cache import index_path as _index_path
 from ._disk_cache import picture_keys as _picture_keys
 from ._disk_cache import read_index as _read_index
 from ._disk_cache import write_atomically as _write_atomically
 from ._disk_cache import write_npy as _write_npy
-from .._files import load_picture as _load_one  # the name benchmarks/bench_cache.py counts calls of
 
 __all__ = ["MAX_SIZE", "ImageLoader", "check_size", "float_images", "image_paths", "is_image_array"]
 

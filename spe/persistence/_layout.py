@@ -8,7 +8,6 @@
 import re
 from importlib.metadata import PackageNotFoundError, version
 
-
 #: File that proves spe wrote a folder, and so may replace it; it lists every file
 #: spe wrote there and what kind of folder it is.
 MARKER = ".spe-output"

@@ -4,8 +4,8 @@ from PIL import Image, ImageDraw
 from sklearn.utils import estimator_checks
 
 from spe import ImageFeatures, ImageLoader
-from spe._features import resize_images
 from spe.datasets import make_posts
+from spe.features._image_features import resize_images
 
 from ..conftest import API_CHECKS
 

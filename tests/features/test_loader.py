@@ -20,8 +20,8 @@ from sklearn.utils import estimator_checks
 
 import spe.features._loader
 from spe import ImageLoader
-from spe._loader import MAX_SIZE
 from spe.exceptions import ImageLoadError
+from spe.features._loader import MAX_SIZE
 
 from .._hang import finishes, make_fifo, needs_fifo
 from ..conftest import API_CHECKS

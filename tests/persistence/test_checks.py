@@ -19,14 +19,14 @@ from sklearn.preprocessing import StandardScaler
 
 import spe
 from spe import ImageFeatures, ImageLoader, LikesRegressor
-from spe.persistence.old._format1 import save_format1
-from spe.persistence._checks import UnsafeModelError, check_parts
 from spe._tree import every_part
-from spe.persistence._skops_io import _copy_tree, _is_pandas, _pandas_placeholder
-from spe.model_selection._walk import _PictureCache, _Table
 from spe.evaluation import precompute_pictures
 from spe.exceptions import ModelLoadError
+from spe.model_selection._walk import _PictureCache, _Table
 from spe.persistence import load_model, save_model
+from spe.persistence._checks import UnsafeModelError, check_parts
+from spe.persistence._skops_io import _copy_tree, _is_pandas, _pandas_placeholder
+from spe.persistence.old._format1 import save_format1
 
 
 def _dump_raw(model, folder, data=None):

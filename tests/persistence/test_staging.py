@@ -360,7 +360,7 @@ def test_a_read_only_folder_is_named_not_the_lock_file(tmp_path):
     done = run_read_only(
         tmp_path / "ro",
         """
-        from spe._staging import staged
+        from spe.persistence._staging import staged
         try:
             with staged(folder / "out"):
                 pass

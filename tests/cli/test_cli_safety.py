@@ -12,9 +12,9 @@ from PIL import Image
 
 import spe
 from spe import AutoTrendRegressor, ConformalLikesRegressor
-from spe._staging import MARKER
 from spe.cli import main
 from spe.persistence import save_model
+from spe.persistence._staging import MARKER
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +44,14 @@ def _no_work(monkeypatch):
     def fail(*args, **kwargs):
         pytest.fail("the work began before --out was refused")
 
-    # Imported first: they bind spe.cli's names when imported, and must bind the real ones.
-    import spe._cli_demo
-    import spe._cli_next  # noqa: F401
+    # Each command module binds the shared loader's name when imported: patched where it is looked up.
+    import spe.cli._demo
+    import spe.cli._next  # noqa: F401
 
+    monkeypatch.setattr("spe.persistence._save_load.load_model", fail)
     monkeypatch.setattr("spe.persistence.load_model", fail)
-    monkeypatch.setattr("spe.cli._load_checked", fail)
+    for module in ("spe.cli._main", "spe.cli._next"):
+        monkeypatch.setattr(f"{module}.load_checked", fail)
     monkeypatch.setattr("spe.datasets.make_posts", fail)
 
 
@@ -199,7 +201,7 @@ def test_a_reader_that_stops_early_is_not_an_error(model, tmp_path):
 
 
 def test_read_only_out_names_the_folder_given(model, tmp_path):
-    from tests.test_staging import run_read_only
+    from tests.persistence.test_staging import run_read_only
 
     picture = _picture(tmp_path / "a.jpg")
     done = run_read_only(
