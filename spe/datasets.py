@@ -15,6 +15,7 @@ import pandas as pd
 from PIL import Image, ImageDraw
 from sklearn.utils import check_random_state
 
+from ._instagram import load_instagram_export
 from ._reading import (
     IMAGE_EXTENSIONS,
     LIKES_FILE,
@@ -34,7 +35,15 @@ from ._reading import (
 )
 from .exceptions import DataError
 
-__all__ = ["LIKES_FILE", "load_csv", "load_data", "load_folder", "load_instaloader", "make_posts"]
+__all__ = [
+    "LIKES_FILE",
+    "load_csv",
+    "load_data",
+    "load_folder",
+    "load_instagram_export",
+    "load_instaloader",
+    "make_posts",
+]
 
 _CSV_OPTIONAL = ("timestamp", "comments", "caption", "followers", "post_index")
 
