@@ -15,7 +15,7 @@ import pandas as pd
 from PIL import Image, ImageDraw
 from sklearn.utils import check_random_state
 
-from ._instagram import load_instagram_export
+from ._instagram import is_instagram_export, load_instagram_export
 from ._reading import (
     IMAGE_EXTENSIONS,
     LIKES_FILE,
@@ -336,7 +336,9 @@ def load_instaloader(path, *, include_videos=False, missing_image="raise"):
 def load_data(path):
     """Read posts from any supported source, detected from ``path``.
 
-    A ``.csv`` file goes to :func:`load_csv`; a folder with ``*_UTC.json``
+    A ``.csv`` file goes to :func:`load_csv`; Instagram's own download, a
+    ``.zip`` file or a folder laid out as one (``your_instagram_activity/``
+    ...), to :func:`load_instagram_export`; a folder with ``*_UTC.json``
     or ``*_UTC.json.xz`` metadata to :func:`load_instaloader`; any other
     folder to :func:`load_folder`.
 
@@ -364,6 +366,9 @@ def load_data(path):
     p = _real_path(path)
     if p.suffix.lower() == ".csv" and os.path.isfile(p):
         return load_csv(p)
+    # spe reads no other zip, so any .zip goes to the download's reader, which says what it lacks.
+    if (p.suffix.lower() == ".zip" and os.path.isfile(p)) or is_instagram_export(p):
+        return load_instagram_export(p)
     if os.path.isdir(p):
         if any(p.glob("*_UTC.json.xz")) or any(p.glob("*_UTC.json")):
             return load_instaloader(p)
@@ -372,7 +377,7 @@ def load_data(path):
         raise DataError(f"No such file or folder: {p}")
     raise DataError(
         f"{p}: not a recognised data source (a .csv file, a folder of numbered "
-        "images with y_likes_data.txt, or an instaloader profile folder)"
+        "images with y_likes_data.txt, an instaloader profile folder, or Instagram's own download)"
     )
 
 
