@@ -35,6 +35,12 @@ def _ints(text):
         raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
 
 
+_DATA_HELP = (
+    "a seed-format folder, a CSV file, an instaloader profile folder, or Instagram's own download "
+    "(its .zip or the folder it unzips to; a zip's pictures are copied beside it, into NAME-pictures/)"
+)
+
+
 def _build_parser():
     parser = argparse.ArgumentParser(
         prog="spe",
@@ -50,9 +56,7 @@ def _build_parser():
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def data_options(p, folds=5, walk=False):
-        p.add_argument(
-            "data", metavar="DATA", help="a seed-format folder, a CSV file or an instaloader profile folder"
-        )
+        p.add_argument("data", metavar="DATA", help=_DATA_HELP)
         p.add_argument(
             "--cv",
             choices=("walk", "time", "kfold") if walk else ("time", "kfold"),
@@ -116,7 +120,7 @@ def _build_parser():
     p.add_argument("--out", type=Path, help="folder for results, heatmap and the best model")
 
     p = sub.add_parser("fit", parents=[common], help="fit on all posts and save the model")
-    p.add_argument("data", metavar="DATA")
+    p.add_argument("data", metavar="DATA", help=_DATA_HELP)
     p.add_argument("--out", type=Path, required=True, metavar="MODEL_DIR")
     p.add_argument(
         "--model",
@@ -221,6 +225,8 @@ def _load_checked(path, size, cache_dir=None):
     from .evaluation import _cache_params
 
     data = load_data(path)
+    if "media_dir" in data.attrs:  # a zip's pictures, copied where the user can see them
+        _say(f"Pictures of {path} are in {data.attrs['media_dir']}")
     ImageLoader(size=(size, size), n_jobs=-1, **_cache_params(cache_dir)).check(data)
     _say(_summary(data))
     return data
