@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from spe._instagram import is_instagram_export
+from spe.cli import main
 from spe.datasets import load_data, load_instagram_export, make_posts
 from spe.exceptions import DataError
 
@@ -520,3 +521,54 @@ def test_fuzz_load_instagram_export(insights, posts, as_zip):
         assert df["post_index"].tolist() == list(range(1, len(df) + 1))
         assert df["timestamp"].is_monotonic_increasing and str(df["timestamp"].dt.tz) == "UTC"
         assert all(os.path.isfile(p) and Path(p).is_relative_to(base) for p in df["image"])
+
+
+# -- end to end ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def account(tmp_path_factory):
+    """The done-when account: 120 realistic posts, small pictures."""
+    folder = tmp_path_factory.mktemp("account")
+    return make_posts(120, directory=folder, image_size=(16, 16), realistic=True, random_state=0)
+
+
+def _summary(posts):
+    likes = posts["likes"]
+    return (
+        f"120 posts; likes mean {likes.mean():.1f}, sd {likes.std():.1f}, "
+        f"min {likes.min()}, max {likes.max()}"
+    )
+
+
+def test_spe_fit_reads_the_zip(account, tmp_path, capsys):
+    zip_path = write_instagram_download(account, tmp_path / "instagram-you.zip", as_zip=True)
+    model = tmp_path / "model"
+    assert main(["--quiet", "fit", str(zip_path), "--size", "8", "--out", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert f"Pictures of {zip_path} are in {tmp_path / 'instagram-you-pictures'}" in out
+    assert _summary(account) in out and "Chose " in out
+    picture = next((tmp_path / "instagram-you-pictures").rglob("*.jpg"))
+    assert main(["--quiet", "predict", str(model), str(picture)]) == 0
+
+
+@pytest.mark.slow
+def test_spe_evaluate_reads_the_folder(account, tmp_path, capsys):
+    folder = write_instagram_download(account, tmp_path / "download", layout="old", top="instagram-you/")
+    args = [
+        "--quiet",
+        "evaluate",
+        str(folder),
+        "--cv",
+        "time",
+        "--folds",
+        "2",
+        "--epochs",
+        "1",
+        "--size",
+        "8",
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert _summary(account) in out and "Pictures of" not in out
+    assert not any(tmp_path.glob("*-pictures"))
