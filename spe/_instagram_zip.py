@@ -207,41 +207,61 @@ class _ZipDownload:
                 )
             infos.append(info)
         media = Path(os.path.realpath(media_dir))
+        # What this call writes, undone if a picture turns out corrupt half way (a zip
+        # whose sizes lie fails its CRC only once read), so a refused zip leaves nothing.
+        written, made = [], []
         try:
-            media.mkdir(parents=True, exist_ok=True)
+            _makedirs(media, made)
+            return [self._copy(info, rel, media, written, made) for info, rel in zip(infos, rels)]
         except OSError as exc:
             raise DataError(
-                f"{self.path}: cannot make the pictures folder {media} ({exc.strerror or exc}); "
+                f"{self.path}: cannot write its pictures into {media} ({exc.strerror or exc}); "
                 "pass another media_dir, or unzip the download and read the folder"
             ) from None
-        return [self._copy(info, rel, media) for info, rel in zip(infos, rels)]
+        except DataError:
+            for path in reversed(written):
+                path.unlink(missing_ok=True)
+            for folder in reversed(made):
+                try:
+                    folder.rmdir()
+                except OSError:  # not empty: something else is in it
+                    pass
+            raise
 
-    def _copy(self, info, rel, media):
+    def _copy(self, info, rel, media, written, made):
         dest = media / rel
+        _makedirs(dest.parent, made)
+        if not Path(os.path.realpath(dest.parent)).is_relative_to(media):
+            raise DataError(f"{dest.parent}: a symlink out of the pictures folder {media}; refused")
+        if dest.is_file() and not dest.is_symlink() and dest.stat().st_size == info.file_size:
+            if _crc32(dest) == info.CRC:
+                return str(dest)
+        tmp = dest.with_name(f".{dest.name}.spe-partial")
         try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            if not Path(os.path.realpath(dest.parent)).is_relative_to(media):
-                raise DataError(f"{dest.parent}: a symlink out of the pictures folder {media}; refused")
-            if dest.is_file() and not dest.is_symlink() and dest.stat().st_size == info.file_size:
-                if _crc32(dest) == info.CRC:
-                    return str(dest)
-            tmp = dest.with_name(f".{dest.name}.spe-partial")
-            try:
-                with self.zip.open(info) as src, open(tmp, "wb") as out:
-                    while chunk := src.read(2**20):
-                        out.write(chunk)
-                os.replace(tmp, dest)
-            finally:
-                if tmp.exists():
-                    tmp.unlink()
+            with self.zip.open(info) as src, open(tmp, "wb") as out:
+                while chunk := src.read(2**20):
+                    out.write(chunk)
+            os.replace(tmp, dest)
+            written.append(dest)
         except (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError) as exc:
             raise DataError(f"{self.where(rel)}: cannot read it from the zip ({exc})") from None
-        except OSError as exc:
-            raise DataError(f"{dest}: cannot write the picture ({exc.strerror or exc})") from None
+        finally:
+            tmp.unlink(missing_ok=True)
         return str(dest)
 
     def close(self):
         self.zip.close()
+
+
+def _makedirs(folder, made):
+    """``folder`` and its missing parents, each one made recorded in ``made``."""
+    missing = []
+    while not os.path.isdir(folder):
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir()
+        made.append(path)
 
 
 def _crc32(path):

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import stat
+import struct
 import tempfile
 import warnings
 import zipfile
@@ -353,6 +354,27 @@ def test_hostile_zip_is_refused_and_nothing_written(tmp_path, entries, says):
     assert str(info.value).startswith(f"{path}: member ") and says in str(info.value)
     assert "\n" not in str(info.value)
     assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_zip_whose_sizes_lie_is_refused_and_nothing_written(tmp_path):
+    """A bomb that declares 100 bytes: only 100 are ever decompressed, its CRC fails, all is undone."""
+    files = special_files()
+    files["media/posts/202401/k.jpg"] = b"\x00" * 10 * 2**20  # the last picture copied
+    path = write(files, zip_path=tmp_path / "liar.zip")
+    name = b"media/posts/202401/k.jpg"
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        struct.pack_into("<I", data, z.getinfo(name.decode()).header_offset + 22, 100)
+    central = data.index(b"PK\x01\x02")  # the central directory's first entry
+    while data[central + 46 : central + 46 + len(name)] != name:
+        central = data.index(b"PK\x01\x02", central + 4)
+    struct.pack_into("<I", data, central + 24, 100)
+    path.write_bytes(bytes(data))
+    with pytest.raises(
+        DataError, match=r"liar\.zip:media/posts/202401/k\.jpg: cannot read it from the zip \(Bad CRC"
+    ):
+        load_instagram_export(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["liar.zip"]
 
 
 @pytest.mark.parametrize("uri", ["../outside.jpg", "/etc/passwd", "media/../../outside.jpg", "C:\\x.jpg"])
