@@ -2,7 +2,7 @@
 
 Layouts and variants read, each kept in a fixture of tests/test_instagram.py
 (checked against public projects that parse these downloads, see
-docs/user_guide/your_data.rst):
+docs/user_guide/own_data.rst):
 
 - the insights file, the only place with like counts:
   ``logged_information/past_instagram_insights/posts.json`` (recent) or
