@@ -217,6 +217,13 @@ def test_make_posts_round_trip(tmp_path):
             assert Path(ours).read_bytes() == Path(theirs).read_bytes()
 
 
+def test_an_older_posts_file_beside_the_recent_one_is_not_counted_twice(tmp_path):
+    files = special_files()
+    files["content/posts_1.json"] = files[LAYOUTS["recent"][1]] + [single("x", 1_600_000_000, "older")]
+    df, caught = _load(write(files, root=tmp_path / "both"))
+    assert len(df) == 3 and "skipped 4 of 7 post(s)" in caught[0]
+
+
 def test_zip_pictures_go_to_a_named_folder_once(tmp_path):
     zip_path = write(special_files(), zip_path=tmp_path / "instagram-you.zip")
     df, _ = _load(zip_path)
