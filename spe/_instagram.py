@@ -224,6 +224,22 @@ def _kind(uris):
     return None, "video" if videos else "other"
 
 
+def _picture(insight, entry):
+    """``(first photo, number of photos)`` of an insights post, or ``(None, "video" | "other")``.
+
+    From its post in the posts files where there is one (a carousel's every
+    picture, a video's own file); else from the insights' thumbnail alone,
+    the number of pictures then unknown (NaN).
+    """
+    if entry is not None:
+        entry["matched"] = True
+        return _kind(entry["uris"] or [insight["uri"] or ""])
+    if insight["video"]:
+        return None, "video"
+    photo, count = _kind([insight["uri"] or ""])
+    return (photo, np.nan) if photo else (None, count)
+
+
 def _rows(source, rel, posts):
     """The rows of the posts with a picture and a like count, and the counts of those skipped."""
     entries, by_uri, by_time = posts
@@ -237,19 +253,12 @@ def _rows(source, rel, posts):
     for number, post in enumerate(listed, start=1):
         where = f"{source.where(rel)}, post {number}"
         insight = _insight(post, where)
-        same_time = by_time.get(insight["seconds"], [])
-        entry = by_uri.get(insight["uri"]) or (same_time[0] if len(same_time) == 1 else None)
-        if entry is not None:
-            entry["matched"] = True
-            photo, pictures = _kind(entry["uris"] or [insight["uri"] or ""])
-        elif insight["video"]:
-            photo, pictures = None, "video"
-        else:
-            photo, pictures = _kind([insight["uri"] or ""])
-            pictures = np.nan if photo else pictures  # a post the posts files do not hold
         if insight["seconds"] is None:
             raise DataError(f"{where}: no creation time (Media Thumbnail creation_timestamp)")
-        if photo is None and pictures == "video":
+        same_time = by_time.get(insight["seconds"], [])
+        entry = by_uri.get(insight["uri"]) or (same_time[0] if len(same_time) == 1 else None)
+        photo, pictures = _picture(insight, entry)
+        if pictures == "video":
             skipped["video"] += 1
         elif np.isnan(insight["likes"]):
             skipped["likes"] += 1
@@ -258,8 +267,10 @@ def _rows(source, rel, posts):
         else:
             caption = entry["caption"] if entry and entry["caption"] is not None else insight["caption"]
             counts = {k: insight[k] for k in _FIELDS}
-            rows.append({"image": photo, "where": where, "seconds": insight["seconds"], "caption": caption,
-                         "pictures": pictures, **counts})  # fmt: skip
+            rows.append(
+                {"image": photo, "where": where, "seconds": insight["seconds"], "caption": caption}
+                | {"pictures": pictures, **counts}
+            )
     skipped["likes"] += sum(not e["matched"] for e in entries)
     return rows, skipped
 
