@@ -230,9 +230,7 @@ class _ZipDownload:
 
     def _copy(self, info, rel, media, written, made):
         dest = media / rel
-        _makedirs(dest.parent, made)
-        if not Path(os.path.realpath(dest.parent)).is_relative_to(media):
-            raise DataError(f"{dest.parent}: a symlink out of the pictures folder {media}; refused")
+        _makedirs(dest.parent, made, inside=media)
         if dest.is_file() and not dest.is_symlink() and dest.stat().st_size == info.file_size:
             if _crc32(dest) == info.CRC:
                 return str(dest)
@@ -253,12 +251,18 @@ class _ZipDownload:
         self.zip.close()
 
 
-def _makedirs(folder, made):
-    """``folder`` and its missing parents, each one made recorded in ``made``."""
+def _makedirs(folder, made, inside=None):
+    """``folder`` and its missing parents, each one made recorded in ``made``.
+
+    With ``inside``, the folders are made only if the existing one they go
+    into is really inside it: a symlink there must not lead the copy out.
+    """
     missing = []
     while not os.path.isdir(folder):
         missing.append(folder)
         folder = folder.parent
+    if inside is not None and not Path(os.path.realpath(folder)).is_relative_to(inside):
+        raise DataError(f"{folder}: a symlink out of the pictures folder {inside}; refused")
     for path in reversed(missing):
         path.mkdir()
         made.append(path)

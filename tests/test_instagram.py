@@ -410,6 +410,43 @@ def test_folder_symlink_out_of_the_download_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("as_zip", [False, True])
+def test_json_larger_than_the_bound_is_refused_before_parsing(tmp_path, as_zip, monkeypatch):
+    import spe._instagram_zip
+
+    monkeypatch.setattr(spe._instagram_zip, "MAX_JSON_BYTES", 1000)  # the real bound is 64 MiB
+    path = tmp_path / ("d.zip" if as_zip else "d")
+    write(special_files(), **({"zip_path": path} if as_zip else {"root": path}))
+    with pytest.raises(
+        DataError, match=r"posts(_1)?\.json: .*(more than|bytes, more than the) 1,000"
+    ) as info:
+        load_instagram_export(path)
+    assert str(info.value).startswith(str(path)) and "refused" in str(info.value)
+
+
+def test_pictures_folder_with_a_symlink_out_is_refused(tmp_path):
+    zip_path = write(special_files(), zip_path=tmp_path / "you.zip")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "you-pictures").mkdir()
+    (tmp_path / "you-pictures" / "media").symlink_to(outside, target_is_directory=True)
+    made = []
+    real_mkdir = Path.mkdir
+
+    def watched(self, *args, **kwargs):
+        made.append(self)
+        return real_mkdir(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Path, "mkdir", watched)
+        with pytest.raises(
+            DataError, match=r"media: a symlink out of the pictures folder .*you-pictures; refused"
+        ):
+            load_instagram_export(zip_path)
+    assert list(outside.iterdir()) == []
+    assert not any(Path(os.path.realpath(p)).is_relative_to(outside) for p in made)
+
+
+@pytest.mark.parametrize("as_zip", [False, True])
 def test_deep_json_is_refused(tmp_path, as_zip):
     files = special_files()
     files[LAYOUTS["recent"][1]] = b"[" * 200_000 + b"]" * 200_000
