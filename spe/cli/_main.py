@@ -42,6 +42,12 @@ def _ints(text):
         raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
 
 
+_DATA_HELP = (
+    "a seed-format folder, a CSV file, an instaloader profile folder, or Instagram's own download "
+    "(its .zip or the folder it unzips to; a zip's pictures are copied beside it, into NAME-pictures/)"
+)
+
+
 def _build_parser():
     parser = argparse.ArgumentParser(
         prog="spe",
@@ -57,9 +63,7 @@ def _build_parser():
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def data_options(p, folds=5, walk=False):
-        p.add_argument(
-            "data", metavar="DATA", help="a seed-format folder, a CSV file or an instaloader profile folder"
-        )
+        p.add_argument("data", metavar="DATA", help=_DATA_HELP)
         p.add_argument(
             "--cv",
             choices=("walk", "time", "kfold") if walk else ("time", "kfold"),
@@ -123,7 +127,7 @@ def _build_parser():
     p.add_argument("--out", type=Path, help="folder for results, heatmap and the best model")
 
     p = sub.add_parser("fit", parents=[common], help="fit on all posts and save the model")
-    p.add_argument("data", metavar="DATA")
+    p.add_argument("data", metavar="DATA", help=_DATA_HELP)
     p.add_argument("--out", type=Path, required=True, metavar="MODEL_DIR")
     p.add_argument(
         "--model",

@@ -132,6 +132,8 @@ def load_checked(path, size, cache_dir=None):
     from ..models._candidates import cache_params as _cache_params
 
     data = load_data(path)
+    if "media_dir" in data.attrs:  # a zip's pictures, copied where the user can see them
+        say(f"Pictures of {path} are in {data.attrs['media_dir']}")
     ImageLoader(size=(size, size), n_jobs=-1, **_cache_params(cache_dir)).check(data)
     say(summary(data))
     return data

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import DataError
+from ._instagram import is_instagram_export, load_instagram_export
 from ._parsing import (
     IMAGE_EXTENSIONS,
     LIKES_FILE,
@@ -31,7 +32,7 @@ from ._parsing import (
     _real_path,
 )
 
-__all__ = ["LIKES_FILE", "load_csv", "load_data", "load_folder", "load_instaloader"]
+__all__ = ["LIKES_FILE", "load_csv", "load_data", "load_folder", "load_instagram_export", "load_instaloader"]
 
 _CSV_OPTIONAL = ("timestamp", "comments", "caption", "followers", "post_index")
 
@@ -324,7 +325,9 @@ def load_instaloader(path, *, include_videos=False, missing_image="raise"):
 def load_data(path):
     """Read posts from any supported source, detected from ``path``.
 
-    A ``.csv`` file goes to :func:`load_csv`; a folder with ``*_UTC.json``
+    A ``.csv`` file goes to :func:`load_csv`; Instagram's own download, a
+    ``.zip`` file or a folder laid out as one (``your_instagram_activity/``
+    ...), to :func:`load_instagram_export`; a folder with ``*_UTC.json``
     or ``*_UTC.json.xz`` metadata to :func:`load_instaloader`; any other
     folder to :func:`load_folder`.
 
@@ -352,6 +355,9 @@ def load_data(path):
     p = _real_path(path)
     if p.suffix.lower() == ".csv" and os.path.exists(p) and not os.path.isdir(p):
         return load_csv(p)
+    # spe reads no other zip, so any .zip goes to the download's reader, which says what it lacks.
+    if (p.suffix.lower() == ".zip" and os.path.isfile(p)) or is_instagram_export(p):
+        return load_instagram_export(p)
     if os.path.isdir(p):
         if any(p.glob("*_UTC.json.xz")) or any(p.glob("*_UTC.json")):
             return load_instaloader(p)
@@ -360,5 +366,5 @@ def load_data(path):
         raise DataError(f"No such file or folder: {p}")
     raise DataError(
         f"{p}: not a recognised data source (a .csv file, a folder of numbered "
-        "images with y_likes_data.txt, or an instaloader profile folder)"
+        "images with y_likes_data.txt, an instaloader profile folder, or Instagram's own download)"
     )
