@@ -53,6 +53,7 @@ def test_grid_search_on_dask_equals_local(client, posts):
     np.testing.assert_allclose(remote.predict(posts[:3]), local.predict(posts[:3]), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_evaluate_on_dask_equals_local(client, posts):
     local = evaluate(_pipe(), posts, n_splits=2)
     with parallel_config(backend="dask"):
@@ -71,6 +72,7 @@ def test_workers_limit_tensorflow_threads(client):
     assert set(client.run(threads).values()) == {1}
 
 
+@pytest.mark.slow
 def test_cross_validate_on_dask_equals_local(client, posts):
     from sklearn.model_selection import cross_validate
 
