@@ -43,7 +43,7 @@ def _optional(check):
 
 # field -> check, for the fields spe reads; other fields are kept as they are.
 _TOP = {
-    "format_version": lambda v: _whole(v) and v >= 1,
+    "format_version": _whole,  # which numbers spe reads is the loader's to say
     "saved_at": _optional(lambda v: isinstance(v, str)),
     "keras_backend": _optional(lambda v: isinstance(v, str)),
     "versions": _optional(
