@@ -149,16 +149,22 @@ def test_load_refuses_a_pipeline_memory_anywhere(posts, tmp_path):
     assert not (tmp_path / "jar").exists()
 
 
-def test_format1_with_a_cache_folder_is_refused(posts, tmp_path):
-    """Item 3: a format-1 ``spe.json`` naming ``loader.cache_dir``."""
+def _format1_folder(posts, tmp_path, **loader):
+    """A format-1 folder of a tiny CNN whose ``spe.json`` says ``loader`` settings of a sender's choosing."""
     pipe = make_pipeline(
         ImageLoader(size=(8, 8)),
         spe.CNNLikesRegressor(epochs=1, batch_size=8, conv_filters=(2,), dense_units=4, random_state=0),
     ).fit(posts, posts["likes"])
     folder = save_format1(pipe, tmp_path / "old")
     meta = json.loads((folder / "spe.json").read_text())
-    meta["loader"]["cache_dir"] = str(tmp_path / "written")
+    meta["loader"].update(loader)
     (folder / "spe.json").write_text(json.dumps(meta))
+    return folder
+
+
+def test_format1_with_a_cache_folder_is_refused(posts, tmp_path):
+    """Item 3: a format-1 ``spe.json`` naming ``loader.cache_dir``."""
+    folder = _format1_folder(posts, tmp_path, cache_dir=str(tmp_path / "written"))
     with pytest.raises(ModelLoadError, match="loader.cache_dir"):
         load_model(folder)
     assert not (tmp_path / "written").exists()
@@ -292,13 +298,6 @@ def test_a_picture_size_bomb_is_refused_at_load(posts, tmp_path):
 
 
 def test_a_format1_size_bomb_is_refused_at_load(posts, tmp_path):
-    pipe = make_pipeline(
-        ImageLoader(size=(8, 8)),
-        spe.CNNLikesRegressor(epochs=1, batch_size=8, conv_filters=(2,), dense_units=4, random_state=0),
-    ).fit(posts, posts["likes"])
-    folder = save_format1(pipe, tmp_path / "old")
-    meta = json.loads((folder / "spe.json").read_text())
-    meta["loader"]["size"] = [20000, 20000]
-    (folder / "spe.json").write_text(json.dumps(meta))
+    folder = _format1_folder(posts, tmp_path, size=[20000, 20000])
     with pytest.raises(ModelLoadError, match="unusable picture size"):
         load_model(folder)
