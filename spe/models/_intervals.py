@@ -167,7 +167,9 @@ class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, Regresso
         The level the calibration is read at for the next post: ``confidence``
         moved after each walked post by adaptive conformal inference (above
         ``confidence`` when recent posts fell outside their intervals more
-        often than ``1 - confidence`` of the time).
+        often than ``1 - confidence`` of the time). It can leave (0, 1)
+        after a long run of misses or hits: the intervals then use the
+        largest (or smallest) calibration error.
     trend_ : AutoTrendRegressor
         The trend fitted on all posts: the scale of new posts' intervals.
     walk_ : DataFrame
@@ -286,7 +288,9 @@ class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, Regresso
         residuals = (walk["actual"] - walk["predicted"]).to_numpy()
         if start is None:
             start = max(MIN_CALIBRATION, posts_needed(confidence))
-        return adapt(residuals, walk["trend"].to_numpy(), confidence, self._aci_step(), start, level)[2]
+        return float(
+            adapt(residuals, walk["trend"].to_numpy(), confidence, self._aci_step(), start, level)[2]
+        )
 
     @available_if(_updates)
     def partial_fit(self, X, y):
