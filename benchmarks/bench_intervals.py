@@ -24,10 +24,11 @@ Prints, per account, model and way, the coverage pooled over the seeds
 width's ratio to the fixed level's; then the same for single ``--small``-post
 accounts, one row per seed.
 
-``--forward``: instead, fits :class:`spe.ConformalLikesRegressor` on the
-first half of each account and asks it about each later post in turn, its
-trend and its calibration updated with ``partial_fit`` after each, fixed
-against adaptive.
+``--forward``: instead, fits :class:`spe.ConformalLikesRegressor` around the
+trend on the first half of each account and asks it about each later post in
+turn, its trend and its calibration updated with ``partial_fit`` after each,
+fixed level against adaptive (both calibrations grow with every post; before
+the level adapted, ``partial_fit`` left the calibration as fitted).
 """
 
 import argparse
