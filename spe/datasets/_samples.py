@@ -9,6 +9,7 @@ from sklearn.utils import check_random_state
 
 from ._parsing import LIKES_FILE
 from ._readers import load_folder
+from ._spiky import spiky_log_likes
 
 __all__ = ["make_posts"]
 
@@ -46,6 +47,7 @@ def make_posts(
     drift=None,
     noise=None,
     realistic=False,
+    spiky=False,
     time_effect=0.0,
     random_state=None,
     return_truth=False,
@@ -83,7 +85,11 @@ def make_posts(
     trend and drift dominate and the picture's effect is modest
     (``pixel_effect=0.7, trend=1.5, drift=0.06, noise=0.25``; 200 posts have a
     mean near 106, a standard deviation near 43 and a maximum near 300). Parameters
-    given explicitly override either preset.
+    given explicitly override either preset. ``spiky=True`` is an account that
+    is not well-behaved: the realistic preset plus spikes (4% of posts get 2
+    to 3 times their likes), level shifts that stay, and a change of regime
+    part-way (growth slows or reverses and the posts get noisier); see
+    ``spe/datasets/_spiky.py`` for the exact rule.
 
     Parameters
     ----------
@@ -104,6 +110,10 @@ def make_posts(
         Standard deviation of the log-normal noise (0.15, or 0.25).
     realistic : bool, default=False
         Use the realistic preset for the parameters not given.
+    spiky : bool, default=False
+        Use the realistic preset and add spikes, level shifts and a change of
+        regime. Drawn after everything else: the pictures, times and captions
+        are those of the realistic account of the same ``random_state``.
     time_effect : float, default=0.0
         Weight of the posting hour on log-likes (off in both presets):
         0.3 gives posts at 20:00 about 35% more likes, and posts at 8:00
@@ -125,7 +135,7 @@ def make_posts(
     truth : DataFrame
         Only with ``return_truth=True``: the true picture attributes,
         ``radius`` (pixels), ``red`` (bool) and ``pixel_score``, with the
-        same index as ``posts``.
+        same index as ``posts``; with ``spiky=True`` also ``spike`` (bool).
 
     Raises
     ------
@@ -145,7 +155,7 @@ def make_posts(
     >>> list(truth.columns)
     ['radius', 'red', 'pixel_score']
     """
-    preset = (0.7, 1.5, 0.06, 0.25) if realistic else (1.5, 0.5, 0.0, 0.15)
+    preset = (0.7, 1.5, 0.06, 0.25) if realistic or spiky else (1.5, 0.5, 0.0, 0.15)
     pixel_effect, trend, drift, noise = (
         default if value is None else value
         for value, default in zip((pixel_effect, trend, drift, noise), preset)
@@ -184,6 +194,9 @@ def make_posts(
     timestamps, captions = _post_times_and_captions(n_samples, rng)
     hour = (timestamps - timestamps.normalize()) / pd.Timedelta(hours=1)
     log_likes += time_effect * np.cos(2 * np.pi * (hour.to_numpy() - 20) / 24)
+    if spiky:  # drawn last: the other presets' accounts stay what they were for every seed
+        departures, spike = spiky_log_likes(n_samples, rng)
+        log_likes += departures
     likes = np.round(100.0 * np.exp(log_likes)).astype(np.int64)
     lines = ["# post number: likes (written by spe.datasets.make_posts)"]
     lines += [f"{i + 1}: {count}" for i, count in enumerate(likes)]
@@ -197,4 +210,6 @@ def make_posts(
         return posts
     # Apart from the posts: as columns, any selector by dtype would train on it.
     truth = pd.DataFrame({"radius": frac * side, "red": red, "pixel_score": pixels}, index=posts.index)
+    if spiky:
+        truth["spike"] = spike
     return posts, truth

@@ -238,7 +238,8 @@ def evaluate(
         ``80% coverage`` and ``80% width`` columns (named by the level).
         Each walked post after the first 20 gets the interval spe would
         have given before it was posted: split-conformal on the residuals
-        of the walked posts before it, relative to the trend's prediction
+        of the walked posts before it, relative to the trend's prediction,
+        at a level adapted to their misses
         (:func:`spe.walk_forward_intervals`, as
         :class:`~spe.ConformalLikesRegressor` calibrates); coverage is
         the share of those posts inside, width the mean in likes (NaN with

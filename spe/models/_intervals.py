@@ -10,19 +10,24 @@ measured relative to the account's level (crepes' normalized nonconformity,
 account gets 200 likes a post the intervals are twice as wide as at 100. The
 trend, not the model's own prediction, sets the scale, so a picture model
 that extrapolates to a tiny prediction does not get a tiny interval too.
+
+The level the calibration is read at adapts to the misses, post by post
+(adaptive conformal inference; ``_conformal`` has the arithmetic and why it
+is written here).
 """
 
-import math
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
 from sklearn.utils import check_scalar, column_or_1d, get_tags
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ..model_selection._walk import WalkForwardSplit, picture_skill, precompute_pictures, walk_forward_predict
-from ._base import DelegatesToEstimator
+from ._base import DelegatesToEstimator, _updates
+from ._conformal import ACI_STEP, adapt, calibrate, check_aci_step, check_confidence, interval, posts_needed
 from ._selection import AutoLikesRegressor
 from ._trend import AutoTrendRegressor
 
@@ -32,56 +37,8 @@ __all__ = ["ConformalLikesRegressor", "walk_forward_intervals"]
 MIN_CALIBRATION = 10
 
 
-def check_confidence(confidence, name="confidence"):
-    if isinstance(confidence, bool) or not isinstance(confidence, Real) or not 0 < confidence < 1:
-        raise ValueError(f"Parameter {name!r} must be a float in (0, 1), e.g. 0.8; got {confidence!r}.")
-    return float(confidence)
-
-
-def posts_needed(confidence):
-    """Fewest calibration residuals for which crepes gives a finite ``confidence`` interval.
-
-    crepes takes the ``int((1 - confidence) * (n + 1))``-th largest
-    residual, so below this count the interval is unbounded.
-
-    Parameters
-    ----------
-    confidence : float in (0, 1)
-
-    Returns
-    -------
-    int
-
-    Examples
-    --------
-    >>> from spe.models._intervals import posts_needed
-    >>> posts_needed(0.8), posts_needed(0.95)
-    (5, 19)
-    """
-    n = max(1, math.ceil(1 / (1 - confidence)) - 1)
-    while int((1 - confidence) * (n + 1)) < 1:  # crepes' own float arithmetic
-        n += 1
-    return n
-
-
-def _sigmas(scale):
-    # Difficulty of a post: the account's level (errors grow with the account).
-    return np.maximum(np.asarray(scale, dtype=np.float64), 1.0)
-
-
-def _conformal(residuals, scale=None):
-    from crepes import ConformalRegressor  # imported on use: crepes takes a second to import
-
-    return ConformalRegressor().fit(residuals, sigmas=None if scale is None else _sigmas(scale))
-
-
-def _interval(conformal, predicted, scale, confidence):
-    sigmas = _sigmas(scale) if conformal.normalized else None
-    return conformal.predict_int(predicted, sigmas=sigmas, confidence=confidence, y_min=0)
-
-
 def walk_forward_intervals(
-    actual, predicted, *, trend=None, confidence=0.8, min_calibration=20, normalize=True
+    actual, predicted, *, trend=None, confidence=0.8, min_calibration=20, normalize=True, aci_step=ACI_STEP
 ):
     """Honest online intervals: each post's from the residuals of the posts before it.
 
@@ -90,6 +47,11 @@ def walk_forward_intervals(
     ``0 .. i - 1`` only, the interval a person asking about post ``i``
     would have been given. Counting how often the actual likes fall inside
     measures the coverage without looking ahead.
+
+    The level the calibration is read at starts at ``confidence`` and
+    adapts (Gibbs and Candes 2021): up ``aci_step * confidence`` after a
+    miss, down ``aci_step * (1 - confidence)`` after a hit, so the share of
+    posts inside tends to ``confidence`` even where the errors drift.
 
     Parameters
     ----------
@@ -105,11 +67,21 @@ def walk_forward_intervals(
     normalize : bool, default=True
         Residuals relative to ``trend`` (crepes' ``sigmas``);
         ``False``: plain absolute residuals, the same width for every post.
+    aci_step : float in (0, 1] or None, default=0.05
+        Step size ``gamma`` of the adaptive level: larger reacts faster to
+        a run of misses and makes widths jumpier. ``None``: a fixed level,
+        plain split-conformal intervals, as spe gave before it adapted.
 
     Returns
     -------
     low, high : ndarray of shape (n_samples,)
         NaN during the warm-up; never below 0.
+
+    Raises
+    ------
+    ValueError
+        If ``confidence`` is not in (0, 1), ``aci_step`` not in (0, 1], or
+        no post comes after the warm-up (the message says how many are needed).
 
     Examples
     --------
@@ -123,22 +95,22 @@ def walk_forward_intervals(
     >>> round(float(inside[20:].mean()), 1)
     0.8
     """
-    confidence = check_confidence(confidence)
+    confidence, aci_step = check_confidence(confidence), check_aci_step(aci_step)
     check_scalar(min_calibration, "min_calibration", Integral, min_val=1)
     actual = column_or_1d(actual, dtype=np.float64)
     predicted = column_or_1d(predicted, dtype=np.float64)
     if len(actual) != len(predicted):
         raise ValueError(f"actual and predicted differ in length: {len(actual)} and {len(predicted)}.")
-    residuals = actual - predicted
+    start = max(min_calibration, posts_needed(confidence))
+    if len(actual) <= start:
+        raise ValueError(
+            f"walk_forward_intervals needs at least {start + 1} walked posts: {start} to calibrate "
+            f"(min_calibration={min_calibration}, confidence={confidence:g}) and one to give an "
+            f"interval; got {len(actual)}."
+        )
     scale = predicted if trend is None else column_or_1d(trend, dtype=np.float64)
-    if not normalize:
-        scale = None
-    low, high = np.full(len(actual), np.nan), np.full(len(actual), np.nan)
-    for i in range(max(min_calibration, posts_needed(confidence)), len(actual)):
-        conformal = _conformal(residuals[:i], None if scale is None else scale[:i])
-        here = None if scale is None else scale[i : i + 1]
-        low[i], high[i] = _interval(conformal, predicted[i : i + 1], here, confidence)[0]
-    return low, high
+    half, _, _ = adapt(actual - predicted, scale if normalize else None, confidence, aci_step, start)
+    return np.maximum(predicted - half, 0.0), predicted + half
 
 
 class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixin, BaseEstimator):
@@ -156,6 +128,14 @@ class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, Regresso
     fell short (see :ref:`intervals`). The estimator and the trend are then
     fitted on all posts.
 
+    The level the calibration is read at adapts to the misses (adaptive
+    conformal inference, Gibbs and Candes 2021; see
+    :func:`~spe.walk_forward_intervals`): walked over the posts in
+    :meth:`fit`, and moved again by each post :meth:`partial_fit` passes,
+    whose error before the model learned it also joins the calibration. An
+    account whose errors grew lately gets wider intervals than its whole
+    history alone would give.
+
     An :class:`~spe.AutoLikesRegressor` already walks its candidates
     forward in its own ``fit``; its walk is reused, not repeated.
 
@@ -172,6 +152,10 @@ class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, Regresso
         :class:`~spe.AutoLikesRegressor`, which walks with its own).
     refit_every : int, default=None
         Posts between refits in the walk; ``None`` means about 20 refits.
+    aci_step : float in (0, 1] or None, default=0.05
+        Step size of the adaptive level (see
+        :func:`~spe.walk_forward_intervals`); ``None``: the level stays
+        ``confidence`` (plain split-conformal intervals).
 
     Attributes
     ----------
@@ -179,12 +163,19 @@ class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, Regresso
         The estimator, fitted on all posts.
     conformal_ : crepes.ConformalRegressor
         Calibrated on the walked posts' residuals, divided by their trend.
+    adapted_confidence_ : float
+        The level the calibration is read at for the next post: ``confidence``
+        moved after each walked post by adaptive conformal inference (above
+        ``confidence`` when recent posts fell outside their intervals more
+        often than ``1 - confidence`` of the time). It can leave (0, 1)
+        after a long run of misses or hits: the intervals then use the
+        largest (or smallest) calibration error.
     trend_ : AutoTrendRegressor
         The trend fitted on all posts: the scale of new posts' intervals.
     walk_ : DataFrame
         One row per walked post: ``actual`` likes, the estimator's walk-forward
         prediction (``predicted``) and an :class:`~spe.AutoTrendRegressor`'s
-        (``trend``).
+        (``trend``); :meth:`partial_fit` adds a row per new post.
     picture_skill_ : tuple of float
         ``(rho, low, high)``: :func:`~spe.model_selection.picture_skill` over the
         walked posts; an interval above 0 means the picture part ranked
@@ -210,11 +201,12 @@ class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, Regresso
     ['actual', 'predicted', 'trend']
     """
 
-    def __init__(self, estimator=None, confidence=0.8, n_splits=5, refit_every=None):
+    def __init__(self, estimator=None, confidence=0.8, n_splits=5, refit_every=None, aci_step=ACI_STEP):
         self.estimator = estimator
         self.confidence = confidence
         self.n_splits = n_splits
         self.refit_every = refit_every
+        self.aci_step = aci_step
 
     def _estimator(self):
         return AutoLikesRegressor() if self.estimator is None else self.estimator
@@ -253,10 +245,11 @@ class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, Regresso
         Raises
         ------
         ValueError
-            If ``confidence`` is not in (0, 1), or too few posts are walked
-            to calibrate it.
+            If ``confidence`` is not in (0, 1), ``aci_step`` not in (0, 1],
+            or too few posts are walked to calibrate them.
         """
         confidence = check_confidence(self.confidence)
+        check_aci_step(self.aci_step)
         y = column_or_1d(y, dtype=np.float64, warn=True)
         needed = max(MIN_CALIBRATION, posts_needed(confidence))
         walked, cv = self._plan(len(y))
@@ -272,7 +265,8 @@ class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, Regresso
         actual = y[walked]
         trend = walk_forward_predict(AutoTrendRegressor(), X, y, cv)[walked]
         self.walk_ = pd.DataFrame({"actual": actual, "predicted": predicted, "trend": trend})
-        self.conformal_ = _conformal(actual - predicted, trend)
+        self.conformal_ = calibrate(actual - predicted, trend)
+        self.adapted_confidence_ = self._adapted(confidence)
         self.trend_ = AutoTrendRegressor().fit(X, y)
         self.picture_skill_ = tuple(float(v) for v in picture_skill(actual, predicted, trend))
         return self
@@ -282,8 +276,52 @@ class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, Regresso
         return self._estimator() if estimator is None else estimator
 
     def _updated_parts(self):
-        # The calibration stays as fitted; the intervals follow the trend.
         return [self.estimator_, self.trend_]
+
+    def _aci_step(self):
+        # A model fitted (and saved) before the level adapted has no aci_step: its level stays fixed.
+        return check_aci_step(getattr(self, "aci_step", None))
+
+    def _adapted(self, confidence, start=None, level=None):
+        """The level for the next post: ACI walked over ``walk_`` (from row ``start``, at ``level``)."""
+        walk = self.walk_
+        residuals = (walk["actual"] - walk["predicted"]).to_numpy()
+        if start is None:
+            start = max(MIN_CALIBRATION, posts_needed(confidence))
+        return float(
+            adapt(residuals, walk["trend"].to_numpy(), confidence, self._aci_step(), start, level)[2]
+        )
+
+    @available_if(_updates)
+    def partial_fit(self, X, y):
+        """Learn the posts observed since the last fit: the model's trend, and the calibration.
+
+        Each new post is first predicted as it would have been before it
+        was posted; its error joins the calibration and moves the adaptive
+        level (a miss widens the next intervals). Then the estimator's and
+        the scale's trends learn its likes.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The new posts, in posting order, none older than the latest post seen.
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self : ConformalLikesRegressor
+        """
+        check_is_fitted(self)
+        y = column_or_1d(y, dtype=np.float64, warn=True)
+        new = pd.DataFrame({"actual": y, "predicted": self.predict(X), "trend": self.trend_.predict(X)})
+        super().partial_fit(X, y)
+        seen = len(self.walk_)
+        self.walk_ = pd.concat([self.walk_, new], ignore_index=True)
+        self.conformal_ = calibrate(self.walk_["actual"] - self.walk_["predicted"], self.walk_["trend"])
+        if hasattr(self, "adapted_confidence_"):
+            confidence = check_confidence(self.confidence)
+            self.adapted_confidence_ = self._adapted(confidence, seen, self.adapted_confidence_)
+        return self
 
     def predict_interval(self, X, confidence=None):
         """Prediction intervals: low and high likes, never below 0.
@@ -293,7 +331,9 @@ class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, Regresso
         X : DataFrame
             Posts.
         confidence : float in (0, 1), default=None
-            ``None`` means the ``confidence`` the model was built with.
+            ``None`` means the ``confidence`` the model was built with. Either
+            is read at its adapted level (``adapted_confidence_`` for the
+            model's own), walked over the calibration posts.
 
         Returns
         -------
@@ -315,7 +355,12 @@ class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, Regresso
                 f"confidence={confidence:g} needs intervals calibrated on at least {needed} walked "
                 f"posts; this model has {have}. Lower the confidence or fit on more posts."
             )
-        return _interval(self.conformal_, self.predict(X), self.trend_.predict(X), confidence)
+        if confidence == check_confidence(self.confidence):
+            # A model fitted before the level adapted reads its calibration at the level asked.
+            level = getattr(self, "adapted_confidence_", confidence)
+        else:
+            level = self._adapted(confidence)
+        return interval(self.conformal_, self.predict(X), self.trend_.predict(X), level)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -323,7 +368,9 @@ class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, Regresso
         return tags
 
 
-def interval_scores(actual, predictions, *, trend=None, confidence=0.8, min_calibration=20):
+def interval_scores(
+    actual, predictions, *, trend=None, confidence=0.8, min_calibration=20, aci_step=ACI_STEP
+):
     """Coverage and mean width of each model's online intervals (:func:`walk_forward_intervals`).
 
     Parameters
@@ -338,6 +385,8 @@ def interval_scores(actual, predictions, *, trend=None, confidence=0.8, min_cali
     confidence : float in (0, 1), default=0.8
     min_calibration : int, default=20
         Warm-up posts without an interval.
+    aci_step : float in (0, 1] or None, default=0.05
+        Step size of the adaptive level; ``None``: fixed.
 
     Returns
     -------
@@ -352,21 +401,34 @@ def interval_scores(actual, predictions, *, trend=None, confidence=0.8, min_cali
     >>> import numpy as np
     >>> from spe.models._intervals import interval_scores
     >>> actual = np.arange(1.0, 31)
-    >>> interval_scores(actual, {"last": np.r_[1.0, actual[:-1]]}).round(2)
+    >>> last = {"last": np.r_[1.0, actual[:-1]]}
+    >>> interval_scores(actual, last, aci_step=None).round(2)  # the level stays at 80%
           80% coverage  80% width
     last           1.0       10.9
+    >>> interval_scores(actual, last).round(2)  # every post inside: the level falls, narrower
+          80% coverage  80% width
+    last           1.0       8.42
     """
     actual = column_or_1d(actual, dtype=np.float64)
     label = f"{check_confidence(confidence) * 100:g}%"
+    check_aci_step(aci_step)
+    check_scalar(min_calibration, "min_calibration", Integral, min_val=1)
+    # Too short a walk for any interval: NaN, not an error (evaluate scores short accounts too).
+    short = len(actual) <= max(min_calibration, posts_needed(confidence))
     rows = {}
     for name in predictions:
+        rows[name] = {f"{label} coverage": np.nan, f"{label} width": np.nan}
+        if short:
+            continue
         low, high = walk_forward_intervals(
-            actual, predictions[name], trend=trend, confidence=confidence, min_calibration=min_calibration
+            actual,
+            predictions[name],
+            trend=trend,
+            confidence=confidence,
+            min_calibration=min_calibration,
+            aci_step=aci_step,
         )
         kept = ~np.isnan(low)
         inside = (actual[kept] >= low[kept]) & (actual[kept] <= high[kept])
-        rows[name] = {
-            f"{label} coverage": inside.mean() if kept.any() else np.nan,
-            f"{label} width": (high - low)[kept].mean() if kept.any() else np.nan,
-        }
+        rows[name] = {f"{label} coverage": inside.mean(), f"{label} width": (high - low)[kept].mean()}
     return pd.DataFrame.from_dict(rows, orient="index")

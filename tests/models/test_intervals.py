@@ -9,13 +9,14 @@ from spe import (
     AutoLikesRegressor,
     AutoTrendRegressor,
     ConformalLikesRegressor,
+    EWMARegressor,
     ImageFeatures,
     LikesRegressor,
     RecentAverageRegressor,
     walk_forward_intervals,
 )
-from spe.datasets import make_posts
-from spe.evaluation import evaluate
+from spe.evaluation import WalkForwardSplit, evaluate, walk_forward_predict
+from spe.models._intervals import interval_scores
 
 from ..conftest import API_CHECKS
 
@@ -109,32 +110,69 @@ def test_online_intervals_hold_on_a_steady_series():
         assert lo <= inside <= hi, (normalize, inside)
 
 
-@pytest.mark.parametrize("pixel_effect", [None, 0.0])
-def test_evaluate_reports_coverage_that_holds(tmp_path, pixel_effect):
-    # Issue 13's goal: 80% intervals cover 75 to 85% of held-out posts, realistic and null accounts.
-    # Three accounts of 400 posts, 330 walked and 310 past the warm-up each: pooled, the sampling
-    # noise of the coverage is about sqrt(.16 / 930) = 0.013.
-    inside, walked = [], []
-    for seed in range(3):
-        posts = make_posts(
-            400,
-            directory=tmp_path / str(seed),
-            image_size=(8, 8),
-            realistic=True,
-            pixel_effect=pixel_effect,
-            random_state=seed,
-        )
-        # Trends refitted every 10 posts predict as if refitted every post (partial_fit in between).
-        report = evaluate({"trend": AutoTrendRegressor()}, posts, refit_every=10)
-        scores = report.scores
-        assert {"80% coverage", "80% width"} <= set(scores.columns)
-        assert (scores["80% width"] > 0).all()
-        n = len(report.predictions) - 20
-        inside.append(scores.loc["trend", "80% coverage"] * n)
-        walked.append(n)
-    coverage = sum(inside) / sum(walked)
-    print(f"pooled 80% coverage {coverage:.3f} over {sum(walked)} posts")
-    assert 0.75 <= coverage <= 0.85, coverage
+#: The trends an interval must hold with: the account's chosen trend and the robust geometric EWMA.
+#: Any trend with fit/predict on posts goes here (e.g. a robust AutoTrendRegressor option).
+TRENDS = {"AutoTrendRegressor": AutoTrendRegressor(), "EWMA of log likes": EWMARegressor(log=True)}
+PRESETS = {
+    "realistic": {"realistic": True},
+    "null": {"realistic": True, "pixel_effect": 0.0},
+    "spiky": {"spiky": True},
+}
+
+
+def _walked(account, preset, trend, seed, n=400):
+    """A trend's walk-forward predictions over one synthetic account: (actual, predicted)."""
+    posts = account(n, size=8, random_state=seed, **PRESETS[preset])
+    X, y = _xy(posts)
+    cv = WalkForwardSplit(n_splits=5).refitting(n, refit_every=10)
+    predicted = walk_forward_predict(TRENDS[trend], X, y, cv)
+    walked = ~np.isnan(predicted)
+    return y[walked], predicted[walked]
+
+
+def _pooled(walks, **options):
+    """Coverage pooled over accounts, and mean width, of walk_forward_intervals."""
+    inside, widths = [], []
+    for actual, predicted in walks:
+        low, high = walk_forward_intervals(actual, predicted, **options)
+        kept = ~np.isnan(low)
+        inside.append((actual[kept] >= low[kept]) & (actual[kept] <= high[kept]))
+        widths.append((high - low)[kept])
+    return np.concatenate(inside).mean(), np.concatenate(widths).mean()
+
+
+@pytest.mark.parametrize("trend", sorted(TRENDS))
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_pooled_coverage_holds_on_every_preset_with_any_trend(account, preset, trend):
+    # Issue 26's goal at full size: 3 accounts of 400 posts, 330 walked and 310 past the warm-up each;
+    # pooled, the sampling noise of an honest 80% coverage is about sqrt(.16 / 930) = 0.013.
+    walks = [_walked(account, preset, trend, seed) for seed in range(3)]
+    adaptive, adaptive_width = _pooled(walks)
+    fixed, fixed_width = _pooled(walks, aci_step=None)
+    print(f"{preset}, {trend}: coverage {fixed:.3f} -> {adaptive:.3f}", end=", ")
+    print(f"width {fixed_width:.1f} -> {adaptive_width:.1f}")
+    assert 0.77 <= adaptive <= 0.83, adaptive
+    if preset == "spiky":
+        # Today's fixed level under-covers the account that is not well-behaved.
+        assert fixed < 0.77, fixed
+    else:
+        assert adaptive_width <= 1.10 * fixed_width, (adaptive_width, fixed_width)
+
+
+def test_evaluate_scores_the_adaptive_intervals(account):
+    posts = account(200, size=8, spiky=True, random_state=1)
+    report = evaluate({"trend": AutoTrendRegressor()}, posts, refit_every=10)
+    walked = report.predictions
+    actual, trend = walked["actual"].to_numpy(), walked["trend chosen on training posts"].to_numpy()
+    for aci_step in (0.05, None):
+        low, high = walk_forward_intervals(actual, walked["trend"], trend=trend, aci_step=aci_step)
+        kept = ~np.isnan(low)
+        coverage = ((actual >= low) & (actual <= high))[kept].mean()
+        if aci_step:
+            assert report.scores.loc["trend", "80% coverage"] == pytest.approx(coverage)
+            assert report.scores.loc["trend", "80% width"] == pytest.approx((high - low)[kept].mean())
+        else:
+            assert report.scores.loc["trend", "80% coverage"] > coverage + 0.02  # fixed falls short here
 
 
 def test_time_protocol_leaves_the_interval_columns_out(posts):
@@ -142,20 +180,32 @@ def test_time_protocol_leaves_the_interval_columns_out(posts):
     assert not any("coverage" in column for column in report.scores.columns)
 
 
-def test_fitted_intervals_cover_the_next_posts(tmp_path):
-    # Fitted on the first 200 posts, asked about each of the next 200 in turn, its trend
-    # updated after each: about 80% of them inside.
-    posts = make_posts(400, directory=tmp_path, image_size=(8, 8), realistic=True, random_state=0)
+def _forward_coverage(posts, **options):
+    """Fitted on the first 200 posts, asked about each of the next 200 in turn, updated after each."""
     X, y = _xy(posts)
-    model = ConformalLikesRegressor(AutoTrendRegressor()).fit(X[:200], y[:200])
+    model = ConformalLikesRegressor(AutoTrendRegressor(), **options).fit(X[:200], y[:200])
     bounds = []
     for i in range(200, 400):
         bounds.append(model.predict_interval(X[i : i + 1])[0])
         model.partial_fit(X[i : i + 1], y[i : i + 1])
     low, high = np.array(bounds).T
-    coverage = ((y[200:] >= low) & (y[200:] <= high)).mean()
+    return ((y[200:] >= low) & (y[200:] <= high)).mean()
+
+
+def test_fitted_intervals_cover_the_next_posts(account):
+    # About 80% of the next 200 posts inside.
+    coverage = _forward_coverage(account(400, size=8, realistic=True, random_state=0))
     print(f"80% coverage of the next 200 posts {coverage:.3f}")
     assert 0.7 <= coverage <= 0.9, coverage
+
+
+def test_fitted_intervals_adapt_to_a_spiky_account(account):
+    # The second half of a spiky account is noisier than the first: a fixed level calibrated on the
+    # first half (and every later post) covers 70% of it; the level that adapts to the misses, 78%.
+    posts = account(400, size=8, spiky=True, random_state=1)
+    fixed, adaptive = _forward_coverage(posts, aci_step=None), _forward_coverage(posts)
+    print(f"80% coverage of the next 200 posts: fixed {fixed:.3f}, adaptive {adaptive:.3f}")
+    assert fixed < 0.75 and 0.75 <= adaptive <= 0.85, (fixed, adaptive)
 
 
 def test_the_trend_sets_the_width_not_the_picture(posts):
@@ -175,3 +225,102 @@ def test_the_trend_sets_the_width_not_the_picture(posts):
     by_trend = walk_forward_intervals(actual, predicted, trend=np.full(40, 100.0))
     by_prediction = walk_forward_intervals(actual, predicted)
     assert np.diff(by_trend, axis=0)[0, -1] > 10 * np.diff(by_prediction, axis=0)[0, -1]
+
+
+@pytest.mark.parametrize("aci_step", [0, -0.05, 1.5, "0.05", True])
+def test_bad_aci_step_is_named(posts, aci_step):
+    X, y = _xy(posts)
+    message = "'aci_step' must be a float in \\(0, 1\\], e.g. 0.05, or None"
+    with pytest.raises(ValueError, match=message):
+        walk_forward_intervals(y, y, aci_step=aci_step)
+    with pytest.raises(ValueError, match=message):
+        ConformalLikesRegressor(AutoTrendRegressor(), aci_step=aci_step).fit(X, y)
+    with pytest.raises(ValueError, match=message):
+        interval_scores(y, {"y": y}, aci_step=aci_step)
+
+
+def test_too_short_a_walk_says_how_many_posts_it_needs():
+    y = np.arange(1.0, 21)
+    with pytest.raises(
+        ValueError, match=r"needs at least 21 walked posts: 20 to calibrate \(min_calibration=20"
+    ):
+        walk_forward_intervals(y, y)
+    with pytest.raises(
+        ValueError, match=r"needs at least 20 walked posts: 19 to calibrate \(min_calibration=5, "
+    ):
+        walk_forward_intervals(y[:19], y[:19], min_calibration=5, confidence=0.95)
+    # evaluate scores short walks too: no interval, no error.
+    assert interval_scores(y, {"y": y}).isna().all().all()
+
+
+def test_the_fixed_level_is_split_conformal_as_before():
+    # aci_step=None gives exactly what spe gave before the level adapted: crepes' interval at the
+    # nominal level, calibrated on the residuals of the posts before each post.
+    from crepes import ConformalRegressor
+
+    rng = np.random.RandomState(0)
+    trend = 100 * np.exp(np.linspace(0, 1, 60))
+    predicted = trend * np.exp(0.1 * rng.randn(60))
+    actual = trend * np.exp(0.3 * rng.randn(60))
+    low, high = walk_forward_intervals(actual, predicted, trend=trend, aci_step=None)
+    for i in range(20, 60):
+        crepes = ConformalRegressor().fit(actual[:i] - predicted[:i], sigmas=trend[:i])
+        expected = crepes.predict_int(predicted[i : i + 1], sigmas=trend[i : i + 1], confidence=0.8, y_min=0)
+        np.testing.assert_allclose([low[i], high[i]], expected[0])
+
+
+def test_a_run_of_misses_widens_the_intervals_and_hits_narrow_them():
+    # Steady errors, then from post 60 on errors three times as large: the fixed level misses most
+    # of them; the adaptive level widens after each miss and catches up.
+    rng = np.random.RandomState(0)
+    predicted = np.full(160, 100.0)
+    noise = np.r_[np.full(60, 10.0), np.full(100, 30.0)] * rng.randn(160)
+    actual = predicted + noise
+    fixed = walk_forward_intervals(actual, predicted, aci_step=None)
+    adaptive = walk_forward_intervals(actual, predicted, aci_step=0.05)
+
+    def inside(bounds, part):
+        return ((actual >= bounds[0]) & (actual <= bounds[1]))[part].mean()
+
+    late = slice(60, None)
+    assert inside(fixed, late) < 0.65 and inside(adaptive, late) > inside(fixed, late) + 0.1
+    soon = slice(60, 100)  # the 40 posts after the change: the fixed calibration still remembers calm
+    assert np.diff(adaptive, axis=0)[0, soon].mean() > 1.3 * np.diff(fixed, axis=0)[0, soon].mean()
+    # Before the change, every hit lowered the level: narrower than the fixed level's or equal.
+    assert (np.diff(adaptive, axis=0)[0, 20:60] <= np.diff(fixed, axis=0)[0, 20:60] + 1e-9).mean() > 0.8
+
+
+def test_partial_fit_moves_the_level_by_the_step_after_a_miss_or_a_hit(posts):
+    X, y = _xy(posts)
+    model = ConformalLikesRegressor(AutoTrendRegressor(), aci_step=0.1).fit(X[:30], y[:30])
+    level, walked = model.adapted_confidence_, len(model.walk_)
+    low, high = model.predict_interval(X[30:31])[0]
+    model.partial_fit(X[30:31], [3 * high])  # far outside: a miss
+    assert model.adapted_confidence_ == pytest.approx(level + 0.1 * 0.8)
+    assert len(model.walk_) == walked + 1 and model.walk_["actual"].iloc[-1] == 3 * high
+    low, high = model.predict_interval(X[31:32])[0]
+    model.partial_fit(X[31:32], [(low + high) / 2])  # inside: a hit
+    assert model.adapted_confidence_ == pytest.approx(level + 0.1 * 0.8 - 0.1 * 0.2)
+    # The same level as walking the whole calibration afresh, and the calibration holds every post.
+    assert model._adapted(0.8) == pytest.approx(model.adapted_confidence_)
+    assert len(model.conformal_.alphas) == walked + 2
+    # A model with a fixed level keeps it, and still learns the new posts' errors.
+    fixed = ConformalLikesRegressor(AutoTrendRegressor(), aci_step=None).fit(X[:30], y[:30])
+    fixed.partial_fit(X[30:31], [3 * high])
+    assert fixed.adapted_confidence_ == 0.8 and len(fixed.conformal_.alphas) == walked + 1
+
+
+def test_saved_model_keeps_its_level_and_an_older_one_keeps_a_fixed_level(posts, tmp_path):
+    from spe.persistence import load_model, save_model
+
+    X, y = _xy(posts)
+    model = ConformalLikesRegressor(AutoTrendRegressor(), aci_step=0.2).fit(X[:35], y[:35])
+    assert model.adapted_confidence_ != 0.8  # 15 walked posts moved it
+    loaded = load_model(save_model(model, tmp_path / "model", data=posts.iloc[:35]))
+    assert loaded.adapted_confidence_ == model.adapted_confidence_
+    np.testing.assert_allclose(loaded.predict_interval(X[35:]), model.predict_interval(X[35:]))
+    # A model fitted before the level adapted has neither attribute: it keeps split-conformal intervals.
+    fixed = ConformalLikesRegressor(AutoTrendRegressor(), aci_step=None).fit(X[:35], y[:35])
+    del loaded.aci_step, loaded.adapted_confidence_
+    np.testing.assert_allclose(loaded.predict_interval(X[35:]), fixed.predict_interval(X[35:]))
+    np.testing.assert_allclose(loaded.predict_interval(X[35:], 0.9), fixed.predict_interval(X[35:], 0.9))
