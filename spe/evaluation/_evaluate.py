@@ -363,6 +363,7 @@ def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progres
             len(data),
             refit_every=refit_every or (None if has_network(model) else walk.test_size),
             refits=walk.n_splits,
+            aligned=False,  # this walk is not nested in another: no refit point to share
         )
         for name, model in models.items()
     }
