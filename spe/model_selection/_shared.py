@@ -99,19 +99,23 @@ class _Session:
     """One outer walk's posts, its refits (by estimator, update mode and refit point) and picture tables."""
 
     def __init__(self):
-        self.X = self.y = None
+        self.X = self.y = self.last = None
         self.refits, self.pictures = {}, {}
 
     def register(self, X, y):
         """Whether ``X, y`` is a prefix of the session's posts (or extends them: then it becomes them)."""
         if self.X is None:
             self.X, self.y = X, y
+            self.last = (X, y)
             return True
+        if self.last[0] is X and self.last[1] is y:
+            return True  # the candidates of one fit walk the same posts: checked once (both are held)
         short, long = ((X, y), (self.X, self.y)) if len(y) <= len(self.y) else ((self.X, self.y), (X, y))
         n = len(short[1])
         if not (np.array_equal(short[1], long[1][:n]) and _same_rows(short[0], long[0], n)):
             return False
         self.X, self.y = long
+        self.last = (X, y)
         return True
 
     def memo(self, key, X, y, update):

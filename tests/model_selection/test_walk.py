@@ -217,3 +217,31 @@ def test_refitting_on_one_more_post_extends_the_inner_walk(posts, count_fits, co
     assert len(count_fits) - before > 10
     frame = "walk_" if conformal else "walk_predictions_"
     pd.testing.assert_frame_equal(getattr(again, frame), getattr(alone, frame), check_exact=True)
+
+
+def test_every_kind_of_update_is_shared_exactly():
+    from sklearn.linear_model import SGDRegressor
+
+    from spe import AutoLikesRegressor, AutoTrendRegressor
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"post_index": np.arange(1.0, 41), "f": rng.normal(size=40)})
+    y = 100 + np.cumsum(rng.normal(0, 5, 40)) + 10 * X["f"].to_numpy()
+    own = AutoLikesRegressor(
+        {
+            "trend": AutoTrendRegressor(),  # updated a block at a time: it predicts from earlier posts only
+            "ridge": make_pipeline(StandardScaler(), Ridge()),  # no partial_fit
+            "sgd": SGDRegressor(random_state=0, eta0=1e-4, max_iter=5, tol=None),  # updated post by post
+        },
+        refit_every=3,
+    )
+    walk = WalkForwardSplit(min_train_size=34)
+    shared = walk_forward_predict(own, X, y, walk)
+    with shared_walks(False):
+        scratch = walk_forward_predict(own, X, y, walk)
+    np.testing.assert_array_equal(shared, scratch)
+    with shared_walks():
+        fitted = [clone(own).fit(X[:t], y[:t]) for t in (30, 31)]
+    with shared_walks(False):
+        alone = clone(own).fit(X[:31], y[:31])
+    pd.testing.assert_frame_equal(fitted[1].walk_predictions_, alone.walk_predictions_, check_exact=True)
