@@ -94,6 +94,9 @@ def main():
     parser.add_argument("--size", type=int, default=None, help="picture side (16, or 64 with --candidates)")
     parser.add_argument("--candidates", action="store_true")
     parser.add_argument("--today", default="switch", help="'switch' or the path of another checkout")
+    parser.add_argument(
+        "--today-up-to", type=int, default=None, help="measure today only up to this n (it grows as n**2)"
+    )
     args = parser.parse_args()
     kind = "candidates" if args.candidates else "own"
     sizes = args.n or ([185] if args.candidates else [100, 200, 400])
@@ -107,9 +110,16 @@ def main():
         f"{'shared s/post':>14} {'max |diff|':>11}"
     )
     for n in sizes:
-        old = measure(n, size, kind, today[0], today[1])
         new = measure(n, size, kind, "on", HERE)
         walked = len(new["predictions"])
+        if args.today_up_to is not None and n > args.today_up_to:
+            print(
+                f"{n:>5} {walked:>6} {'-':>9} {new['seconds']:>9.1f} {'-':>6} {'-':>13} "
+                f"{new['seconds'] / walked:>14.3f} {'-':>11}",
+                flush=True,
+            )
+            continue
+        old = measure(n, size, kind, today[0], today[1])
         columns = [c for c in new["predictions"].columns if c not in ("post_index", "fold", "actual")]
         diff = np.nanmax(
             np.abs(new["predictions"][columns].to_numpy() - old["predictions"][columns].to_numpy())
