@@ -70,6 +70,17 @@ def shared_walks(enabled=True):
         _SESSION.reset(token)
 
 
+def take(X, index):
+    """Rows ``index`` of ``X``; a run of consecutive rows as a slice (a view, not a copy).
+
+    A walk takes the first ``r`` posts at every refit: copying a frame's
+    rows each time costs more than fitting a trend on them.
+    """
+    if len(index) and index[-1] - index[0] == len(index) - 1 and (np.diff(index) == 1).all():
+        return _safe_indexing(X, slice(int(index[0]), int(index[-1]) + 1))
+    return _safe_indexing(X, index)
+
+
 def current():
     """The running session, ``_OFF``, or ``None`` (no walk running, sharing on)."""
     return _SESSION.get()
@@ -156,10 +167,10 @@ class _Memo:
                 # shorter block change nothing, and one call per block is what a walk from
                 # scratch makes.
                 seen = np.arange(refit.seen, end)
-                model.partial_fit(_safe_indexing(self.X, seen), self.y[seen])
+                model.partial_fit(take(self.X, seen), self.y[seen])
                 refit.seen = end
             # The whole block in one call, as from scratch (a batch can round differently from rows).
-            block = model.predict(_safe_indexing(self.X, test))
+            block = model.predict(take(self.X, test))
             refit.blocks[end] = np.asarray(block, dtype=np.float64).ravel()
         return refit.blocks[end]
 
@@ -168,8 +179,8 @@ class _Memo:
         for j in test:
             if j not in refit.rows:
                 for seen in range(refit.seen, j):
-                    refit.model.partial_fit(_safe_indexing(self.X, [seen]), self.y[[seen]])
+                    refit.model.partial_fit(take(self.X, [seen]), self.y[[seen]])
                 refit.seen = max(refit.seen, j)
-                row = _safe_indexing(self.X, [j])
+                row = take(self.X, [j])
                 refit.rows[j] = np.asarray(refit.model.predict(row), dtype=np.float64).ravel()[0]
         return np.array([refit.rows[j] for j in test])

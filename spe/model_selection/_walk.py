@@ -19,7 +19,7 @@ import pandas as pd
 from scipy.stats import bootstrap, spearmanr
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.model_selection import BaseCrossValidator
-from sklearn.utils import _safe_indexing, check_scalar
+from sklearn.utils import check_scalar
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples
 
@@ -251,8 +251,7 @@ def walk_forward_predict(estimator, X, y, cv, *, update=True):
     if session is None:
         # The outermost walk: the walks inside its refits share one session, for this call only.
         with shared_walks():
-            _shared.current().register(X, y)
-            return _walk(estimator, X, y, cv, update, memo=None)
+            return walk_forward_predict(estimator, X, y, cv, update=update)
     memo = None
     if session is not _shared._OFF and isinstance(cv, WalkForwardSplit):
         memo = session.memo(_shared_key(estimator), X, y, update)
@@ -260,7 +259,7 @@ def walk_forward_predict(estimator, X, y, cv, *, update=True):
 
 
 def _fit(estimator, X, y, train):
-    return clone(estimator).fit(_safe_indexing(X, train), y[train])
+    return clone(estimator).fit(_shared.take(X, train), y[train])
 
 
 def _walk(estimator, X, y, cv, update, memo):
@@ -270,7 +269,7 @@ def _walk(estimator, X, y, cv, update, memo):
             pred[test] = memo.predict(partial(_fit, estimator, X, y, train), len(train), test)
             continue
         model = _fit(estimator, X, y, train)
-        block = _safe_indexing(X, test)
+        block = _shared.take(X, test)
         if len(test) > 1 and update and hasattr(model, "partial_fit"):
             if getattr(model, "_predicts_from_earlier_posts", False):
                 # Its predictions use only strictly earlier posts: adding the whole
@@ -301,7 +300,7 @@ def _shared_key(estimator):
 def _one_by_one(model, X, y, test):
     pred = np.empty(len(test))
     for i, j in enumerate(test):
-        row = _safe_indexing(X, [j])
+        row = _shared.take(X, [j])
         pred[i] = np.asarray(model.predict(row), dtype=np.float64).ravel()[0]
         if i < len(test) - 1:
             model.partial_fit(row, y[[j]])
