@@ -33,6 +33,7 @@ from ..model_selection._walk import (
     has_pictures,
     picture_skill,
     precompute_pictures,
+    shared_walks,
     walk_forward_predict,
 )
 from ..models._baselines import RecentAverageRegressor
@@ -338,6 +339,7 @@ def evaluate(
     )
 
 
+@shared_walks()  # one session for every model's walk: a model walking inside fit reuses their refits
 def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progress, refit_every):
     """:func:`evaluate` with ``cv="walk"``: one walk-forward run per model."""
     if refit_every is not None:
