@@ -339,7 +339,7 @@ def evaluate(
     )
 
 
-@shared_walks()  # one session for every model's walk: a model walking inside fit reuses their refits
+@shared_walks(None)  # one session for all the models' walks (a model walking inside fit reuses their refits)
 def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progress, refit_every):
     """:func:`evaluate` with ``cv="walk"``: one walk-forward run per model."""
     if refit_every is not None:

@@ -45,7 +45,11 @@ def shared_walks(enabled=True):
 
     Parameters
     ----------
-    enabled : bool, default=True
+    enabled : bool or None, default=True
+        ``None``: as the enclosing code says (a session of its own only
+        where no ``shared_walks`` encloses it), what every function that
+        walks does (:func:`~spe.evaluation.evaluate` shares one session
+        between all its models).
 
     Yields
     ------
@@ -61,9 +65,12 @@ def shared_walks(enabled=True):
     ...     walk_forward_predict(RecentAverageRegressor(k=1), X, y, WalkForwardSplit(min_train_size=3))
     array([nan, nan, nan,  3.,  4.,  5.])
     """
-    if not isinstance(enabled, (bool, np.bool_)):
-        raise ValueError(f"shared_walks parameter 'enabled' must be True or False, got {enabled!r}.")
-    token = _SESSION.set(_Session() if enabled else _OFF)
+    if enabled is not None and not isinstance(enabled, (bool, np.bool_)):
+        raise ValueError(f"shared_walks parameter 'enabled' must be True, False or None, got {enabled!r}.")
+    if enabled is None and _SESSION.get() is not None:
+        yield  # as the enclosing code says: sharing switched off, or a session already open
+        return
+    token = _SESSION.set(_OFF if enabled is False else _Session())
     try:
         yield
     finally:

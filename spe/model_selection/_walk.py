@@ -130,9 +130,10 @@ class WalkForwardSplit(BaseCrossValidator):
             Posts between refits; ``None`` spreads about ``refits`` refits over the walked posts.
         refits : int, default=20
         aligned : bool, default=True
-            Refit points at the multiples of a power-of-two step, which
-            nested walks share; ``False``: ``ceil(walked posts / refits)``
-            posts between refits, counted from the first stretch.
+            Refit points at the multiples of the step (a power of two when
+            ``refit_every`` is ``None``), which nested walks share; ``False``:
+            every step from the first stretch on, the step being
+            ``ceil(walked posts / refits)`` when ``refit_every`` is ``None``.
 
         Returns
         -------
@@ -250,7 +251,7 @@ def walk_forward_predict(estimator, X, y, cv, *, update=True):
     session = _shared.current()
     if session is None:
         # The outermost walk: the walks inside its refits share one session, for this call only.
-        with shared_walks():
+        with shared_walks(None):
             return walk_forward_predict(estimator, X, y, cv, update=update)
     memo = None
     if session is not _shared._OFF and isinstance(cv, WalkForwardSplit):
