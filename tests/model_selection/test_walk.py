@@ -247,3 +247,18 @@ def test_every_kind_of_update_is_shared_exactly():
     with shared_walks(False):
         alone = clone(own).fit(X[:31], y[:31])
     pd.testing.assert_frame_equal(fitted[1].walk_predictions_, alone.walk_predictions_, check_exact=True)
+
+
+def test_evaluate_shares_refits_between_its_models_unless_switched_off(posts, count_fits):
+    walk = WalkForwardSplit(n_splits=2, min_train_size=34)
+    models = {"trend x picture": LikesRegressor(image_model=_features()), "own": _own_model()}
+    shared = evaluate(models, posts, cv=walk)
+    fits = len(count_fits)
+    with shared_walks(False):
+        scratch = evaluate(models, posts, cv=walk)
+    pd.testing.assert_frame_equal(shared.predictions, scratch.predictions, check_exact=True)
+    # The own model's candidate "trend x picture" reuses the outer walk's refit at every post.
+    assert fits < (len(count_fits) - fits) / 3
+    with pytest.raises(ValueError, match="'enabled'"):
+        with shared_walks("off"):
+            pass
