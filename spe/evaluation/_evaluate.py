@@ -33,6 +33,7 @@ from ..model_selection._walk import (
     has_pictures,
     picture_skill,
     precompute_pictures,
+    shared_walks,
     walk_forward_predict,
 )
 from ..models._baselines import RecentAverageRegressor
@@ -339,6 +340,7 @@ def evaluate(
     )
 
 
+@shared_walks(None)  # one session for all the models' walks (a model walking inside fit reuses their refits)
 def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progress, refit_every):
     """:func:`evaluate` with ``cv="walk"``: one walk-forward run per model."""
     if refit_every is not None:
@@ -364,6 +366,7 @@ def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progres
             len(data),
             refit_every=refit_every or (None if has_network(model) else walk.test_size),
             refits=walk.n_splits,
+            aligned=False,  # this walk is not nested in another: no refit point to share
         )
         for name, model in models.items()
     }

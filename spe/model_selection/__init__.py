@@ -3,7 +3,8 @@
 :class:`WalkForwardSplit` owns the refit policy (how often a model is
 refitted as it walks); :func:`walk_forward_predict` predicts every post
 from the posts before it; :func:`precompute_pictures` decodes and measures
-the pictures once for every fold; :func:`fast_grid_search` tunes a CNN's
+the pictures once for every fold; :func:`shared_walks` lets a walk nested in
+another predict each post once; :func:`fast_grid_search` tunes a CNN's
 epochs and learning rate (also importable as :mod:`spe.tuning`).
 """
 
@@ -14,6 +15,7 @@ from ._walk import (
     _Table,
     picture_skill,
     precompute_pictures,
+    shared_walks,
     walk_forward_predict,
 )
 
@@ -25,6 +27,7 @@ __all__ = [
     "limit_threads",
     "picture_skill",
     "precompute_pictures",
+    "shared_walks",
     "walk_forward_predict",
 ]
 

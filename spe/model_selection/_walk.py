@@ -8,7 +8,9 @@ decoded and featurized once per run (:func:`precompute_pictures`).
 """
 
 import math
+import pickle
 import sys
+from functools import partial
 from numbers import Integral
 
 import joblib
@@ -17,13 +19,15 @@ import pandas as pd
 from scipy.stats import bootstrap, spearmanr
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.model_selection import BaseCrossValidator
-from sklearn.utils import _safe_indexing, check_scalar
+from sklearn.utils import check_scalar
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples
 
 from .._tree import contains
+from . import _shared
+from ._shared import shared_walks
 
-__all__ = ["WalkForwardSplit", "picture_skill", "precompute_pictures", "walk_forward_predict"]
+__all__ = ["WalkForwardSplit", "picture_skill", "precompute_pictures", "shared_walks", "walk_forward_predict"]
 
 #: Refits of a walk inside ``fit`` when none is asked for (WalkForwardSplit.refitting).
 REFITS = 20
@@ -47,6 +51,12 @@ class WalkForwardSplit(BaseCrossValidator):
         Posts per split: the model is refitted every ``test_size`` posts.
     min_train_size : int, default=None
         Posts in the first training set; ``None`` means the first stretch above.
+    aligned : bool, default=False
+        Refit at the multiples of ``test_size`` (after the first training
+        set) instead of every ``test_size`` posts from the first stretch on:
+        refit points that stay put as posts are added, so a walk over more
+        posts reuses the refits of a walk over fewer (see :func:`shared_walks`).
+        The first block then runs from the first stretch to the next multiple.
 
     Examples
     --------
@@ -57,12 +67,16 @@ class WalkForwardSplit(BaseCrossValidator):
     [(3, [3, 4]), (5, [5, 6]), (7, [7, 8])]
     >>> cv.get_n_splits(np.zeros(9))
     3
+    >>> aligned = WalkForwardSplit(n_splits=2, test_size=2, aligned=True)
+    >>> [test.tolist() for train, test in aligned.split(np.zeros(9))]
+    [[3], [4, 5], [6, 7], [8]]
     """
 
-    def __init__(self, n_splits=5, test_size=1, min_train_size=None):
+    def __init__(self, n_splits=5, test_size=1, min_train_size=None, aligned=False):
         self.n_splits = n_splits
         self.test_size = test_size
         self.min_train_size = min_train_size
+        self.aligned = aligned
 
     def first_train_size(self, n_samples):
         """Posts in the first training set, checked against ``n_samples``.
@@ -91,19 +105,35 @@ class WalkForwardSplit(BaseCrossValidator):
             )
         return first
 
-    def refitting(self, n_samples, *, refit_every=None, refits=REFITS):
-        """This walk over ``n_samples`` posts, refitting every ``refit_every`` posts or ``refits`` times.
+    def refitting(self, n_samples, *, refit_every=None, refits=REFITS, aligned=True):
+        """This walk over ``n_samples`` posts, refitted every ``refit_every`` posts or about ``refits`` times.
 
         The refit policy of every walk in spe: a model walked inside ``fit``
         (:class:`~spe.AutoLikesRegressor`, :class:`~spe.ConformalLikesRegressor`)
-        refits about 20 times whatever the number of posts.
+        refits about 20 times whatever the number of posts. The posts between
+        refits are the power of two nearest ``walked posts / refits`` (so 14
+        to 28 refits for 20), and the refits fall on its multiples
+        (``aligned=True``): as the posts grow, a walk keeps its refit points
+        until the step doubles, and then keeps every other one. So the walk
+        inside ``fit`` on ``t + 1`` posts repeats the one on ``t`` posts
+        except for its newest post and its first block, and a walked
+        evaluation shares them (:func:`shared_walks`) instead of refitting
+        about 20 times per post. A walk that is never nested (a network
+        walked by :func:`~spe.evaluation.evaluate`, too big to keep one per
+        refit point) takes ``aligned=False``: exactly ``refits`` refits, from
+        the first stretch on.
 
         Parameters
         ----------
         n_samples : int
         refit_every : int, default=None
-            Posts between refits; ``None`` spreads ``refits`` refits over the walked posts.
+            Posts between refits; ``None`` spreads about ``refits`` refits over the walked posts.
         refits : int, default=20
+        aligned : bool, default=True
+            Refit points at the multiples of the step (a power of two when
+            ``refit_every`` is ``None``), which nested walks share; ``False``:
+            every step from the first stretch on, the step being
+            ``ceil(walked posts / refits)`` when ``refit_every`` is ``None``.
 
         Returns
         -------
@@ -113,12 +143,35 @@ class WalkForwardSplit(BaseCrossValidator):
         Examples
         --------
         >>> WalkForwardSplit(n_splits=5).refitting(120).test_size
-        5
+        4
         """
+        if not isinstance(aligned, (bool, np.bool_)):
+            raise ValueError(
+                f"WalkForwardSplit.refitting parameter 'aligned' must be True or False; got {aligned!r}."
+            )
         if refit_every is None:
-            refit_every = max(1, math.ceil((n_samples - self.first_train_size(n_samples)) / refits))
+            check_scalar(refits, "refits", Integral, min_val=1)
+            spread = (n_samples - self.first_train_size(n_samples)) / refits
+            if not aligned:
+                refit_every = max(1, math.ceil(spread))
+            else:
+                refit_every = 2 ** round(math.log2(spread)) if spread > 1 else 1
         check_scalar(refit_every, "refit_every", Integral, min_val=1)
-        return WalkForwardSplit(self.n_splits, test_size=refit_every, min_train_size=self.min_train_size)
+        return WalkForwardSplit(
+            self.n_splits, test_size=refit_every, min_train_size=self.min_train_size, aligned=bool(aligned)
+        )
+
+    def _starts(self, n_samples):
+        """The refit points: where each block of predicted posts starts."""
+        first = self.first_train_size(n_samples)
+        if not isinstance(self.aligned, (bool, np.bool_)):
+            raise ValueError(
+                f"WalkForwardSplit parameter 'aligned' must be True or False; got {self.aligned!r}."
+            )
+        if not self.aligned:
+            return list(range(first, n_samples, self.test_size))
+        step = self.test_size
+        return [first, *range((first // step + 1) * step, n_samples, step)]
 
     def split(self, X, y=None, groups=None):
         """Generate (train, test) indices in posting order.
@@ -133,8 +186,9 @@ class WalkForwardSplit(BaseCrossValidator):
         train, test : ndarray of int
         """
         n = _num_samples(X)
-        for start in range(self.first_train_size(n), n, self.test_size):
-            yield np.arange(start), np.arange(start, min(start + self.test_size, n))
+        starts = self._starts(n)
+        for start, stop in zip(starts, [*starts[1:], n]):
+            yield np.arange(start), np.arange(start, stop)
 
     def get_n_splits(self, X=None, y=None, groups=None):
         """Number of refits the walk makes over ``X``.
@@ -151,8 +205,7 @@ class WalkForwardSplit(BaseCrossValidator):
         """
         if X is None:
             raise ValueError("WalkForwardSplit.get_n_splits needs X: the count depends on the posts.")
-        n = _num_samples(X)
-        return math.ceil((n - self.first_train_size(n)) / self.test_size)
+        return len(self._starts(_num_samples(X)))
 
     def _iter_test_indices(self, X=None, y=None, groups=None):
         for _, test in self.split(X):
@@ -161,6 +214,10 @@ class WalkForwardSplit(BaseCrossValidator):
 
 def walk_forward_predict(estimator, X, y, cv, *, update=True):
     """Predict each post after the first stretch from the posts before it.
+
+    A model that walks forward inside its own ``fit`` shares its inner
+    walks across the refits of this walk (see :func:`shared_walks`): the
+    same predictions as refitting each from scratch, once per post.
 
     Parameters
     ----------
@@ -191,10 +248,29 @@ def walk_forward_predict(estimator, X, y, cv, *, update=True):
     array([nan, nan, nan,  3.,  4.,  5.])
     """
     y = np.asarray(y, dtype=np.float64)
+    session = _shared.current()
+    if session is None:
+        # The outermost walk: the walks inside its refits share one session, for this call only.
+        with shared_walks(None):
+            return walk_forward_predict(estimator, X, y, cv, update=update)
+    memo = None
+    if session is not _shared._OFF and isinstance(cv, WalkForwardSplit):
+        memo = session.memo(_shared_key(estimator), X, y, update)
+    return _walk(estimator, X, y, cv, update, memo)
+
+
+def _fit(estimator, X, y, train):
+    return clone(estimator).fit(_shared.take(X, train), y[train])
+
+
+def _walk(estimator, X, y, cv, update, memo):
     pred = np.full(len(y), np.nan)
     for train, test in cv.split(X):
-        model = clone(estimator).fit(_safe_indexing(X, train), y[train])
-        block = _safe_indexing(X, test)
+        if memo is not None:
+            pred[test] = memo.predict(partial(_fit, estimator, X, y, train), len(train), test)
+            continue
+        model = _fit(estimator, X, y, train)
+        block = _shared.take(X, test)
         if len(test) > 1 and update and hasattr(model, "partial_fit"):
             if getattr(model, "_predicts_from_earlier_posts", False):
                 # Its predictions use only strictly earlier posts: adding the whole
@@ -207,10 +283,25 @@ def walk_forward_predict(estimator, X, y, cv, *, update=True):
     return pred
 
 
+def _shared_key(estimator):
+    """The unfitted estimator as the key of its shared walks (a picture cache read as its transformer).
+
+    ``None`` (nothing shared) for a network, which a session would keep in
+    memory for every refit point, and for parameters that cannot be hashed.
+    """
+    if has_network(estimator):
+        return None
+    plain = _rebuild(estimator, lambda obj: obj.transformer if isinstance(obj, _PictureCache) else obj)
+    try:
+        return joblib.hash(plain)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return None
+
+
 def _one_by_one(model, X, y, test):
     pred = np.empty(len(test))
     for i, j in enumerate(test):
-        row = _safe_indexing(X, [j])
+        row = _shared.take(X, [j])
         pred[i] = np.asarray(model.predict(row), dtype=np.float64).ravel()[0]
         if i < len(test) - 1:
             model.partial_fit(row, y[[j]])
@@ -344,7 +435,11 @@ def precompute_pictures(estimator, X, cache=None):
         Posts; any other ``X`` leaves ``estimator`` as it is.
     cache : dict, default=None
         Shared between calls so that equal transformers in several
-        estimators are computed once.
+        estimators are computed once. During a walk forward (see
+        :func:`shared_walks`) the pictures of all its posts are computed
+        once for the whole walk, whatever ``cache``: a model that
+        precomputes in its own ``fit`` and is refitted at every step
+        featurizes each picture once, not once per step.
 
     Returns
     -------
@@ -368,15 +463,21 @@ def precompute_pictures(estimator, X, cache=None):
     if paths is None:
         return estimator
     cache = {} if cache is None else cache
-    keys = pd.unique(paths)
+    session = _shared.current()
+    store = getattr(session, "pictures", None)
+    walked = None if store is None or session.X is None else _paths(session.X)
+    # A picture's features depend on that picture alone: those of the walk's later posts leak nothing.
+    keys = pd.unique(paths if walked is None else np.concatenate([paths, walked]))
 
     def swap(obj):
         if not _is_picture_transformer(obj):
             return obj
         key = joblib.hash(obj)
         if key not in cache:
-            rows = np.asarray(clone(obj).fit(list(keys)).transform(list(keys)))
-            cache[key] = _Table(keys, rows)
+            if store is None or key not in store:
+                rows = np.asarray(clone(obj).fit(list(keys)).transform(list(keys)))
+                (cache if store is None else store)[key] = _Table(keys, rows)
+            cache[key] = cache[key] if store is None else store[key]
         return _PictureCache(transformer=obj, table=cache[key])
 
     return _rebuild(estimator, swap)

@@ -19,11 +19,32 @@ def order_as_numbers(values):
     fitted on one frame reads another frame's times on the same scale.
     """
     if pd.api.types.is_datetime64_any_dtype(values):
-        values = pd.Series(values)
-        if values.dt.tz is not None:
-            values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-        return values.astype("datetime64[ns]").astype("int64").astype(np.float64).to_frame()
+        return pd.Series(_order_numbers(values), index=values.index, name=values.name).to_frame()
     return values.to_frame() if isinstance(values, pd.Series) else values
+
+
+def _order_numbers(values, owner="X"):
+    """:func:`order_as_numbers` of a Series, as a float64 array: no frame, no sklearn check.
+
+    The fast path of every trend's fit, predict and partial_fit on a
+    DataFrame (a walk forward makes thousands of them on a few hundred rows).
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        if values.dt.tz is not None:
+            values = values.dt.tz_convert(None)  # UTC, then naive
+        if values.isna().any():
+            raise ValueError(
+                f"{owner}: column {values.name!r} has a missing time (NaT) in row {values.isna().argmax()}."
+            )
+        return values.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
+    try:
+        numbers = values.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"{owner}: column {values.name!r} must hold numbers or timestamps ({error})."
+        ) from None
+    assert_all_finite(numbers, input_name="X")
+    return numbers
 
 
 class PastLikesRegressor(RegressorMixin, BaseEstimator):
@@ -48,13 +69,15 @@ class PastLikesRegressor(RegressorMixin, BaseEstimator):
                     f"{type(self).__name__} reads the posting order from column {self.order!r}, "
                     f"which X does not have (columns: {list(X.columns)})."
                 )
-            X = order_as_numbers(X[self.order])
-            if not reset and hasattr(self, "n_features_in_"):
-                # Read by name: the column-name checks of validate_data add nothing but time
-                # (walk-forward evaluation calls this once per post).
-                values = np.asarray(X, dtype=np.float64)
-                assert_all_finite(values, input_name="X")
-                return values[:, 0]
+            # One column read by name, checked by hand: validate_data's conversions and
+            # name checks cost milliseconds, and a walk forward calls this thousands of times.
+            values = _order_numbers(X[self.order], owner=type(self).__name__)
+            if reset:
+                self.n_features_in_ = 1
+                self.feature_names_in_ = np.asarray([self.order], dtype=object)
+            elif not hasattr(self, "n_features_in_"):
+                check_is_fitted(self)
+            return values
         else:
             X = X if hasattr(X, "ndim") else np.asarray(X)
             if X.ndim == 1:
@@ -64,9 +87,15 @@ class PastLikesRegressor(RegressorMixin, BaseEstimator):
         return X[:, 0]
 
     def _likes(self, y, order):
-        y = column_or_1d(y, dtype=np.float64, warn=True)
-        check_consistent_length(order, y)
-        assert_all_finite(y, input_name="y")
+        if isinstance(y, pd.Series) and y.dtype.kind in "fiub":
+            y = y.to_numpy()
+        if not (isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "fiub"):
+            y = column_or_1d(y, dtype=np.float64, warn=True)
+        y = y.astype(np.float64, copy=False)
+        if len(y) != len(order):
+            check_consistent_length(order, y)
+        if not np.isfinite(y).all():
+            assert_all_finite(y, input_name="y")
         return y
 
     def fit(self, X, y):
@@ -141,7 +170,8 @@ class PastLikesRegressor(RegressorMixin, BaseEstimator):
         -------
         ndarray of int of shape (n_samples,)
         """
-        check_is_fitted(self)
+        if not hasattr(self, "order_"):
+            check_is_fitted(self)
         return np.searchsorted(self.order_, self._order_values(X, reset=False), side="left")
 
     def predict(self, X):

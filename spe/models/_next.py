@@ -348,7 +348,8 @@ def next_post_model(
         estimator.set_params(cnn__learning_rate=learning_rate)
     refit_every = None
     if found[_key(wanted)] == "CNN on pixels" and n_posts:
-        refit_every = WalkForwardSplit().refitting(n_posts, refits=5).test_size  # a network: 5 refits
+        # A network: 5 refits, counted from the first stretch (no nested walk shares them).
+        refit_every = WalkForwardSplit().refitting(n_posts, refits=5, aligned=False).test_size
     return ConformalLikesRegressor(estimator, refit_every=refit_every)
 
 

@@ -16,6 +16,7 @@ from spe.evaluation import (
     precompute_pictures,
     walk_forward_predict,
 )
+from spe.model_selection import shared_walks
 
 
 def _features(size=16):
@@ -125,20 +126,139 @@ def test_networks_are_refitted_as_often_as_the_time_folds(posts):
     assert has_network(cnn) and has_pictures(cnn)
     assert not has_network(LikesRegressor()) and has_pictures(LikesRegressor(image_model=_features()))
     report = evaluate({"CNN": cnn}, posts, n_splits=2)
-    assert "refitted every post (the CNN every 13)" in report.protocol
+    assert "refitted every post (the CNN every 13)" in report.protocol  # exactly n_splits refits
 
 
 @pytest.mark.parametrize("n", [12, 30, 121, 500])
-def test_refitting_spreads_about_20_refits_over_the_walk(n):
+def test_refitting_spreads_about_20_refits_over_the_walk_at_fixed_points(n):
     import math
 
     from spe.model_selection import WalkForwardSplit
 
     walk = WalkForwardSplit(n_splits=5)
     first = walk.first_train_size(n)
-    assert walk.refitting(n).test_size == max(1, math.ceil((n - first) / 20))
-    assert walk.refitting(n, refits=5).test_size == max(1, math.ceil((n - first) / 5))
+    step = walk.refitting(n).test_size
+    assert step & (step - 1) == 0 and (n - first) / 20 / 2**0.5 <= max(step, 1) <= max(
+        1, (n - first) / 20 * 2**0.5
+    )
+    assert walk.refitting(n, refits=5, aligned=False).test_size == max(1, math.ceil((n - first) / 5))
     assert walk.refitting(n, refit_every=3).test_size == 3
     assert walk.refitting(n).first_train_size(n) == first
+    # The refit points are multiples of the step: a walk over more posts keeps them.
+    starts = [train.size for train, _ in walk.refitting(n).split(np.zeros(n))]
+    assert starts[0] == first and all(s % step == 0 for s in starts[1:])
     with pytest.raises(ValueError, match="refit_every"):
         walk.refitting(n, refit_every=0)
+    with pytest.raises(ValueError, match="'aligned'"):
+        walk.refitting(n, aligned="yes")
+
+
+def test_aligned_splits_refit_at_multiples_and_name_a_bad_flag():
+    splits = list(WalkForwardSplit(min_train_size=5, test_size=4, aligned=True).split(np.zeros(14)))
+    assert [test.tolist() for _, test in splits] == [[5, 6, 7], [8, 9, 10, 11], [12, 13]]
+    assert all((train == np.arange(test[0])).all() for train, test in splits)
+    assert WalkForwardSplit(min_train_size=5, test_size=4, aligned=True).get_n_splits(np.zeros(14)) == 3
+    with pytest.raises(ValueError, match="'aligned'"):
+        list(WalkForwardSplit(aligned=1).split(np.zeros(14)))
+    with pytest.raises(ValueError, match="'enabled'"):
+        with shared_walks("no"):
+            pass
+
+
+def _own_model():
+    from spe import AutoLikesRegressor, AutoTrendRegressor
+
+    return AutoLikesRegressor(
+        {"trend": AutoTrendRegressor(), "trend x picture": LikesRegressor(image_model=_features())}
+    )
+
+
+@pytest.fixture
+def count_fits(monkeypatch):
+    """A list that gets one entry per LikesRegressor fit."""
+    calls = []
+    original = LikesRegressor.fit
+
+    def counting(self, X, y):
+        calls.append(len(y))
+        return original(self, X, y)
+
+    monkeypatch.setattr(LikesRegressor, "fit", counting)
+    return calls
+
+
+def test_a_nested_walk_predicts_as_from_scratch_fitting_each_post_once(posts, count_fits, count_decodes):
+    X, y = posts.drop(columns="likes"), posts["likes"].to_numpy(dtype=float)
+    walk = WalkForwardSplit(n_splits=3, min_train_size=34)
+    shared = walk_forward_predict(_own_model(), X, y, walk)
+    fits, decodes = len(count_fits), sum(count_decodes)
+    with shared_walks(False):
+        scratch = walk_forward_predict(_own_model(), X, y, walk)
+    # Bit for bit: every block is predicted in one call, as from scratch.
+    np.testing.assert_array_equal(shared, scratch)
+    assert decodes == len(posts)  # each picture once, though the candidates' pictures are cached inside fit
+    assert sum(count_decodes) - decodes >= 5 * len(posts)  # from scratch: once per outer step
+    # Per outer step: the model on all posts, the newest post's refit, a first block; not ~20 refits.
+    assert fits < (len(count_fits) - fits) / 3
+
+
+@pytest.mark.parametrize("conformal", [False, True])
+def test_refitting_on_one_more_post_extends_the_inner_walk(posts, count_fits, conformal):
+    from spe import ConformalLikesRegressor
+
+    model = ConformalLikesRegressor(_own_model()) if conformal else _own_model()
+    X, y = posts.drop(columns="likes"), posts["likes"].to_numpy(dtype=float)
+    with shared_walks():
+        clone(model).fit(X[:35], y[:35])
+        before = len(count_fits)
+        again = clone(model).fit(X[:36], y[:36])
+    # The new post's refit, a first block and the model on all posts (its walk's and its own).
+    assert len(count_fits) - before <= 3 + conformal
+    with shared_walks(False):
+        alone = clone(model).fit(X[:36], y[:36])
+    assert len(count_fits) - before > 10
+    frame = "walk_" if conformal else "walk_predictions_"
+    pd.testing.assert_frame_equal(getattr(again, frame), getattr(alone, frame), check_exact=True)
+
+
+def test_every_kind_of_update_is_shared_exactly():
+    from sklearn.linear_model import SGDRegressor
+
+    from spe import AutoLikesRegressor, AutoTrendRegressor
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"post_index": np.arange(1.0, 41), "f": rng.normal(size=40)})
+    y = 100 + np.cumsum(rng.normal(0, 5, 40)) + 10 * X["f"].to_numpy()
+    own = AutoLikesRegressor(
+        {
+            "trend": AutoTrendRegressor(),  # updated a block at a time: it predicts from earlier posts only
+            "ridge": make_pipeline(StandardScaler(), Ridge()),  # no partial_fit
+            "sgd": SGDRegressor(random_state=0, eta0=1e-4, max_iter=5, tol=None),  # updated post by post
+        },
+        refit_every=3,
+    )
+    walk = WalkForwardSplit(min_train_size=34)
+    shared = walk_forward_predict(own, X, y, walk)
+    with shared_walks(False):
+        scratch = walk_forward_predict(own, X, y, walk)
+    np.testing.assert_array_equal(shared, scratch)
+    with shared_walks():
+        fitted = [clone(own).fit(X[:t], y[:t]) for t in (30, 31)]
+    with shared_walks(False):
+        alone = clone(own).fit(X[:31], y[:31])
+    pd.testing.assert_frame_equal(fitted[1].walk_predictions_, alone.walk_predictions_, check_exact=True)
+
+
+def test_evaluate_shares_refits_between_its_models_unless_switched_off(posts, count_fits):
+    walk = WalkForwardSplit(n_splits=2, min_train_size=34)
+    models = {"trend x picture": LikesRegressor(image_model=_features()), "own": _own_model()}
+    shared = evaluate(models, posts, cv=walk)
+    fits = len(count_fits)
+    with shared_walks(False):
+        scratch = evaluate(models, posts, cv=walk)
+    pd.testing.assert_frame_equal(shared.predictions, scratch.predictions, check_exact=True)
+    # The own model's candidate "trend x picture" reuses the outer walk's refit at every post.
+    assert fits < (len(count_fits) - fits) / 3
+    with pytest.raises(ValueError, match="'enabled'"):
+        with shared_walks("off"):
+            pass

@@ -63,3 +63,27 @@ def test_timestamps_of_any_resolution_are_read_on_one_scale():
     np.testing.assert_allclose(model.predict(later), [2])
     aware = pd.DataFrame({"timestamp": pd.to_datetime(["2024-02-15"], utc=True).as_unit("s")})
     np.testing.assert_allclose(model.predict(aware), [2])
+
+
+def test_a_posts_frame_is_read_without_sklearns_full_validation(monkeypatch):
+    import spe.models._baselines as baselines
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("validate_data on a DataFrame of posts: the walk pays it thousands of times")
+
+    monkeypatch.setattr(baselines, "validate_data", refuse)
+    posts = pd.DataFrame({"post_index": np.arange(1, 7), "likes": [10.0, 20, 30, 40, 50, 60]})
+    model = RecentAverageRegressor(k=2).fit(posts[:4], posts["likes"][:4])
+    model.partial_fit(posts[4:5], posts["likes"][4:5].to_numpy())
+    np.testing.assert_allclose(model.predict(posts[5:]), [45])
+    assert model.n_features_in_ == 1 and list(model.feature_names_in_) == ["post_index"]
+    with pytest.raises(ValueError, match="'post_index' must hold numbers"):
+        RecentAverageRegressor().fit(pd.DataFrame({"post_index": ["a", "b"]}), [1, 2])
+    with pytest.raises(ValueError, match="infinity|NaN"):
+        RecentAverageRegressor().fit(pd.DataFrame({"post_index": [1.0, np.inf]}), [1, 2])
+    with pytest.raises(ValueError, match="'timestamp' has a missing time"):
+        RecentAverageRegressor(order="timestamp").fit(
+            pd.DataFrame({"timestamp": pd.to_datetime(["2024-01-01", None])}), [1, 2]
+        )
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        RecentAverageRegressor().fit(posts, [1, 2])
