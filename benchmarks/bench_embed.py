@@ -72,7 +72,10 @@ def pairwise_accuracy(actual, predicted):
 
 
 def own(embeddings):
-    candidates = {"trend": AutoTrendRegressor(), "trend x image features": LikesRegressor(image_model=picture_model())}
+    candidates = {
+        "trend": AutoTrendRegressor(),
+        "trend x image features": LikesRegressor(image_model=picture_model()),
+    }
     if embeddings:
         candidates["trend x embeddings"] = LikesRegressor(image_model=embedding_model(), target="log_ratio")
     return AutoLikesRegressor(candidates)
@@ -151,12 +154,14 @@ def account(name, n):
     for model_name, selected in chosen.items():
         print(f"  {model_name}, fitted on all posts, chose: {selected}")
     best_trend = table.loc["trend", "MAE"]
-    with_, without = table.loc["own model with embeddings", "MAE"], table.loc["own model without embeddings", "MAE"]
+    with_, without = (
+        table.loc["own model with embeddings", "MAE"],
+        table.loc["own model without embeddings", "MAE"],
+    )
+    gain = table.loc["trend x embeddings", "pairwise"] - table.loc["trend x image features", "pairwise"]
     print(
-        f"  own model MAE with / without embeddings: {with_ / without:.3f}; with / trend: {with_ / best_trend:.3f}; "
-        "pairwise, embeddings - image features: "
-        f"{100 * (table.loc['trend x embeddings', 'pairwise'] - table.loc['trend x image features', 'pairwise']):+.1f}"
-        " points"
+        f"  own model MAE with / without embeddings: {with_ / without:.3f}; with / trend: "
+        f"{with_ / best_trend:.3f}; pairwise, embeddings - image features: {100 * gain:+.1f} points"
     )
 
 

@@ -45,9 +45,13 @@ def _name(key):
 
 def _conv_bn(x, key_conv, key_bn, filters, kernel, stride=1, depthwise=False, relu=True):
     if depthwise:
-        x = keras.layers.DepthwiseConv2D(kernel, stride, padding="same", use_bias=False, name=_name(key_conv))(x)
+        x = keras.layers.DepthwiseConv2D(
+            kernel, stride, padding="same", use_bias=False, name=_name(key_conv)
+        )(x)
     else:
-        x = keras.layers.Conv2D(filters, kernel, stride, padding="same", use_bias=False, name=_name(key_conv))(x)
+        x = keras.layers.Conv2D(
+            filters, kernel, stride, padding="same", use_bias=False, name=_name(key_conv)
+        )(x)
     x = keras.layers.BatchNormalization(epsilon=_EPS, momentum=0.99, name=_name(key_bn))(x)
     return keras.layers.ReLU(max_value=6.0, name=_name(key_bn) + "_relu6")(x) if relu else x
 
@@ -80,15 +84,15 @@ def efficientnet_lite0(input_shape=(224, 224, 3), classes=1000):
     """
     inputs = keras.Input(shape=input_shape, name="image")
     variance = [s**2 for s in IMAGENET_STD]
-    x = keras.layers.Normalization(mean=list(IMAGENET_MEAN), variance=variance, name="imagenet_normalization")(
-        inputs
-    )
+    x = keras.layers.Normalization(
+        mean=list(IMAGENET_MEAN), variance=variance, name="imagenet_normalization"
+    )(inputs)
     x = _conv_bn(x, "_conv_stem", "_bn0", 32, 3, 2)
     index = 0
     for repeats, kernel, stride, expand, filters_in, filters_out in _STAGES:
-        for r in range(repeats):
-            x = _block(x, index, kernel, stride if r == 0 else 1, expand, filters_in if r == 0 else filters_out,
-                       filters_out)  # fmt: skip
+        for r in range(repeats):  # the first block of a stage strides and widens
+            step, width = (stride, filters_in) if r == 0 else (1, filters_out)
+            x = _block(x, index, kernel, step, expand, width, filters_out)
             index += 1
     x = _conv_bn(x, "_conv_head", "_bn1", 1280, 1)
     pooled = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)

@@ -1,4 +1,4 @@
-"""PretrainedEmbedder: pooled features of a pretrained backbone (offline EfficientNet-Lite0 or keras.applications)."""
+"""PretrainedEmbedder: pooled features of a pretrained backbone (EfficientNet-Lite0 offline, or Keras')."""
 
 import contextlib
 import functools
@@ -274,7 +274,11 @@ class PretrainedEmbedder(PicklesKerasModel, TransformerMixin, BaseEstimator):
     def _outputs(self, outputs):
         """(pooled, logits or None) from the network's output(s)."""
         # A shape (None, 576) is one output; [(None, 1280), (None, 1000)] or two arrays are two.
-        if isinstance(outputs, (list, tuple)) and len(outputs) == 2 and all(hasattr(o, "__len__") for o in outputs):
+        if (
+            isinstance(outputs, (list, tuple))
+            and len(outputs) == 2
+            and all(hasattr(o, "__len__") for o in outputs)
+        ):
             return outputs[0], outputs[1]
         return outputs, None
 
@@ -334,7 +338,9 @@ class PretrainedEmbedder(PicklesKerasModel, TransformerMixin, BaseEstimator):
                 f"classifier), got backbone={self.backbone!r}"
             )
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= 1000:
-            raise ValueError(f"PretrainedEmbedder.top_classes parameter 'k' must be an int in 1..1000, got {k!r}")
+            raise ValueError(
+                f"PretrainedEmbedder.top_classes parameter 'k' must be an int in 1..1000, got {k!r}"
+            )
         _, logits = self._predict(X)
         logits = np.asarray(logits, dtype=np.float64)
         probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))

@@ -146,7 +146,9 @@ def _read_legacy(path):
             header = f.read(8)
             count = struct.unpack("<q", header)[0] if len(header) == 8 else -1
             if count != storage.size:
-                raise ValueError(f"{path}: storage {key} holds {count} elements, its tensor says {storage.size}")
+                raise ValueError(
+                    f"{path}: storage {key} holds {count} elements, its tensor says {storage.size}"
+                )
             storage.array = _from_bytes(f.read(count * storage.dtype.itemsize), storage, path)
     return state
 

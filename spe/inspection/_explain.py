@@ -25,7 +25,7 @@ from ..exceptions import NotExplainableError
 from ..features._loader import ImageLoader
 from ..models._combined import LikesRegressor
 
-__all__ = ["WHOLE_PICTURE", "closest_posts", "feature_importance", "picture_contributions", "top_reasons"]
+__all__ = ["WHOLE_PICTURE", "feature_importance", "picture_contributions", "top_reasons"]
 
 #: The one reason of a picture model on embeddings: no feature of it has a name.
 WHOLE_PICTURE = "the picture as a whole"

