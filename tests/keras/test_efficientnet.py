@@ -49,6 +49,7 @@ def test_wrong_keys_or_shapes_are_refused_naming_the_file(small):
         load_torch_state_dict(small, {**state, "_fc.bias": np.zeros(999)}, source="w.pth")
 
 
+@pytest.mark.slow
 def test_saves_as_keras_and_loads_in_safe_mode():
     # Only Keras' built-in layers: a model folder's network loads without custom code.
     small = efficientnet_lite0(input_shape=(32, 32, 3), classes=4)
