@@ -81,10 +81,15 @@ def closest_posts(model, X, past, n=3):
     new = np.asarray(space.transform(X), dtype=np.float64)
     old = np.asarray(space.transform(past), dtype=np.float64)
     distance = np.sqrt(((new[:, None, :] - old[None, :, :]) ** 2).sum(axis=-1))
-    order = np.argsort(distance, axis=1, kind="stable")[:, :n]
-    likes = past["likes"].to_numpy(dtype=np.float64)
     trend = np.maximum(np.asarray(likes_model.trend_.predict(past), dtype=np.float64), 1.0)
     index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(new))
+    return _table(distance, n, index, past, trend)
+
+
+def _table(distance, n, index, past, trend):
+    """The ``n`` closest past posts of each new one (rows of ``distance``), as closest_posts returns them."""
+    order = np.argsort(distance, axis=1, kind="stable")[:, :n]
+    likes = past["likes"].to_numpy(dtype=np.float64)
     rows = [
         {
             "post": index[i],
@@ -95,7 +100,7 @@ def closest_posts(model, X, past, n=3):
             "vs trend": likes[j] / trend[j],
             "distance": float(distance[i, j]),
         }
-        for i in range(len(new))
+        for i in range(len(order))
         for rank, j in enumerate(order[i])
     ]
     return pd.DataFrame(rows, columns=["post", "rank", "past post", "image", "likes", "vs trend", "distance"])

@@ -190,12 +190,9 @@ def picture_contributions(model, X):
       multiply: ``exp(baseline) * prod(1 + contribution)`` is the factor.
     - ``"residual"``: likes above or below the trend, additive like ratio.
 
-    Features without a meaning in words (embeddings, PCA components) are
-    not explained as ``pca0``: their contributions are summed into one
-    column, ``"the picture as a whole"`` (:data:`WHOLE_PICTURE`), how far
-    the picture moves the factor from the account's average picture;
-    :func:`closest_posts` then says which past posts it resembles. Numeric
-    columns a ColumnTransformer passes through keep their column names.
+    Unnamed features (embeddings, PCA components) are summed into one column,
+    ``"the picture as a whole"`` (:func:`~spe.inspection.closest_posts` says
+    which past posts a picture resembles); passed-through columns keep their names.
 
     Parameters
     ----------
@@ -244,8 +241,7 @@ def picture_contributions(model, X):
     likes_model = _likes_regressor(model)
     image_model = likes_model.image_model_
     names, _, coef, intercept = _linear_parts(image_model, whole=True)
-    z = np.asarray(image_model[:-1].transform(X), dtype=np.float64)
-    parts = z * coef
+    parts = np.asarray(image_model[:-1].transform(X), dtype=np.float64) * coef  # z_j * coef_j
     if names is None:  # embeddings: one reason, the sum
         names, parts = np.array([WHOLE_PICTURE], dtype=object), parts.sum(axis=1, keepdims=True)
     values = _in_unit(parts, likes_model.target)
