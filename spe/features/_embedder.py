@@ -21,7 +21,6 @@ from .._keras._efficientnet import efficientnet_lite0, load_torch_state_dict
 from .._keras._scikeras_fixes import keras_seed
 from ._image_features import resize_images
 from ._loader import ImageLoader, is_image_array
-from ._torch_weights import read_state_dict
 
 __all__ = ["PretrainedEmbedder"]
 
@@ -146,6 +145,9 @@ def _offline_network(shape, weights):
 
 @functools.lru_cache(maxsize=4)
 def _pretrained_network(shape, path, mtime_ns, size):
+    # Imported here: a loaded model, whose network is in its folder, never reads a weights file.
+    from ._torch_weights import read_state_dict
+
     model = efficientnet_lite0(input_shape=(*shape, 3))
     path = Path(path)
     if path.suffix in (".pth", ".pt"):
