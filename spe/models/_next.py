@@ -334,7 +334,8 @@ def next_post_model(
         epochs=epochs,
         post_features=post_features,
         cnn=_key(wanted) == _key("CNN on pixels"),
-        embeddings=_key(wanted).startswith("embeddings"),
+        # the own model considers the offline backbone's embeddings too
+        embeddings=_key(wanted).startswith("embeddings") or _key(wanted) == _key("account's own model"),
         embedding_weights="auto",
         cache_dir=cache_dir,
     )

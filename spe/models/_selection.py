@@ -8,16 +8,21 @@ from sklearn.utils import column_or_1d
 from ..model_selection._walk import WalkForwardSplit, precompute_pictures, walk_forward_predict
 from ._base import DelegatesToEstimator, picture_model
 from ._combined import LikesRegressor
+from ._embeddings import backbone_available, embedding_model
 from ._trend import AutoTrendRegressor
 
 __all__ = ["AutoLikesRegressor"]
 
 
 def _default_candidates():
-    return {
+    """The trend, trend x image features and, when the offline backbone is installed, trend x embeddings."""
+    out = {
         "trend": AutoTrendRegressor(),
         "trend x image features": LikesRegressor(image_model=picture_model()),
     }
+    if backbone_available():  # EfficientNet-Lite0's pooled features at 224 px, PCA, a ridge
+        out["trend x embeddings"] = LikesRegressor(image_model=embedding_model(), target="log_ratio")
+    return out
 
 
 class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixin, BaseEstimator):

