@@ -3,6 +3,7 @@
 import time
 from pathlib import Path
 
+from ..report._ranking import skill_line
 from ._main import compared_models, run_evaluation, run_tuning
 from ._next import _chosen_line, _ranked_lines
 from ._shared import cnn_pipeline, save_fig, say, staged_output, summary
@@ -41,7 +42,7 @@ def cmd_demo(args):
         say(_chosen_line(what_was_chosen(model)))
         save_model(model, out / "next-model", data=data, scores=what_was_chosen(model))
         ranked = predict_next(model, new["image"])
-        for line in [*_ranked_lines(ranked, None), ranked.attrs["skill"]]:
+        for line in [*_ranked_lines(ranked, None), skill_line(ranked)]:
             say(line)
         say(f"The same from the command line: spe predict {Path(args.out) / 'next-model'} PICTURE...")
         say("\n== 4. On a realistic account, does anything beat the recent average? ==")
