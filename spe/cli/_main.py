@@ -8,8 +8,10 @@ never leaves half-written output.
 import importlib
 import json
 import os
+import shutil
 import sys
 import tempfile
+import textwrap
 
 from ._parser import build_parser as _build_parser
 from ._parser import split_actual
@@ -31,8 +33,11 @@ __all__ = ["main"]
 # -- helpers -----------------------------------------------------------------
 
 
-def compared_models(data, *, size=64, epochs=50, embedding_weights="auto", cache_dir=None):
-    """The models ``spe evaluate --compare`` compares, and the notes on those left out (warnings' text)."""
+def compared_models(data, *, size=64, epochs=50, embedding_weights="auto", cache_dir=None, **which):
+    """The models ``spe evaluate --compare`` compares, and the notes on those left out (warnings' text).
+
+    ``which``: :func:`spe.models.candidates`' ``features``, ``cnn`` and ``embeddings`` switches.
+    """
     import warnings
 
     from ..models import candidates
@@ -46,6 +51,7 @@ def compared_models(data, *, size=64, epochs=50, embedding_weights="auto", cache
             cache_dir=cache_dir,
             # What the post says besides its pixels, where the data has it.
             post_features={"timestamp", "caption"} <= set(data.columns),
+            **which,
         )
     return models, [str(note.message) for note in notes]
 
@@ -63,9 +69,9 @@ def run_evaluation(data, models, out, *, label, cv="time", folds=5, refit_every=
     extra = {"refit_every": refit_every} if walk else {}
     with progress(total, "evaluating", quiet) as bar:
         report = evaluate(models, data, cv=cv, n_splits=folds, progress=lambda _: bar.update(), **extra)
-    say(report.to_string())
+    say(_fit_to_terminal(report))
     for note in notes:
-        say(f"Note: {note}")
+        say(textwrap.fill(f"Note: {note}", _width()))
     if out is not None:
         report.to_json(out / "report.json")
         report.to_csv(out / "report.csv")
@@ -79,8 +85,32 @@ def run_evaluation(data, models, out, *, label, cv="time", folds=5, refit_every=
             "Likes over time": out / "likes.png",
             f"{label}: predicted vs actual": out / "predicted_vs_actual.png",
         }
+        best = str(report.scores["MAE"].idxmin())
+        if best != label:  # the winner beside the model under evaluation
+            save_fig(plot_predicted_vs_actual(report, label=best), out / "predicted_vs_actual_best.png")
+            figures[f"{best} (lowest MAE): predicted vs actual"] = out / "predicted_vs_actual_best.png"
         evaluation_page(report, figures=figures, posts=data, intro=summary(data), path=out / "report.html")
     return report
+
+
+def _width():
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+def _fit_to_terminal(report):
+    """The report's text with its sentences wrapped and its table split to the terminal's width."""
+    width = _width()
+    table = report.scores.to_string(float_format=lambda v: f"{v:,.3f}", na_rep="n/a")
+    narrow = report.scores.to_string(float_format=lambda v: f"{v:,.3f}", na_rep="n/a", line_width=width)
+    text = report.to_string()
+    head, found, tail = text.partition(table)
+    if not found:  # a report that prints otherwise: wrapped line by line
+        head, narrow, tail = text, "", ""
+
+    def wrap(part):
+        return "\n".join(textwrap.fill(line, width) if line else line for line in part.split("\n"))
+
+    return wrap(head) + narrow + wrap(tail)
 
 
 def _evaluate(data, args, out):
@@ -221,8 +251,7 @@ def run_tuning(
         f"Best of {len(results)} settings ({folds} folds, {cv} CV): epochs={best['cnn__epochs']}, "
         f"learning_rate={best['cnn__learning_rate']:g}, RMSE {(-search.best_score_) ** 0.5:.1f} likes"
     )
-    table = results[["param_cnn__epochs", "param_cnn__learning_rate", "mean_test_score", "rank_test_score"]]
-    say(table.assign(rmse=(-table["mean_test_score"]) ** 0.5).to_string(index=False))
+    say(_settings_table(results))
     if out is not None:
         results.drop(columns="params").to_csv(out / "cv_results.csv", index=False)
         (out / "best.json").write_text(
@@ -244,6 +273,25 @@ def run_tuning(
         )
         tuning_page(search, figures=heatmap, protocol=protocol, intro=summary(data), path=out / "report.html")
     return search
+
+
+def _settings_table(results):
+    """The settings tried, best first, in words: epochs, learning rate, RMSE in likes, rank."""
+    table = results.sort_values("rank_test_score", kind="stable", na_position="last")
+    return (
+        table.assign(rmse=(-table["mean_test_score"]) ** 0.5)[
+            ["param_cnn__epochs", "param_cnn__learning_rate", "rmse", "rank_test_score"]
+        ]
+        .rename(
+            columns={
+                "param_cnn__epochs": "epochs",
+                "param_cnn__learning_rate": "learning rate",
+                "rmse": "RMSE (likes)",
+                "rank_test_score": "rank",
+            }
+        )
+        .to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="not trained")
+    )
 
 
 def cmd_tune(args):

@@ -92,7 +92,7 @@ def _ranked_lines(table, actual, width=None):
     lines = []
     for r in [head, *rows]:
         left = "  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  "
-        why = textwrap.wrap(r[-1], max(20, width - indent - 1)) or [""]
+        why = textwrap.wrap(r[-1], max(12, width - indent - 1)) or [""]
         lines.append((left + why[0]).rstrip())
         lines += [" " * indent + more for more in why[1:]]
     return lines
