@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..report._ranking import skill_line
 from ._main import compared_models, run_evaluation, run_tuning
-from ._next import _chosen_line, _ranked_lines
+from ._next import _chosen_line, _ranked_lines, wrapped
 from ._shared import cnn_pipeline, save_fig, say, staged_output, summary
 
 
@@ -33,7 +33,7 @@ def cmd_demo(args):
             epochs=grid_epochs,
             learning_rate=[1e-3, 1e-4],
             cv="time",
-            folds=3,
+            folds=2,
             quiet=args.quiet,
             fast=True,  # one training run per learning rate and fold, scored at both epoch counts
         )
@@ -44,7 +44,7 @@ def cmd_demo(args):
         say(_chosen_line(what_was_chosen(model)))
         save_model(model, out / "next-model", data=data, scores=what_was_chosen(model))
         ranked = predict_next(model, new["image"])
-        for line in [*_ranked_lines(ranked, None), skill_line(ranked)]:
+        for line in [*_ranked_lines(ranked, None), wrapped(skill_line(ranked))]:
             say(line)
         say(f"The same from the command line: spe predict {Path(args.out) / 'next-model'} PICTURE...")
         say("\n== 4. On a realistic account, does anything beat the recent average? ==")
@@ -86,7 +86,7 @@ def _demo_page(out, evaluated, search, ranked, realistic):
         evaluation_section(report, figures=figures(out, "CNN"), posts=data, intro=summary(data)),
         tuning_section(
             search,
-            protocol=f"3 folds, {PROTOCOLS['time']}",
+            protocol=f"2 folds, {PROTOCOLS['time']}",
             figures={
                 "Grid search": out / "grid_heatmap.png",
                 "Best setting, loss per epoch": out / "loss_curve.png",

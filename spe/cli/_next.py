@@ -77,6 +77,14 @@ def _row_cells(rank, row, actual):
     return cells
 
 
+def wrapped(text):
+    """``text`` wrapped to the terminal's width."""
+    import shutil
+    import textwrap
+
+    return textwrap.fill(text, shutil.get_terminal_size((100, 24)).columns)
+
+
 def _ranked_lines(table, actual, width=None):
     """The ranking as text lines, the "why" column wrapped to ``width`` characters (the terminal's)."""
     import shutil
@@ -144,15 +152,15 @@ def cmd_predict(args):
         say(f"If posted next ({when:%Y-%m-%d %H:%M} UTC), {order}:")
         for line in _ranked_lines(table, args.actual):
             say(line)
-        say(skill_line(table))
+        say(wrapped(skill_line(table)))
         if args.actual is not None:
             verdict = _verdicts(table)
             if verdict:
-                say(verdict)
+                say(wrapped(verdict))
             if len(args.images) == 1:
                 say("One picture's error proves nothing; `spe evaluate` gives the cross-validated picture.")
         for note in _when_notes(args, model, when):
-            say(f"Note: {note}")
+            say(wrapped(f"Note: {note}"))
         if out is not None:
             _write_predictions(table, out)
     if args.out:

@@ -608,7 +608,8 @@ def test_cli_evaluate_writes_a_page_that_opens(posts, tmp_path, browser):
     assert (
         page["problems"] == []
         and "CNN" in page["text"]
-        and page["images"] == page["all_images"] == 2 + 2 * 10
+        # likes, the CNN's predictions and the winner's (a 1-epoch CNN does not win), 2 x 10 thumbnails
+        and page["images"] == page["all_images"] == 3 + 2 * 10
     )
 
 
