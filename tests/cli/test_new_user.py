@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import numpy as np
@@ -321,7 +322,17 @@ def test_readme_own_data_commands_in_a_fresh_venv(tmp_path):
     for name in ("beach.jpg", "cafe.jpg", "dog.jpg"):
         Image.new("RGB", (16, 16), "teal").save(work / name)
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # The new environment sees this one's dependencies (a path, not its .pth files, so not this
+    # editable spe): `pip install .` then installs spe itself without downloading TensorFlow.
+    # tools/fresh-readme does the whole download, from a fresh clone.
+    new_site = subprocess.run(
+        [venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(new_site, "spe_test_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", "VIRTUAL_ENV": str(venv)}
     env.pop("PYTHONPATH", None)
     for command in commands:
@@ -331,5 +342,13 @@ def test_readme_own_data_commands_in_a_fresh_venv(tmp_path):
             command, shell=True, cwd=work, env=env, capture_output=True, text=True, timeout=900
         )
         assert run.returncode == 0, (command, run.stdout[-2000:], run.stderr[-2000:])
+    where = subprocess.run(
+        ["python3", "-c", "import spe; print(spe.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=work,
+    )
+    assert where.stdout.startswith(str(venv)), where  # the spe installed by the README's command
     assert (work / "my-model" / "spe.json").is_file() and (work / "next" / "report.html").is_file()
     assert np.isfinite(pd.read_csv(work / "next" / "predictions.csv")["predicted"]).all()
