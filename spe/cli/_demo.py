@@ -75,15 +75,19 @@ def _demo_page(out, evaluated, search, ranked, realistic):
     from ..evaluation._evaluate import PROTOCOLS
     from ..report._pages import evaluation_section, prediction_section, render_page, tuning_section
 
-    def figures(folder, label):
-        return {
+    def figures(folder, label, report):
+        shown = {
             "Likes over time": folder / "likes.png",
             f"{label}: predicted vs actual": folder / "predicted_vs_actual.png",
         }
+        if (folder / "predicted_vs_actual_best.png").is_file():  # run_evaluation plots the winner too
+            best = report.scores["MAE"].idxmin()
+            shown[f"{best} (lowest MAE): predicted vs actual"] = folder / "predicted_vs_actual_best.png"
+        return shown
 
     (data, report), (real, real_report) = evaluated, realistic
     sections = [
-        evaluation_section(report, figures=figures(out, "CNN"), posts=data, intro=summary(data)),
+        evaluation_section(report, figures=figures(out, "CNN", report), posts=data, intro=summary(data)),
         tuning_section(
             search,
             protocol=f"2 folds, {PROTOCOLS['time']}",
@@ -98,7 +102,7 @@ def _demo_page(out, evaluated, search, ranked, realistic):
             heading="On a realistic account, does anything beat the recent average?",
             intro="Real accounts drift over time and pictures matter less (make_posts(realistic=True)). "
             + summary(real),
-            figures=figures(out / "realistic", "trend x picture"),
+            figures=figures(out / "realistic", "account's own model", real_report),
             posts=real,
         ),
     ]
