@@ -71,7 +71,7 @@ def run_evaluation(data, models, out, *, label, cv="time", folds=5, refit_every=
         report = evaluate(models, data, cv=cv, n_splits=folds, progress=lambda _: bar.update(), **extra)
     say(_fit_to_terminal(report))
     for note in notes:
-        say(textwrap.fill(f"Note: {note}", _width()))
+        say(f"Note: {note}")  # one line each: a note is copied whole, --embedding-weights PATH and all
     if out is not None:
         report.to_json(out / "report.json")
         report.to_csv(out / "report.csv")

@@ -152,15 +152,15 @@ def cmd_predict(args):
         say(f"If posted next ({when:%Y-%m-%d %H:%M} UTC), {order}:")
         for line in _ranked_lines(table, args.actual):
             say(line)
-        say(wrapped(skill_line(table)))
+        for note in _when_notes(args, model, when):
+            say(wrapped(f"Note: {note}"))
+        say(skill_line(table))  # one line, right after the table and notes: what the ranking is worth
         if args.actual is not None:
             verdict = _verdicts(table)
             if verdict:
                 say(wrapped(verdict))
             if len(args.images) == 1:
                 say("One picture's error proves nothing; `spe evaluate` gives the cross-validated picture.")
-        for note in _when_notes(args, model, when):
-            say(wrapped(f"Note: {note}"))
         if out is not None:
             _write_predictions(table, out)
     if args.out:
