@@ -9,6 +9,7 @@ lets Pillow try only the formats spe documents.
 """
 
 import errno
+import functools
 import os
 import stat
 import threading
@@ -22,6 +23,7 @@ from .exceptions import ImageLoadError
 
 __all__ = [
     "PICTURE_FORMATS",
+    "picture_formats",
     "NotRegularFileError",
     "crop_box",
     "load_picture",
@@ -30,10 +32,15 @@ __all__ = [
 ]
 
 #: The Pillow formats spe decodes: what phones and the web give. "JPEG" takes
-#: in MPO, a phone JPEG carrying extra frames (Pillow's JPEG opener returns it).
+#: in MPO, a phone JPEG carrying extra frames (Pillow's JPEG opener returns it);
+#: "HEIF" is an iPhone's HEIC (through pillow-heif), "AVIF" where Pillow was
+#: built with it (:func:`picture_formats` says which this Pillow has).
 #: Anything else, such as EPS content named ``.jpg`` that Pillow would hand
 #: to Ghostscript, is refused.
-PICTURE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
+PICTURE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "HEIF", "AVIF")
+# The brands of an ISO media file's "ftyp" box that mean a still picture (bytes 8-12).
+_HEIF_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"heim": "HEIC", b"heis": "HEIC", b"mif1": "HEIF"}
+_HEIF_BRANDS.update({b"msf1": "HEIF", b"avif": "AVIF", b"avis": "AVIF"})
 # Pillow's own default bound, used when a process has switched Pillow's off
 # (MAX_IMAGE_PIXELS = None): a picture spe decodes is bounded either way.
 _DEFAULT_MAX_PIXELS = 1024 * 1024 * 1024 // 4 // 3
@@ -56,6 +63,48 @@ _HEADER_LOCK = threading.Lock()
 # Modes whose pixel values are not 8-bit: scaled to 8 bits by hand, since
 # Pillow's convert() clips them instead.
 _WIDE_MODES = {"I;16": 65535.0, "I;16L": 65535.0, "I;16B": 65535.0, "I": 65535.0, "F": 1.0}
+
+
+@functools.cache
+def picture_formats():
+    """The formats of :data:`PICTURE_FORMATS` this Pillow can open.
+
+    HEIF (an iPhone's HEIC) through pillow-heif, a dependency of spe, which
+    registers itself with Pillow on first use; AVIF where Pillow was built
+    with it (Pillow >= 11.3's wheels are).
+
+    Examples
+    --------
+    >>> picture_formats()[:4]
+    ('JPEG', 'PNG', 'WEBP', 'GIF')
+    """
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:  # an install without it: such pictures are named, with how to convert them
+        pass
+    else:
+        register_heif_opener()
+    Image.init()
+    return tuple(f for f in PICTURE_FORMATS if f in Image.OPEN)
+
+
+def _unreadable(f):
+    """Why an unidentified picture was refused: its format named where spe knows it."""
+    f.seek(0)
+    head = f.read(16)
+    kind = _HEIF_BRANDS.get(head[8:12]) if head[4:8] == b"ftyp" else None
+    if kind is not None and ("AVIF" if kind == "AVIF" else "HEIF") not in picture_formats():
+        how = (
+            "pip install pillow-heif"
+            if kind != "AVIF"
+            else "a Pillow built with AVIF (pip install -U pillow)"
+        )
+        return (
+            f"a {kind} picture, which this installation cannot decode: install {how}, or convert it to "
+            "JPEG (e.g. `heif-convert a.heic a.jpg`, or on an iPhone Settings > Camera > Formats > Most "
+            "Compatible)"
+        )
+    return f"not a picture in a format spe reads ({', '.join(picture_formats())})"
 
 
 class NotRegularFileError(OSError):
@@ -127,7 +176,7 @@ def open_picture(path):
     Raises
     ------
     PIL.UnidentifiedImageError
-        If the file is not a picture in one of :data:`PICTURE_FORMATS`.
+        If the file is not a picture in one of :func:`picture_formats`.
     PIL.Image.DecompressionBombError
         If the picture has more pixels than Pillow's ``MAX_IMAGE_PIXELS``
         (its default when that is None); nothing is decoded, nothing warned.
@@ -138,13 +187,11 @@ def open_picture(path):
         try:
             with _HEADER_LOCK, warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                img = Image.open(f, formats=PICTURE_FORMATS)
+                img = Image.open(f, formats=picture_formats())
         except Image.DecompressionBombWarning as exc:
             raise Image.DecompressionBombError(str(exc)) from None
         except UnidentifiedImageError:
-            raise UnidentifiedImageError(
-                f"not a picture in a format spe reads ({', '.join(PICTURE_FORMATS)})"
-            ) from None
+            raise UnidentifiedImageError(_unreadable(f)) from None
         with img:
             limit = Image.MAX_IMAGE_PIXELS or _DEFAULT_MAX_PIXELS
             if img.width * img.height > limit:

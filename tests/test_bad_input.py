@@ -452,3 +452,42 @@ def test_format_1_model_with_a_huge_loader_size_is_refused_before_decoding(tmp_p
     with pytest.raises(ValueError, match=r"(unusable picture size|'size' must be .* from 1 to 2048)"):
         # 6.6 GB and most of a minute before the bound; refused at once now.
         finishes(lambda: load_model(folder).predict([str(data / "1.jpg")]), seconds=60)
+
+
+# -- issue 28.6: pictures from a phone -------------------------------------------------------------
+
+
+def _heic(path):
+    from pillow_heif import from_pillow
+
+    from_pillow(Image.new("RGB", (24, 16), (30, 160, 60))).save(path, quality=90)  # a real HEIC file
+    return path
+
+
+def test_heic_without_its_decoder_names_the_format_and_how_to_convert(tmp_path, monkeypatch):
+    import spe._files
+
+    path = _heic(tmp_path / "IMG_0001.heic")
+    # An installation without pillow-heif: Pillow then knows only the base formats.
+    monkeypatch.setattr(spe._files, "picture_formats", lambda: ("JPEG", "PNG", "WEBP", "GIF"))
+    with pytest.raises(
+        ImageLoadError, match=r"IMG_0001\.heic: a HEIC picture.*pip install pillow-heif.*JPEG"
+    ):
+        ImageLoader(size=(8, 8)).check([str(path)])
+
+
+def test_heic_and_avif_in_a_seed_folder(tmp_path):
+    from PIL import features
+
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    _heic(folder / "1.heic")
+    Image.new("RGB", (24, 16), "red").save(folder / "2.png")
+    if features.check("avif"):
+        Image.new("RGB", (24, 16), "blue").save(folder / "3.avif")
+    n = len(list(folder.iterdir()))
+    (folder / LIKES_FILE).write_text("".join(f"{i}: {10 * i}\n" for i in range(1, n + 1)))
+    posts = load_folder(folder)
+    assert [p.rsplit("/", 1)[-1] for p in posts["image"]] == ["1.heic", "2.png", "3.avif"][:n]
+    pixels = ImageLoader(size=(8, 8), dtype="uint8").fit_transform(posts)
+    assert pixels.shape == (n, 8, 8, 3) and pixels[0, ..., 1].mean() > 120  # the HEIC's green

@@ -5,14 +5,16 @@ moves them into ``--out`` only when it has finished, so an error or Ctrl-C
 never leaves half-written output.
 """
 
-import argparse
 import importlib
 import json
 import os
+import shutil
 import sys
 import tempfile
-from pathlib import Path
+import textwrap
 
+from ._parser import build_parser as _build_parser
+from ._parser import split_actual
 from ._shared import (
     Interrupted,
     cnn_pipeline,
@@ -28,152 +30,14 @@ from ._shared import (
 __all__ = ["main"]
 
 
-def _floats(text):
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-
-
-def _ints(text):
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
-
-
-_DATA_HELP = (
-    "a seed-format folder, a CSV file, an instaloader profile folder, or Instagram's own download "
-    "(its .zip or the folder it unzips to; a zip's pictures are copied beside it, into NAME-pictures/)"
-)
-
-
-def _build_parser():
-    parser = argparse.ArgumentParser(
-        prog="spe",
-        description="Social Performance Estimator: predict likes on your own account's pictures.",
-    )
-    # The global flags, accepted before and after the command (spe --quiet demo,
-    # spe demo --quiet); SUPPRESS lets a subcommand leave the main parser's value alone.
-    common = argparse.ArgumentParser(add_help=False)
-    for p, default in ((parser, False), (common, argparse.SUPPRESS)):
-        p.add_argument("--quiet", action="store_true", default=default, help="no progress bars")
-        p.add_argument("--debug", action="store_true", default=default, help="show the traceback of an error")
-        p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def data_options(p, folds=5, walk=False):
-        p.add_argument("data", metavar="DATA", help=_DATA_HELP)
-        p.add_argument(
-            "--cv",
-            choices=("walk", "time", "kfold") if walk else ("time", "kfold"),
-            default="walk" if walk else "time",
-            help=("walk: every post predicted from all the posts before it (default); " if walk else "")
-            + "time: train on earlier posts, test on later ones"
-            + ("" if walk else " (default)")
-            + "; kfold: shuffled",
-        )
-        if walk:
-            p.add_argument(
-                "--refit-every",
-                type=int,
-                default=None,
-                help="walk: posts between refits (default: every post; the CNN as often as --folds)",
-            )
-        p.add_argument("--folds", type=int, default=folds, help=f"cross-validation folds (default {folds})")
-        p.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
-        cache_option(p)
-
-    def cache_option(p):
-        p.add_argument(
-            "--cache-dir",
-            type=Path,
-            default=None,
-            help="decode the pictures once into this folder (uint8, memory-mapped) and stream them "
-            "to the network: flat memory for accounts of thousands of posts; later runs reuse it",
-        )
-
-    p = sub.add_parser("evaluate", parents=[common], help="cross-validated report against the baselines")
-    data_options(p, walk=True)
-    p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--learning-rate", type=float, default=None)
-    p.add_argument(
-        "--compare",
-        action="store_true",
-        help="compare trend, CNN, image features, embeddings and trend x picture in one table",
-    )
-    p.add_argument(
-        "--embedding-weights",
-        default="auto",
-        help="backbone weights for --compare: 'imagenet' (downloads once; Keras caches it) or a "
-        "weights file saved with model.save_weights; default: ImageNet's when cached or downloadable, "
-        "else the embeddings row is left out with a note",
-    )
-    p.add_argument("--out", type=Path, help="folder for report.json, report.csv and plots")
-
-    p = sub.add_parser(
-        "tune", parents=[common], help="cross-validated grid search over epochs and learning rate"
-    )
-    data_options(p)
-    p.add_argument("--epochs", type=_ints, default=[10, 30, 50], help="e.g. 10,30,50")
-    p.add_argument("--learning-rate", type=_floats, default=[1e-2, 1e-3, 1e-4], help="e.g. 1e-2,1e-3,1e-4")
-    p.add_argument(
-        "--fast",
-        action="store_true",
-        help="one run per learning rate and fold scored at each epoch count, with successive "
-        "halving over learning rates (spe.tuning.fast_grid_search)",
-    )
-    p.add_argument("--jobs", type=int, default=1, help="processes for --fast (default 1)")
-    p.add_argument("--out", type=Path, help="folder for results, heatmap and the best model")
-
-    p = sub.add_parser("fit", parents=[common], help="fit on all posts and save the model")
-    p.add_argument("data", metavar="DATA", help=_DATA_HELP)
-    p.add_argument("--out", type=Path, required=True, metavar="MODEL_DIR")
-    p.add_argument(
-        "--model",
-        default="auto",
-        metavar="auto|NAME",
-        help="auto (default): the model this account's own posts pick, walking forward; or a name "
-        "from `spe evaluate --compare`, e.g. 'trend x picture', 'CNN on pixels'",
-    )
-    p.add_argument("--epochs", type=int, default=None, help="CNN training epochs (default 50)")
-    p.add_argument("--learning-rate", type=float, default=None, help="CNN learning rate")
-    p.add_argument("--size", type=int, default=64)
-    cache_option(p)
-
-    p = sub.add_parser("predict", parents=[common], help="predicted likes for new pictures")
-    p.add_argument("model", metavar="MODEL_DIR", type=Path)
-    p.add_argument("images", metavar="IMAGE", nargs="+")
-    p.add_argument(
-        "--when",
-        metavar="TIME",
-        help="planned posting time, e.g. 2026-12-01T18:00 or '2026-12-01 18:00+01:00' (default: now; "
-        "no offset means UTC)",
-    )
-    p.add_argument("--caption", metavar="TEXT", help="planned caption, for models that read captions")
-    p.add_argument("--actual", type=float, nargs="+", help="actual like counts, one per image")
-    p.add_argument("--out", type=Path, help="folder for predictions.csv and report.html")
-
-    p = sub.add_parser("demo", parents=[common], help="the whole job on built-in sample data")
-    p.add_argument("--out", type=Path, default=Path("spe-demo"), help="output folder (default ./spe-demo)")
-    p.add_argument("--posts", type=int, default=200, help="sample posts to make (default 200)")
-    p.add_argument(
-        "--epochs", type=int, default=50, help="CNN epochs (default 50; the grid tries 1/5 and 3/5 of it)"
-    )
-    return parser
-
-
-def _version():
-    from .. import __version__
-
-    return __version__
-
-
 # -- helpers -----------------------------------------------------------------
 
 
-def compared_models(data, *, size=64, epochs=50, embedding_weights="auto", cache_dir=None):
-    """The models ``spe evaluate --compare`` compares, and the notes on those left out (warnings' text)."""
+def compared_models(data, *, size=64, epochs=50, embedding_weights="auto", cache_dir=None, **which):
+    """The models ``spe evaluate --compare`` compares, and the notes on those left out (warnings' text).
+
+    ``which``: :func:`spe.models.candidates`' ``features``, ``cnn`` and ``embeddings`` switches.
+    """
     import warnings
 
     from ..models import candidates
@@ -187,6 +51,7 @@ def compared_models(data, *, size=64, epochs=50, embedding_weights="auto", cache
             cache_dir=cache_dir,
             # What the post says besides its pixels, where the data has it.
             post_features={"timestamp", "caption"} <= set(data.columns),
+            **which,
         )
     return models, [str(note.message) for note in notes]
 
@@ -204,9 +69,9 @@ def run_evaluation(data, models, out, *, label, cv="time", folds=5, refit_every=
     extra = {"refit_every": refit_every} if walk else {}
     with progress(total, "evaluating", quiet) as bar:
         report = evaluate(models, data, cv=cv, n_splits=folds, progress=lambda _: bar.update(), **extra)
-    say(report.to_string())
+    say(_fit_to_terminal(report))
     for note in notes:
-        say(f"Note: {note}")
+        say(f"Note: {note}")  # one line each: a note is copied whole, --embedding-weights PATH and all
     if out is not None:
         report.to_json(out / "report.json")
         report.to_csv(out / "report.csv")
@@ -220,8 +85,32 @@ def run_evaluation(data, models, out, *, label, cv="time", folds=5, refit_every=
             "Likes over time": out / "likes.png",
             f"{label}: predicted vs actual": out / "predicted_vs_actual.png",
         }
+        best = str(report.scores["MAE"].idxmin())
+        if best != label:  # the winner beside the model under evaluation
+            save_fig(plot_predicted_vs_actual(report, label=best), out / "predicted_vs_actual_best.png")
+            figures[f"{best} (lowest MAE): predicted vs actual"] = out / "predicted_vs_actual_best.png"
         evaluation_page(report, figures=figures, posts=data, intro=summary(data), path=out / "report.html")
     return report
+
+
+def _width():
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+def _fit_to_terminal(report):
+    """The report's text with its sentences wrapped and its table split to the terminal's width."""
+    width = _width()
+    table = report.scores.to_string(float_format=lambda v: f"{v:,.3f}", na_rep="n/a")
+    narrow = report.scores.to_string(float_format=lambda v: f"{v:,.3f}", na_rep="n/a", line_width=width)
+    text = report.to_string()
+    head, found, tail = text.partition(table)
+    if not found:  # a report that prints otherwise: wrapped line by line
+        head, narrow, tail = text, "", ""
+
+    def wrap(part):
+        return "\n".join(textwrap.fill(line, width) if line else line for line in part.split("\n"))
+
+    return wrap(head) + narrow + wrap(tail)
 
 
 def _evaluate(data, args, out):
@@ -362,8 +251,7 @@ def run_tuning(
         f"Best of {len(results)} settings ({folds} folds, {cv} CV): epochs={best['cnn__epochs']}, "
         f"learning_rate={best['cnn__learning_rate']:g}, RMSE {(-search.best_score_) ** 0.5:.1f} likes"
     )
-    table = results[["param_cnn__epochs", "param_cnn__learning_rate", "mean_test_score", "rank_test_score"]]
-    say(table.assign(rmse=(-table["mean_test_score"]) ** 0.5).to_string(index=False))
+    say(_settings_table(results))
     if out is not None:
         results.drop(columns="params").to_csv(out / "cv_results.csv", index=False)
         (out / "best.json").write_text(
@@ -385,6 +273,25 @@ def run_tuning(
         )
         tuning_page(search, figures=heatmap, protocol=protocol, intro=summary(data), path=out / "report.html")
     return search
+
+
+def _settings_table(results):
+    """The settings tried, best first, in words: epochs, learning rate, RMSE in likes, rank."""
+    table = results.sort_values("rank_test_score", kind="stable", na_position="last")
+    return (
+        table.assign(rmse=(-table["mean_test_score"]) ** 0.5)[
+            ["param_cnn__epochs", "param_cnn__learning_rate", "rmse", "rank_test_score"]
+        ]
+        .rename(
+            columns={
+                "param_cnn__epochs": "epochs",
+                "param_cnn__learning_rate": "learning rate",
+                "rmse": "RMSE (likes)",
+                "rank_test_score": "rank",
+            }
+        )
+        .to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="not trained")
+    )
 
 
 def cmd_tune(args):
@@ -469,7 +376,7 @@ def main(argv=None):
 
 
 def _main(argv):
-    args = _build_parser().parse_args(argv)
+    args = _build_parser().parse_args(split_actual(sys.argv[1:] if argv is None else argv))
     from .._text import visible
     from ..exceptions import DataError, ImageLoadError, ModelLoadError
 

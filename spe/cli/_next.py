@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from .._text import visible
+from ..report._ranking import actual_verdict, is_tie, shown_ranks, skill_line, whole
 from ._shared import load_checked, say, staged_output
 
 
@@ -63,24 +64,78 @@ def _percent(factor):
     return "" if not np.isfinite(factor) else f"{(factor - 1) * 100:+.0f}%"
 
 
-def _ranked_lines(table, actual):
+def _row_cells(rank, row, actual):
+    # visible before measuring widths: an escape sequence in a name must neither act nor misalign
+    cells = [rank, visible(Path(row["image"]).name), whole(row["predicted"])]
+    low, high = row["low"], row["high"]
+    cells.append(f"{whole(low)}-{whole(high)}" if np.isfinite(low) else "n/a")
+    cells += [whole(row["trend"]), _percent(row["picture factor"])]
+    if actual is not None:
+        verdict = actual_verdict(row["actual"], low, high)
+        cells.append(f"{row['actual']:g}" + (f" ({verdict})" if verdict else ""))
+    cells.append(visible(row["reasons"]) or "-")
+    return cells
+
+
+def wrapped(text):
+    """``text`` wrapped to the terminal's width."""
+    import shutil
+    import textwrap
+
+    return textwrap.fill(text, shutil.get_terminal_size((100, 24)).columns)
+
+
+def _ranked_lines(table, actual, width=None):
+    """The ranking as text lines, the "why" column wrapped to ``width`` characters (the terminal's)."""
+    import shutil
+    import textwrap
+
     interval = table.attrs.get("confidence")
     head = ["rank", "picture", "predicted", f"{interval:.0%} interval" if interval else "interval"]
     head += ["trend", "picture"] + (["actual"] if actual is not None else []) + ["why"]
-    rows = []
-    for rank, row in table.iterrows():
-        # visible before measuring widths: an escape sequence in a name must neither act nor misalign
-        cells = [str(rank), visible(Path(row["image"]).name), f"{row['predicted']:.0f}"]
-        low, high = row["low"], row["high"]
-        cells.append(f"{low:.0f}-{high:.0f}" if np.isfinite(low) else "n/a")
-        trend = f"{row['trend']:.0f}" if np.isfinite(row["trend"]) else "n/a"
-        cells += [trend, _percent(row["picture factor"])]
-        if actual is not None:
-            cells.append(f"{row['actual']:g}")
-        cells.append(visible(row["reasons"]))
-        rows.append(cells)
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head, *rows]]
+    rows = [_row_cells(rank, row, actual) for rank, (_, row) in zip(shown_ranks(table), table.iterrows())]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head) - 1)]
+    indent = sum(widths) + 2 * len(widths)
+    width = width or shutil.get_terminal_size((100, 24)).columns
+    lines = []
+    for r in [head, *rows]:
+        left = "  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  "
+        why = textwrap.wrap(r[-1], max(12, width - indent - 1)) or [""]
+        lines.append((left + why[0]).rstrip())
+        lines += [" " * indent + more for more in why[1:]]
+    return lines
+
+
+def _verdicts(table):
+    """One line on the actual counts against their intervals, or None without intervals."""
+    verdicts = [actual_verdict(a, lo, hi) for a, lo, hi in zip(table["actual"], table["low"], table["high"])]
+    if None in verdicts:
+        return None
+    level = f"{table.attrs['confidence']:.0%} " if table.attrs.get("confidence") else ""
+    if len(verdicts) == 1:
+        return f"The actual {table['actual'].iloc[0]:g} likes fell {verdicts[0]} the {level}interval."
+    return f"{verdicts.count('inside')} of {len(verdicts)} actual counts fell inside their {level}intervals."
+
+
+def _when_notes(args, model, when):
+    """What to say about --when: no offset read as UTC, a time in the past, a model blind to the time."""
+    import pandas as pd
+
+    from .._tree import contains, final
+    from ..features import PostFeatures
+
+    notes = []
+    given = args.when is not None and args.when.strip().lower() not in ("now", "today")
+    if given and pd.Timestamp(args.when).tzinfo is None:
+        notes.append(f"--when {args.when!r} has no UTC offset, so it was read as UTC; add one, e.g. +01:00.")
+    if given and when < pd.Timestamp.now(tz="UTC"):
+        notes.append(f"--when {args.when!r} is in the past: each picture is predicted as if posted then.")
+    if given and not contains(final(model), lambda part: isinstance(part, PostFeatures), fitted=True):
+        notes.append(
+            "This model does not use the posting time (it reads no post features): --when changes "
+            "nothing but the date shown."
+        )
+    return notes
 
 
 def cmd_predict(args):
@@ -91,14 +146,21 @@ def cmd_predict(args):
     # --out first: a folder spe may not replace (the model itself, a tune
     # output holding one, a folder of the user's) is refused before any work.
     with staged_output(args.out, args.command) as out:
-        table = _rank(args)
+        model, table = _rank(args)
         when = pd.Timestamp(table.attrs["when"])
-        say(f"If posted next ({when:%Y-%m-%d %H:%M} UTC), best first:")
+        order = "all tied" if is_tie(table) else "best first"
+        say(f"If posted next ({when:%Y-%m-%d %H:%M} UTC), {order}:")
         for line in _ranked_lines(table, args.actual):
             say(line)
-        say(table.attrs["skill"])
-        if args.actual is not None and len(args.images) == 1:
-            say("One picture's error proves nothing; `spe evaluate` gives the cross-validated picture.")
+        for note in _when_notes(args, model, when):
+            say(wrapped(f"Note: {note}"))
+        say(skill_line(table))  # one line, right after the table and notes: what the ranking is worth
+        if args.actual is not None:
+            verdict = _verdicts(table)
+            if verdict:
+                say(wrapped(verdict))
+            if len(args.images) == 1:
+                say("One picture's error proves nothing; `spe evaluate` gives the cross-validated picture.")
         if out is not None:
             _write_predictions(table, out)
     if args.out:
@@ -107,7 +169,7 @@ def cmd_predict(args):
 
 
 def _rank(args):
-    """The ranked table of ``spe predict``, with ``actual`` where given."""
+    """The loaded model and the ranked table of ``spe predict``, with ``actual`` where given."""
     from ..models._next import predict_next
     from ..persistence._save_load import load_model
 
@@ -119,7 +181,7 @@ def _rank(args):
             given.setdefault(image, []).append(count)
         # The same file twice gets the same prediction; the stable ranking keeps their order.
         table["actual"] = [given[image].pop(0) for image in table["image"]]
-    return table
+    return model, table
 
 
 def _write_predictions(table, out):

@@ -20,7 +20,7 @@ from .._files import open_regular
 from ..exceptions import DataError
 
 _INT64_MAX = np.iinfo(np.int64).max
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif")
 #: Name of the likes file in the seed project's folder format.
 LIKES_FILE = "y_likes_data.txt"
 _LIKES_LINE = re.compile(r"^\s*(\d+)\s*:\s*(\S+)\s*$")

@@ -47,6 +47,7 @@ def _parse_when(when, last_time):
     # the local offset wherever TZ is not UTC. They mean this moment.
     if when is None or (isinstance(when, str) and when.strip().lower() in ("now", "today")):
         return _after(pd.Timestamp.now(tz="UTC").floor("s"), when, last_time)
+    _refuse_day_month(when)
     try:
         parsed = pd.Timestamp(when)
     except (ValueError, TypeError) as exc:
@@ -58,6 +59,20 @@ def _parse_when(when, last_time):
         raise ValueError(f"when={when!r} is not a date and time")
     parsed = parsed.tz_localize("UTC") if parsed.tzinfo is None else parsed.tz_convert("UTC")
     return _after(parsed, when, last_time)
+
+
+def _refuse_day_month(when):
+    """``01/12/2026`` is 1 December in most of the world and 12 January in the US: refused, not guessed."""
+    found = isinstance(when, str) and re.match(r"\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(.*)$", when)
+    if found:
+        first, second, year, rest = found.groups()
+        readings = {f"{year}-{int(m):02d}-{int(d):02d}{rest}" for d, m in ((first, second), (second, first))}
+        readings = sorted(r for r in readings if 0 < int(r[5:7]) <= 12)
+        question = f"is {first} the day or the month? " if len(readings) > 1 else ""
+        raise ValueError(
+            f"when={when!r}: {question}write the date year first (ISO), "
+            f"e.g. {' or '.join(repr(r) for r in readings) or repr('2026-12-01 18:00')}"
+        )
 
 
 def _after(parsed, when, last_time):

@@ -26,6 +26,8 @@ from ._html import (
     text_section,
     thumbnail_uri,
 )
+from ._ranking import actual_verdict, is_tie, shown_ranks, skill_line, whole
+from ._scores import score_table
 
 __all__ = [
     "Section",
@@ -40,30 +42,6 @@ __all__ = [
     "tuning_page",
     "tuning_section",
 ]
-
-#: Metrics where a higher value is better; every other column is an error.
-HIGHER_IS_BETTER = ("R2", "Spearman", "Spearman (all folds)")
-
-
-def _best_in_column(column):
-    values = column.to_numpy(dtype=float)
-    if np.isnan(values).all():
-        return None
-    return column.index[np.nanargmax(values) if column.name in HIGHER_IS_BETTER else np.nanargmin(values)]
-
-
-def _score_table(scores, best_by):
-    best_row = _best_in_column(scores[best_by]) if best_by in scores else None
-    best_cells = {name: _best_in_column(scores[name]) for name in scores.columns}
-    rows = [
-        {
-            "name": str(name),
-            "best": name == best_row,
-            "cells": [{"text": _number(row[c]), "best": best_cells[c] == name} for c in scores.columns],
-        }
-        for name, row in scores.iterrows()
-    ]
-    return {"columns": [str(c) for c in scores.columns], "rows": rows, "best_by": best_by, "best": best_row}
 
 
 def _post_details(posts):
@@ -141,7 +119,7 @@ def evaluation_section(
     >>> section.context["table"]["best_by"]
     'MAE'
     """
-    table = _score_table(report.scores, "MAE")
+    table = score_table(report.scores, "MAE", len(report.predictions))
     models = [str(m) for m in report.scores.index]
     predictions = report.predictions
     best = table["best"] if table["best"] in predictions else models[-1]
@@ -354,25 +332,28 @@ def prediction_section(table, *, heading="Which picture should I post next?", th
     '+9%'
     """
     rows = []
-    for rank, row in table.iterrows():
+    for position, (shown, (_, row)) in enumerate(zip(shown_ranks(table), table.iterrows())):
         factor = row["picture factor"]
+        actual = row["actual"] if "actual" in row else None
+        verdict = None if actual is None else actual_verdict(actual, row["low"], row["high"])
         rows.append(
             {
-                "rank": rank,
-                "picture": _picture(table, table.index.get_loc(rank), thumbnail_size),
-                "predicted": _number(row["predicted"]),
-                "interval": "n/a" if pd.isna(row["low"]) else f"{row['low']:.0f} to {row['high']:.0f}",
-                "trend": _number(row["trend"]),
+                "rank": shown,
+                "picture": _picture(table, position, thumbnail_size),
+                "predicted": whole(row["predicted"]),
+                "interval": "n/a" if pd.isna(row["low"]) else f"{whole(row['low'])} to {whole(row['high'])}",
+                "trend": whole(row["trend"]),
                 "factor": "n/a" if pd.isna(factor) else f"{(factor - 1) * 100:+.0f}%",
-                "actual": _number(row["actual"]) if "actual" in row else None,
-                "reasons": row["reasons"],
+                "actual": None if actual is None else _count(actual) + (f", {verdict}" if verdict else ""),
+                "reasons": row["reasons"] or "\u2014",
             }
         )
     confidence = table.attrs.get("confidence")
     context = {
         "rows": rows,
+        "tie": is_tie(table),
         "when": pd.Timestamp(table.attrs.get("when")).strftime("%Y-%m-%d %H:%M UTC"),
-        "skill": table.attrs.get("skill", ""),
+        "skill": skill_line(table),
         "confidence": f"{confidence:.0%}" if confidence else None,
         "with_actual": "actual" in table.columns,
     }

@@ -165,6 +165,8 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
         assert (out / name).is_file(), name
     page = (out / "report.html").read_text(encoding="utf-8")
     assert page.count("<section") == 4 and "Which of four new pictures" in page  # all four parts, one page
+    for part in ("report.txt", "realistic/report.txt"):  # walked forward, as `spe evaluate` does
+        assert "walk-forward" in (out / part).read_text(encoding="utf-8"), part
     assert main(["predict", str(out / "next-model"), str(out / "new_pictures" / "1.jpg")]) == 0
 
 

@@ -14,6 +14,7 @@ import base64
 import io
 import json
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -127,8 +128,11 @@ class Browser:
             seen = len(self.events)
             self.events.append(self._receive())
 
-    def open(self, path):
-        """Load a file; return its problems, the URLs it requested, its text and a screenshot."""
+    def open(self, path, extra=None):
+        """Load a file; return its problems, the URLs it requested, its text and a screenshot.
+
+        ``extra``: name to a JavaScript expression, evaluated in the page (its value returned by name).
+        """
         target = self.send("Target.createTarget", url="about:blank")["targetId"]
         session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         for domain in ("Runtime", "Log", "Network", "Page"):
@@ -153,6 +157,7 @@ class Browser:
             ),
             "all_images": evaluate_js("document.images.length"),
             "height": evaluate_js("document.documentElement.scrollHeight"),
+            **{name: json.loads(evaluate_js(f"JSON.stringify({js})")) for name, js in (extra or {}).items()},
         }
         shot = self.send("Page.captureScreenshot", session, format="png")
         page["screenshot"] = base64.b64decode(shot["data"])
@@ -432,7 +437,125 @@ def test_report_from_a_bare_predictions_frame(tmp_path):
     assert "by hand" in html and '<tr class="best">' in html
 
 
+def _scored_report(n=100):
+    """A hand-made walk-forward report with every kind of column: errors, skill, coverage, width."""
+    scores = pd.DataFrame(
+        {
+            "MAE": [40.0, 38.0, 30.0, 33.0],
+            "R2": [-0.1, 0.0, 0.3, 0.2],
+            "picture skill": [np.nan, np.nan, 0.05, 0.30],
+            "picture skill low": [np.nan, np.nan, -0.10, 0.15],
+            "picture skill high": [np.nan, np.nan, 0.20, 0.43],
+            "80% coverage": [0.70, 0.90, 0.78, 0.83],
+            "80% width": [90.0, 140.0, 100.0, 95.0],
+        },
+        index=["mean of training likes", "recent average (k=10)", "trend", "trend x picture"],
+    )
+    rng = np.random.default_rng(0)
+    predictions = pd.DataFrame({"post_index": np.arange(1, n + 1), "fold": np.repeat([0, 1], n // 2)})
+    predictions["actual"] = rng.integers(50, 150, n).astype(float)
+    for name in scores.index:
+        predictions[name] = predictions["actual"] + rng.normal(0, 30, n)
+    folds = pd.DataFrame({"model": list(scores.index), "fold": 0, "MAE": scores["MAE"].to_numpy()})
+    return EvaluationReport(scores, folds, predictions, "walk-forward", n)
+
+
+def _bold(html):
+    """The text of every bold cell of the score table, by column."""
+    table = html.split('<table class="scores">')[1].split("</table>")[0]
+    columns = re.findall(r"<th>([^<]*)</th>", table)[1:]
+    found = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table.split("<tbody>")[1], flags=re.S):
+        for column, cell in zip(columns, re.findall(r"<td([^>]*)>(.*?)</td>", row)[1:]):
+            if "bestcell" in cell[0]:
+                found[column] = re.sub(r"<[^>]+>.*", "", cell[1]).strip()
+    return found
+
+
+def test_bold_is_the_best_of_each_column_and_coverage_the_closest_to_its_target():
+    html = evaluation_page(_scored_report())
+    assert _bold(html) == {
+        "MAE": "30.0",
+        "R2": "0.300",
+        "picture skill": "0.300",  # highest, not lowest
+        "picture skill low": "0.150",
+        "picture skill high": "0.430",
+        "80% coverage": "0.780",  # closest to 0.80, not the lowest (0.70)
+    }  # no width is bolded
+    # 0.70 and 0.90 of 100 posts are further from 0.80 than chance explains; 0.78 and 0.83 are not
+    assert html.count("&#9888; target 0.80") == 2
+    for term in ("<dt>picture skill</dt>", "<dt>picture skill low, high</dt>", "<dt>80% coverage</dt>"):
+        assert term in html
+    assert "<dt>80% width</dt>" in html and "closest to its target" in html
+
+
+def _tied_table(n=3):
+    table = pd.DataFrame(
+        {
+            "image": [f"p{i}.jpg" for i in range(n)],
+            "predicted": [152.7] * n,
+            "low": [108.0] * n,
+            "high": [197.0] * n,
+            "trend": [152.7] * n,
+            "picture factor": [1.0] * n,
+            "reasons": [""] * n,
+        },
+        index=pd.RangeIndex(1, n + 1, name="rank"),
+    )
+    table.attrs.update(
+        confidence=0.8,
+        when="2026-12-01T17:00:00+00:00",
+        skill="The model is the account's trend: every picture gets the same prediction, and their order "
+        "is a tie. No picture model beat the trend on this account's own posts.",
+    )
+    return table
+
+
+def test_a_tie_is_shown_as_a_tie_and_one_picture_is_no_tie(tmp_path):
+    for i in range(3):
+        Image.new("RGB", (8, 8), "red").save(tmp_path / f"p{i}.jpg")
+    table = _tied_table()
+    table["image"] = [str(tmp_path / name) for name in table["image"]]
+    html = prediction_page(table)
+    assert 'class="best"' not in html and html.count("<td>1</td>") == 3 and "all tied" in html
+    assert "<td>153</td>" in html and "152.7" not in html and html.count("\u2014") == 3
+    one = prediction_page(table.iloc[:1])
+    skill = one.split("</dl>")[1]
+    assert "The model is the account&#39;s trend. No picture model" in skill and "tie" not in skill
+
+
 # -- in the browser --------------------------------------------------------------
+
+
+_BOLD_JS = (
+    "[...document.querySelectorAll('table.scores td')]"
+    ".filter(td => Number(getComputedStyle(td).fontWeight) >= 700).map(td => td.innerText)"
+)
+_GOLD_JS = (
+    "[...document.querySelectorAll('td')]"
+    ".filter(td => getComputedStyle(td).backgroundColor === 'rgb(255, 241, 194)').length"
+)
+
+
+@needs_chromium
+def test_bold_and_ties_as_the_browser_shows_them(browser, tmp_path):
+    """What a reader sees: bold cells (computed font weight) and gold rows (computed background)."""
+    evaluation_page(_scored_report(), path=tmp_path / "scores.html")
+    page = browser.open(tmp_path / "scores.html", extra={"bold": _BOLD_JS, "gold": _GOLD_JS})
+    assert page["problems"] == []
+    bold = [text.split(" ")[0].split("\n")[0] for text in page["bold"]]
+    assert "0.780" in bold and "0.700" not in bold and "0.300" in bold and "0.050" not in bold
+    assert "95.0" not in bold and "90.0" not in bold  # no width is bolded
+    assert "\u26a0 target 0.80" in page["text"]
+    for i in range(3):
+        Image.new("RGB", (8, 8), "red").save(tmp_path / f"p{i}.jpg")
+    table = _tied_table()
+    table["image"] = [str(tmp_path / name) for name in table["image"]]
+    prediction_page(table, path=tmp_path / "tie.html")
+    page = browser.open(tmp_path / "tie.html", extra={"gold": _GOLD_JS})
+    assert page["problems"] == [] and page["gold"] == 0 and "all tied" in page["text"]
+    prediction_page(table.assign(predicted=[160.0, 150.0, 140.0]), path=tmp_path / "ranked.html")
+    assert browser.open(tmp_path / "ranked.html", extra={"gold": _GOLD_JS})["gold"] > 0  # the control
 
 
 @needs_chromium
@@ -485,7 +608,8 @@ def test_cli_evaluate_writes_a_page_that_opens(posts, tmp_path, browser):
     assert (
         page["problems"] == []
         and "CNN" in page["text"]
-        and page["images"] == page["all_images"] == 2 + 2 * 10
+        # likes, the CNN's predictions and the winner's (a 1-epoch CNN does not win), 2 x 10 thumbnails
+        and page["images"] == page["all_images"] == 3 + 2 * 10
     )
 
 
