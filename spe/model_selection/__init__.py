@@ -3,16 +3,18 @@
 :class:`WalkForwardSplit` owns the refit policy (how often a model is
 refitted as it walks); :func:`walk_forward_predict` predicts every post
 from the posts before it; :func:`precompute_pictures` decodes and measures
-the pictures once for every fold; :func:`fast_grid_search` tunes a CNN's
+the pictures once for every fold; :func:`picture_skill` and
+:func:`pairwise_accuracy` measure how well a model ranks posts against
+their trend; :func:`fast_grid_search` tunes a CNN's
 epochs and learning rate (also importable as :mod:`spe.tuning`).
 """
 
 from ._search import TuningResult, check_posting_order, fast_grid_search, limit_threads
+from ._skill import pairwise_accuracy, picture_skill
 from ._walk import (
     WalkForwardSplit,
     _PictureCache,
     _Table,
-    picture_skill,
     precompute_pictures,
     walk_forward_predict,
 )
@@ -23,6 +25,7 @@ __all__ = [
     "check_posting_order",
     "fast_grid_search",
     "limit_threads",
+    "pairwise_accuracy",
     "picture_skill",
     "precompute_pictures",
     "walk_forward_predict",
