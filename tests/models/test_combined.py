@@ -116,3 +116,31 @@ def test_partial_fit_updates_the_trend_only(posts):
     np.testing.assert_allclose(model.trend_.predict(X), refit_on_all.trend_.predict(X))
     assert model.n_image_train_ == 29
     assert not hasattr(LikesRegressor(trend=LinearRegression()), "partial_fit")
+
+
+@pytest.mark.parametrize("shrink", [(), (0.5, 1.5), -0.1, [0.2, "x"]])
+def test_a_bad_lambda_grid_is_named(posts, shrink):
+    with pytest.raises(ValueError, match="'shrink'"):
+        LikesRegressor(image_model=_features(), shrink=shrink).fit(
+            posts.drop(columns="likes"), posts["likes"]
+        )
+
+
+def _features():
+    return make_pipeline(ImageFeatures(size=(16, 16), faces=False), Ridge())
+
+
+def test_the_shrunk_factor_keeps_the_order_of_the_pictures(posts):
+    X, y = posts.drop(columns="likes"), posts["likes"]
+    whole = LikesRegressor(image_model=_features(), shrink=1.0).fit(X[:30], y[:30])
+    half = LikesRegressor(image_model=_features(), shrink=0.5).fit(X[:30], y[:30])
+    trend = whole.trend_.predict(X[30:])
+    factor = whole.picture_factor(X[30:])
+    np.testing.assert_allclose(half.picture_factor(X[30:]), factor)
+    np.testing.assert_allclose(whole.predict(X[30:]), trend * np.maximum(factor, 0))
+    np.testing.assert_allclose(half.predict(X[30:]), trend * np.maximum(factor, 0) ** 0.5)
+    assert np.ptp(half.predict(X[30:]) / trend) < np.ptp(factor)  # smaller, in the same order
+    # A grid: the lambda with the least error walking forward over the training posts.
+    chosen = LikesRegressor(image_model=_features(), shrink=(0.25, 1.0)).fit(X, y)
+    assert set(chosen.shrink_scores_) == {0.25, 1.0}
+    assert chosen.shrink_ == min(chosen.shrink_scores_, key=chosen.shrink_scores_.get)

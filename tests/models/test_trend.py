@@ -73,25 +73,24 @@ def test_auto_trend_mixes_its_experts_by_their_past_errors():
     assert greedy.selected_ == min(greedy.scores_, key=greedy.scores_.get)
 
 
-def test_auto_trend_does_not_lose_to_a_plain_average():
-    """The argmin over ~15 trends lost 2-8% to the better of recent-10 and EWMA(0.3); the mix does not."""
-    from spe.datasets import make_posts
+def _walked_mae(model, posts, y, first=20):
+    return np.abs(model.fit(posts, y).predict(posts)[first:] - y[first:]).mean()
 
+
+def test_auto_trend_does_not_lose_to_a_plain_average():
+    """Picking the best trend so far lost 2-8% to the better of recent-10 and EWMA(0.3); the mix does not."""
     ratios = []
     for seed in range(4):
         rng = np.random.default_rng(seed)
-        n = 120
+        n = 120  # as make_posts(realistic=True, pixel_effect=0): drift, growth, log-normal noise
         log_likes = np.cumsum(rng.normal(0, 0.06, n)) + 1.5 * np.arange(n) / n + rng.normal(0, 0.25, n)
         posts = pd.DataFrame({"post_index": np.arange(1, n + 1)})
         y = np.round(100 * np.exp(log_likes))
-        walked = slice(20, None)
-
-        def mae(model):
-            return np.abs(model.fit(posts, y).predict(posts)[walked] - y[walked]).mean()
-
-        best = min(mae(RecentAverageRegressor(k=10)), mae(EWMARegressor(alpha=0.3)))
-        ratios.append(mae(AutoTrendRegressor()) / best)
-    assert np.median(ratios) <= 1.02 and max(ratios) <= 1.04, ratios
+        best = min(
+            _walked_mae(RecentAverageRegressor(k=10), posts, y), _walked_mae(EWMARegressor(), posts, y)
+        )
+        ratios.append(_walked_mae(AutoTrendRegressor(), posts, y) / best)
+    assert max(ratios) <= 1.02, ratios  # picking the best so far: 0.99 to 1.031 on these seeds
 
 
 def test_robust_trend_is_not_dragged_by_one_viral_post():
