@@ -13,7 +13,7 @@ pictures:
 - within the stretches, both ratios are first cleared of what the trend
   itself explains (a partial correlation given the log trend, with one
   slope for the whole account), so that a prediction that is a function
-  of the trend and of slowly moving history scores near zero;
+  of the trend alone scores zero;
 - the intervals resample whole stretches (a non-overlapping block
   bootstrap), since neighbouring posts are correlated and resampling
   single posts gives too narrow an interval.
@@ -23,6 +23,13 @@ two posts of the same stretch, how often the one the model preferred got
 more likes relative to the trend (chance is 50%). :func:`picture_skill`
 is ``2 * accuracy - 1`` (Kendall's tau over those pairs), with the same
 interval.
+
+Predictions alone cannot tell a picture from any other knowledge: the
+history of likes can predict where the trend errs, and a model that
+reads only that history can still score above 0 (far less often than
+with the ratios' Spearman correlation). So the callers give models that
+never see a picture no skill at all (``n/a``; see
+:func:`spe.evaluation.evaluate`).
 """
 
 from numbers import Integral, Real
@@ -34,6 +41,8 @@ __all__ = ["pairwise_accuracy", "picture_skill"]
 
 #: Walked posts per stretch: pairs are only formed inside one.
 STRETCH = 10
+#: Stretches needed for an interval (fewer: the bootstrap has nothing to vary).
+MIN_STRETCHES = 3
 
 
 def _clear_of_trend(values, log_trend, group):
@@ -87,6 +96,8 @@ def _skill_interval(counts, n_resamples, confidence_level, random_state):
     if pairs.sum() == 0:
         return np.nan, np.nan, np.nan
     tau = score.sum() / pairs.sum()
+    if np.count_nonzero(pairs) < MIN_STRETCHES:
+        return float(tau), np.nan, np.nan  # too few blocks to resample: no interval, so no skill claimed
     rng = check_random_state(random_state)
     draws = rng.randint(0, len(score), size=(n_resamples, len(score)))
     taus = score[draws].sum(axis=1) / np.maximum(pairs[draws].sum(axis=1), 1.0)
@@ -111,8 +122,11 @@ def picture_skill(
     ratios over pairs of posts of the same stretch, both ratios cleared
     of the log trend first, with a block bootstrap interval over
     stretches (see the module notes). Near zero: the model's picture part
-    knows nothing the trend does not. A model that never sees a picture
-    gets an interval around 0, however smooth its predictions.
+    knows nothing the trend does not. A smooth prediction (the mean of all
+    likes) no longer earns skill from a jumpy trend's overshoots; what
+    history alone predicts beyond the trend can still show, so a model
+    that never sees a picture is best given none (as
+    :func:`~spe.evaluation.evaluate` does).
 
     Parameters
     ----------
@@ -129,7 +143,8 @@ def picture_skill(
     -------
     tau, low, high : float
         NaN when the prediction is the trend's (no picture part) or fewer
-        than 3 posts are given.
+        than 3 posts are given; ``low`` and ``high`` NaN with fewer than 3
+        stretches holding pairs.
 
     See Also
     --------

@@ -58,3 +58,10 @@ def test_bad_input_is_named():
         picture_skill([1, 2, 3], [1, 2, 3], [1, 2, 3], stretch=1)
     with pytest.raises(ValueError, match="confidence_level"):
         picture_skill([1, 2, 3], [1, 2, 3], [1, 2, 3], confidence_level=1.5)
+
+
+def test_too_few_stretches_give_no_interval():
+    trend, actual = np.full(25, 100.0), 100.0 + np.arange(25)
+    tau, low, high = picture_skill(actual[:20], actual[:20], trend[:20])  # two stretches
+    assert tau == 1.0 and np.isnan(low) and np.isnan(high)
+    assert picture_skill(actual, actual, trend)[1] == 1.0  # three
