@@ -78,6 +78,7 @@ PUBLIC = {
         "TuningResult",
         "WalkForwardSplit",
         "fast_grid_search",
+        "pairwise_accuracy",
         "picture_skill",
         "precompute_pictures",
         "walk_forward_predict",

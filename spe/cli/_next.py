@@ -56,6 +56,7 @@ def cmd_fit(args):
         chosen = what_was_chosen(model, args.model)
         path = save_model(model, args.out, data=data, scores=chosen)
     say(_chosen_line(chosen))
+    say(chosen["skill"])  # picture skill as pairwise accuracy (spe.models.skill_note)
     say(f"Fitted in {time.perf_counter() - t0:.0f} s; model saved to {path}")
     return 0
 

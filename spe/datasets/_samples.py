@@ -49,6 +49,7 @@ def make_posts(
     noise=None,
     realistic=False,
     spiky=False,
+    faint_pictures=False,
     time_effect=0.0,
     random_state=None,
     return_truth=False,
@@ -112,10 +113,8 @@ def make_posts(
         Standard deviation of the log-normal noise (0.15, or 0.25).
     realistic : bool, default=False
         Use the realistic preset for the parameters not given.
-    spiky : bool, default=False
-        Use the realistic preset and add spikes, level shifts and a change of
-        regime. Drawn after everything else: the pictures, times and captions
-        are those of the realistic account of the same ``random_state``.
+    preset = (0.7, 1.5, 0.06, 0.25) if realistic or spiky else (1.5, 0.5, 0.0, 0.15)
+    preset = (0.3, 1.5, 0.06, 0.3) if faint_pictures else preset
     time_effect : float, default=0.0
         Weight of the posting hour on log-likes (off in both presets):
         0.3 gives posts at 20:00 about 35% more likes, and posts at 8:00
@@ -169,6 +168,7 @@ def make_posts(
     ['radius', 'red', 'pixel_score']
     """
     preset = (0.7, 1.5, 0.06, 0.25) if realistic or spiky else (1.5, 0.5, 0.0, 0.15)
+    preset = (0.3, 1.5, 0.06, 0.3) if faint_pictures else preset
     pixel_effect, trend, drift, noise = (
         default if value is None else value
         for value, default in zip((pixel_effect, trend, drift, noise), preset)

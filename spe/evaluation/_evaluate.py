@@ -27,11 +27,11 @@ from sklearn.utils import check_scalar
 
 from ..inspection._explain import explain_selected
 from ..model_selection._search import check_posting_order
+from ..model_selection._skill import accuracy_of, picture_skill
 from ..model_selection._walk import (
     WalkForwardSplit,
     has_network,
     has_pictures,
-    picture_skill,
     precompute_pictures,
     shared_walks,
     walk_forward_predict,
@@ -210,8 +210,9 @@ def evaluate(
         ``"time"`` tests) is predicted from all the posts before it, the
         question a person asks before posting; a third baseline, the trend
         chosen on the training posts (:class:`~spe.AutoTrendRegressor`), and
-        the picture-skill columns join the report (see
-        :ref:`walk_forward`). ``"time"``:
+        the picture-skill and pairwise-accuracy columns join the report
+        (see :ref:`walk_forward` and :ref:`picture_skill`; ``n/a`` for
+        the models that never see a picture). ``"time"``:
         :class:`~sklearn.model_selection.TimeSeriesSplit`, train on earlier
         posts and test on blocks of later ones. ``"kfold"``: shuffled K-fold.
     n_splits : int, default=5
@@ -268,7 +269,7 @@ def evaluate(
     >>> report.scores.shape
     (3, 7)
     >>> evaluate(RecentAverageRegressor(k=3), posts).scores.shape
-    (4, 12)
+    (4, 15)
     """
     if not isinstance(data, pd.DataFrame) or target not in data.columns:
         raise ValueError(f"data must be a DataFrame of posts with a {target!r} column")
@@ -340,6 +341,19 @@ def evaluate(
     )
 
 
+#: Picture skill (see :func:`~spe.model_selection.picture_skill`) and pairwise accuracy, with intervals.
+SKILL_COLUMNS = ["picture skill", "picture skill low", "picture skill high"]
+PAIRWISE_COLUMNS = ["pairwise %", "pairwise % low", "pairwise % high"]
+
+
+def _skill_row(predictions, name, trend_name, sees_pictures):
+    """Picture skill and pairwise accuracy (in percent) of one model; NaN for a model blind to pictures."""
+    if not sees_pictures:
+        return [np.nan] * 6  # no picture part: whatever it ranks comes from the likes alone
+    skill = picture_skill(predictions["actual"], predictions[name], predictions[trend_name])
+    return [*skill, *(100 * v for v in accuracy_of(skill))]
+
+
 @shared_walks(None)  # one session for all the models' walks (a model walking inside fit reuses their refits)
 def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progress, refit_every):
     """:func:`evaluate` with ``cv="walk"``: one walk-forward run per model."""
@@ -405,9 +419,10 @@ def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progres
     scores = fold_scores.drop(columns="fold").groupby("model", sort=False).mean()
     scores.index.name = None
     scores["Spearman (all folds)"] = [spearman_score(predictions["actual"], predictions[m]) for m in models]
-    skill = [picture_skill(predictions["actual"], predictions[m], predictions[trend_name]) for m in models]
-    scores[["picture skill", "picture skill low", "picture skill high"]] = np.array(skill)
     pictures = [name for name in candidates_ if has_pictures(candidates_[name])]
+    scores[SKILL_COLUMNS + PAIRWISE_COLUMNS] = np.array(
+        [_skill_row(predictions, name, trend_name, name in pictures) for name in models]
+    )
     notes = _summary_notes(scores, list(candidates_), mean_name, recent_name, predictions)
     notes.append(_picture_note(scores, pictures, [recent_name, trend_name]))
     steps = {name: cv.test_size for name, cv in walks.items()}

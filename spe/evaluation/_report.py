@@ -151,22 +151,36 @@ def _summary_notes(scores, names, mean_name, recent_name, predictions):
     return notes
 
 
-def _picture_note(scores, pictures, trend_names):
-    best_trend = scores.loc[trend_names, "MAE"].min()
-    skill = scores.loc[pictures] if pictures else scores.iloc[:0]
-    helping = skill[(skill["picture skill low"] > 0) & (skill["MAE"] < best_trend)]
-    if not len(helping):
-        return (
-            "On this account the pictures add nothing measurable: no picture model both ranks "
-            "posts against their trend better than chance (a picture-skill interval above 0) and "
-            f"beats the best trend's MAE ({best_trend:.1f})."
-        )
-    name = helping["MAE"].idxmin()
-    row = helping.loc[name]
-    gain = (best_trend - row["MAE"]) / best_trend * 100
+def _pairs(row):
     return (
-        f"On this account the pictures add {gain:.0f}%: the {name}'s MAE is {gain:.0f}% below the "
-        f"best trend's ({row['MAE']:.1f} vs {best_trend:.1f}), and it ranks posts against their trend "
-        f"(picture skill {row['picture skill']:.2f}, 95% interval {row['picture skill low']:.2f} "
-        f"to {row['picture skill high']:.2f})."
+        f"{row['pairwise %']:.0f}% of pairs of nearby posts (95% interval {row['pairwise % low']:.0f}% "
+        f"to {row['pairwise % high']:.0f}%; chance is 50%)"
+    )
+
+
+def _picture_note(scores, pictures, trend_names):
+    """Whether the pictures rank posts better than chance, and what they add to the likes' size."""
+    best_trend = scores.loc[trend_names, "MAE"].min()
+    measured = scores.loc[pictures].dropna(subset=["pairwise %"]) if pictures else scores.iloc[:0]
+    ranking = measured[measured["picture skill low"] > 0]
+    if not len(ranking):
+        top = measured["pairwise %"].idxmax() if len(measured) else None
+        best = f" (best: the {top}, {_pairs(measured.loc[top])})" if top is not None else ""
+        return (
+            "On this account the pictures add nothing measurable: no picture model ranks posts "
+            "against their trend better than chance (a picture-skill interval above 0)"
+            f"{best}; the order of the pictures is a guess."
+        )
+    name = ranking["pairwise %"].idxmax()
+    row = ranking.loc[name]
+    ranks = f"The pictures rank posts better than chance: the {name} ranks {_pairs(row)} right."
+    gain = (best_trend - row["MAE"]) / best_trend * 100
+    if gain > 0:
+        return (
+            f"{ranks} On this account the pictures add {gain:.0f}%: its MAE is {gain:.0f}% below the "
+            f"best trend's ({row['MAE']:.1f} vs {best_trend:.1f})."
+        )
+    return (
+        f"{ranks} Its MAE is not below the best trend's ({row['MAE']:.1f} vs {best_trend:.1f}): "
+        "the pictures add to the choice of a picture, not to the size of its likes."
     )

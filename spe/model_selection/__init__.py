@@ -4,16 +4,18 @@
 refitted as it walks); :func:`walk_forward_predict` predicts every post
 from the posts before it; :func:`precompute_pictures` decodes and measures
 the pictures once for every fold; :func:`shared_walks` lets a walk nested in
-another predict each post once; :func:`fast_grid_search` tunes a CNN's
+another predict each post once; :func:`picture_skill` and
+:func:`pairwise_accuracy` measure how well a model ranks posts against
+their trend; :func:`fast_grid_search` tunes a CNN's
 epochs and learning rate (also importable as :mod:`spe.tuning`).
 """
 
 from ._search import TuningResult, check_posting_order, fast_grid_search, limit_threads
+from ._skill import pairwise_accuracy, picture_skill
 from ._walk import (
     WalkForwardSplit,
     _PictureCache,
     _Table,
-    picture_skill,
     precompute_pictures,
     shared_walks,
     walk_forward_predict,
@@ -25,6 +27,7 @@ __all__ = [
     "check_posting_order",
     "fast_grid_search",
     "limit_threads",
+    "pairwise_accuracy",
     "picture_skill",
     "precompute_pictures",
     "shared_walks",

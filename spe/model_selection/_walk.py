@@ -16,7 +16,6 @@ from numbers import Integral
 import joblib
 import numpy as np
 import pandas as pd
-from scipy.stats import bootstrap, spearmanr
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_scalar
@@ -483,54 +482,6 @@ def precompute_pictures(estimator, X, cache=None):
     return _rebuild(estimator, swap)
 
 
-# -- picture skill ------------------------------------------------------------------------------
+# -- picture skill (moved to _skill; importable from here as before) ----------------------------
 
-
-def picture_skill(actual, predicted, trend, *, n_resamples=1000, confidence_level=0.95, random_state=0):
-    """How well a model ranks posts once the trend is taken out, with an interval.
-
-    The Spearman rank correlation between the predicted and the actual
-    likes-to-trend ratio, and its bootstrap percentile interval over posts.
-    Near zero: the model's picture part knows nothing the trend does not.
-
-    Parameters
-    ----------
-    actual, predicted, trend : array-like of shape (n_samples,)
-        Held-out likes, a model's predictions and the trend's predictions.
-    n_resamples : int, default=1000
-    confidence_level : float, default=0.95
-    random_state : int, default=0
-
-    Returns
-    -------
-    rho, low, high : float
-        NaN when either ratio is constant.
-
-    Examples
-    --------
-    >>> from spe.evaluation import picture_skill
-    >>> rho, low, high = picture_skill([10, 20, 30, 40, 50], [11, 19, 33, 38, 52], [30] * 5, n_resamples=200)
-    >>> round(rho, 2)
-    1.0
-    """
-    actual, predicted, trend = (np.asarray(v, dtype=np.float64) for v in (actual, predicted, trend))
-    base = np.maximum(trend, 1.0)
-    a, p = actual / base, predicted / base
-    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(p) == 0:
-        return np.nan, np.nan, np.nan
-    rho = float(spearmanr(a, p).statistic)
-
-    def statistic(x, z):
-        return spearmanr(x, z).statistic if np.ptp(x) and np.ptp(z) else 0.0
-
-    result = bootstrap(
-        (a, p),
-        statistic,
-        paired=True,
-        vectorized=False,
-        n_resamples=n_resamples,
-        confidence_level=confidence_level,
-        method="percentile",
-        random_state=random_state,
-    )
-    return rho, float(result.confidence_interval.low), float(result.confidence_interval.high)
+from ._skill import picture_skill  # noqa: E402

@@ -1,4 +1,6 @@
-"""LikesRegressor: the account's trend, times what the picture adds to it."""
+"""LikesRegressor: the account's trend, times what the picture adds to it (shrunk walking forward)."""
+
+from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
@@ -7,13 +9,30 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ..model_selection._walk import walk_forward_predict
+from ..model_selection._walk import precompute_pictures, walk_forward_predict
 from ._base import picture_model
 from ._trend import AutoTrendRegressor
 
 __all__ = ["LikesRegressor"]
 
 _TARGETS = ("ratio", "log_ratio", "residual")
+
+#: The default grid of ``shrink``: 0 (every picture the same) is left out, so the ranking is kept.
+SHRINK = (0.1, 0.25, 0.5, 0.75, 1.0)
+
+
+def check_shrink(shrink):
+    """``shrink`` as a sorted array of values in [0, 1], or a clear error naming it."""
+    values = np.atleast_1d(np.asarray(shrink, dtype=object))
+    if values.size == 0:
+        raise ValueError(
+            "LikesRegressor parameter 'shrink' (the lambda grid) is empty; e.g. (0.25, 0.5, 1.0)."
+        )
+    if not all(isinstance(v, Real) and not isinstance(v, bool) and 0 <= v <= 1 for v in values):
+        raise ValueError(
+            f"LikesRegressor parameter 'shrink' (lambda) must be numbers in [0, 1], got {shrink!r}."
+        )
+    return np.sort(values.astype(np.float64))
 
 
 class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
@@ -53,7 +72,18 @@ class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
 
     cv : int or time-ordered splitter, default=5
         Folds for the out-of-fold trend of a trend that is not one of the
-        package's (an int means :class:`~sklearn.model_selection.TimeSeriesSplit`).
+        package's (an int means :class:`~sklearn.model_selection.TimeSeriesSplit`),
+        and for choosing ``shrink``.
+    shrink : float or sequence of float in [0, 1], default=(0.1, 0.25, 0.5, 0.75, 1.0)
+        The exponent lambda of the picture factor: likes are predicted as
+        ``trend x factor ** lambda`` (for ``target="residual"``, ``trend +
+        lambda x residual``). A picture model that ranks posts well can
+        still size their factor too boldly, and lose to its trend in MAE;
+        shrinking keeps the ranking (any lambda above 0 keeps the order of
+        the pictures) and brings the size back. A grid: the lambda with the
+        least MAE on the training posts, each predicted by the image model
+        fitted on the posts before it (time-ordered folds of ``cv``). A
+        number: that lambda. 1 is the unshrunk factor.
 
     Attributes
     ----------
@@ -63,6 +93,10 @@ class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         The fitted image model.
     n_image_train_ : int
         Training posts the image model learned from (those with history).
+    shrink_ : float
+        The lambda used in :meth:`predict`.
+    shrink_scores_ : dict of float to float
+        With a grid: each lambda's MAE on the training posts walked forward.
 
     See Also
     --------
@@ -82,11 +116,25 @@ class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     (5,)
     """
 
-    def __init__(self, trend=None, image_model=None, target="ratio", cv=5):
+    def __init__(self, trend=None, image_model=None, target="ratio", cv=5, shrink=SHRINK):
         self.trend = trend
         self.image_model = image_model
         self.target = target
         self.cv = cv
+        self.shrink = shrink
+
+    def __setstate__(self, state):
+        # A model saved before the shrinkage (formats 1-3) predicts as it did: the whole factor.
+        if "image_model_" in state:
+            state.setdefault("shrink_", 1.0)
+        state.setdefault("shrink", 1.0 if "image_model_" in state else SHRINK)
+        super().__setstate__(state)
+
+    def _shrunk(self, t, lam):
+        """The image model's output ``t`` with the factor raised to ``lam``."""
+        if self.target == "ratio":
+            return np.maximum(t, 0.0) ** lam
+        return lam * t  # a log ratio or a residual: the exponent is a product
 
     def _to_target(self, y, base):
         if self.target == "ratio":
@@ -120,6 +168,7 @@ class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"LikesRegressor parameter 'target' must be one of {_TARGETS}, got {self.target!r}."
             )
+        grid = check_shrink(self.shrink)
         y = np.asarray(y, dtype=np.float64)
         trend = clone(self.trend if self.trend is not None else AutoTrendRegressor())
         self.trend_ = clone(trend).fit(X, y)
@@ -137,7 +186,35 @@ class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             _safe_indexing(X, rows), self._to_target(y[rows], base[rows])
         )
         self.n_image_train_ = len(rows)
+        self.shrink_, self.shrink_scores_ = self._choose_shrink(grid, image_model, X, y, base, rows)
         return self
+
+    def _choose_shrink(self, grid, image_model, X, y, base, rows):
+        """The lambda of ``grid`` with the least MAE, each post's factor from the posts before it."""
+        if len(grid) == 1:
+            return float(grid[0]), {}
+        n_splits = min(5 if isinstance(self.cv, int) else self.cv.get_n_splits(rows), len(rows) // 4)
+        if n_splits < 2:
+            return float(grid[0]), {}  # too few posts to measure the factor: shrink the most
+        cached = precompute_pictures(image_model, X)
+        t, walked = [], []
+        # Folds over the later half only: a factor learned from a handful of posts would argue for
+        # more shrinking than the model fitted on all of them needs.
+        folds = TimeSeriesSplit(n_splits, test_size=max(1, len(rows) // (2 * n_splits)))
+        for train, test in folds.split(rows):
+            fold = clone(cached).fit(
+                _safe_indexing(X, rows[train]), self._to_target(y[rows[train]], base[rows[train]])
+            )
+            t.append(np.asarray(fold.predict(_safe_indexing(X, rows[test])), dtype=np.float64).ravel())
+            walked.append(rows[test])
+        t, walked = np.concatenate(t), np.concatenate(walked)
+        scores = {
+            float(lam): float(
+                np.mean(np.abs(y[walked] - self._from_target(self._shrunk(t, lam), base[walked])))
+            )
+            for lam in grid
+        }
+        return min(scores, key=scores.get), scores
 
     def _out_of_fold_trend(self, trend, X, y):
         """Each training post's trend from earlier posts only, and which posts have one."""
@@ -198,4 +275,24 @@ class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         base = self.trend_.predict(X)
-        return self._from_target(np.asarray(self.image_model_.predict(X), dtype=np.float64), base)
+        t = np.asarray(self.image_model_.predict(X), dtype=np.float64)
+        return self._from_target(self._shrunk(t, self.shrink_), base)
+
+    def picture_factor(self, X):
+        """What each picture multiplies its trend by, unshrunk: the picture part's own ranking.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Posts: ``image`` plus the posting order.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            ``1.2``: the image model expects 20% above the trend. The
+            predicted likes use this factor raised to ``shrink_``.
+        """
+        check_is_fitted(self)
+        base = np.maximum(self.trend_.predict(X), 1.0)
+        t = np.asarray(self.image_model_.predict(X), dtype=np.float64)
+        return self._from_target(t, base) / base

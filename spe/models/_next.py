@@ -11,6 +11,8 @@ from .._tree import final as _final
 from .._tree import parts
 from ..exceptions import ImageLoadError
 from ..features._loader import ImageLoader
+from ..model_selection._skill import accuracy_of
+from ..model_selection._walk import has_pictures
 
 __all__ = ["next_post_model", "predict_next", "skill_note", "what_was_chosen"]
 
@@ -188,21 +190,36 @@ def skill_note(model):
     skill = getattr(model, "picture_skill_", None)
     walked = len(getattr(model, "walk_", ()))
     if skill is None or not np.isfinite(skill[0]):
+        if skill is not None and not has_pictures(model):
+            return (
+                "The model never sees the pictures: every picture's prediction differs only by what "
+                "the model reads besides the picture, and their order as pictures is a tie."
+            )
         return (
             "Whether the pictures matter on this account is unknown: this model was fitted without a "
             "walk-forward check (spe fit makes one)."
         )
-    rho, low, high = skill
+    accuracy, low, high = (100 * v for v in accuracy_of(skill))
     measured = (
-        f"rank correlation {rho:.2f} (95% interval {low:.2f} to {high:.2f}) between predicted and actual "
-        f"likes-to-trend ratios, each of {walked} training posts predicted from the posts before it"
+        f"of two posts a few apart, the one it preferred got more likes relative to the trend in "
+        f"{accuracy:.0f}% of pairs (95% interval {low:.0f}% to {high:.0f}%; chance is 50%), each of "
+        f"{walked} training posts predicted from the posts before it"
     )
-    if low > 0:
-        return f"The picture part showed skill on this account when fitted: {measured}."
+    if has_skill(model):
+        return (
+            f"The pictures rank posts better than chance on this account: {measured}. The pictures are "
+            "ordered by their picture factor; how reliable that order is: the share of pairs above."
+        )
     return (
         f"The picture part showed no measurable skill on this account when fitted ({measured}): "
-        "the order of the pictures is a guess; the trend is what to trust."
+        "the order of the pictures is a tie; the trend is what to trust."
     )
+
+
+def has_skill(model):
+    """Whether the model's picture part ranked its walked posts better than chance (interval above 0)."""
+    skill = getattr(model, "picture_skill_", None)
+    return skill is not None and bool(np.isfinite(skill[1]) and skill[1] > 0) and has_pictures(model)
 
 
 def predict_next(model, images, *, when=None, caption=None, reasons=3):
@@ -237,8 +254,12 @@ def predict_next(model, images, *, when=None, caption=None, reasons=3):
         likes, ``low`` and ``high`` (the prediction interval, NaN when the
         model has none), ``trend`` (the likes the trend alone expects),
         ``picture factor`` (predicted / trend: 1.12 is "+12% for this
-        picture") and ``reasons``. ``attrs`` holds ``confidence``,
-        ``when`` and ``skill`` (:func:`skill_note`).
+        picture") and ``reasons``. Ordered by the picture factor when the
+        model's picture part showed skill walking forward (its skill
+        interval above 0), else by the predicted likes. ``attrs`` holds
+        ``confidence``, ``when``, ``skill`` (:func:`skill_note`),
+        ``ranked_by`` (the column that set the order) and ``tie`` (True
+        when the order of the pictures is no better than chance).
 
     Raises
     ------
@@ -283,13 +304,18 @@ def predict_next(model, images, *, when=None, caption=None, reasons=3):
             "reasons": why if why is not None else [""] * len(X),
         }
     )
-    # Stable: tied pictures (a trend-only model) keep the order they were given in.
-    table = table.sort_values("predicted", ascending=False, kind="stable").reset_index(drop=True)
+    # Pictures that showed skill are ordered by what the picture adds (the size of the likes is
+    # the trend's); otherwise by the likes, and tied pictures keep the order they were given in.
+    ranked = has_skill(model) and np.isfinite(factor).all()
+    by = "picture factor" if ranked else "predicted"
+    table = table.sort_values(by, ascending=False, kind="stable").reset_index(drop=True)
     table.index = pd.RangeIndex(1, len(table) + 1, name="rank")
     table.attrs.update(
         confidence=getattr(model, "confidence", None) if hasattr(model, "predict_interval") else None,
         when=when.isoformat(),
         skill=skill_note(model),
+        ranked_by=by,
+        tie=not ranked,
     )
     return table
 
@@ -383,8 +409,11 @@ def what_was_chosen(model, name="auto"):
     dict
         ``asked``, ``chosen`` (for ``auto``, the candidate the account's
         posts picked), ``walk-forward MAE`` of the model and of the trend
-        alone over ``posts walked``, ``picture skill`` and, for ``auto``,
-        every candidate's ``candidate MAE``. JSON-ready.
+        alone over ``posts walked``, ``picture skill`` and ``pairwise
+        accuracy`` (value, low, high), ``pictures ranked`` (whether
+        :func:`predict_next` orders pictures by their factor), ``skill``
+        (:func:`skill_note`'s line) and, for ``auto``, every candidate's
+        ``candidate MAE``. JSON-ready.
 
     Examples
     --------
@@ -393,8 +422,9 @@ def what_was_chosen(model, name="auto"):
     >>> from spe.datasets import make_posts
     >>> posts = make_posts(40, directory=tempfile.mkdtemp(), image_size=(8, 8), random_state=0)
     >>> model = ConformalLikesRegressor(AutoTrendRegressor()).fit(posts, posts["likes"])
-    >>> sorted(what_was_chosen(model, "trend"))
-    ['asked', 'chosen', 'picture skill', 'posts walked', 'trend MAE', 'walk-forward MAE']
+    >>> chosen = what_was_chosen(model, "trend")
+    >>> chosen["chosen"], chosen["pictures ranked"], chosen["pairwise accuracy"]
+    ('trend', False, [None, None, None])
     """
     walk = pd.DataFrame(model.walk_)
     out = {
@@ -405,6 +435,11 @@ def what_was_chosen(model, name="auto"):
         "posts walked": int(len(walk)),
         # NaN (no picture part) as null: spe.json stays strict JSON.
         "picture skill": [float(v) if np.isfinite(v) else None for v in model.picture_skill_],
+        "pairwise accuracy": [
+            float(v) if np.isfinite(v) else None for v in accuracy_of(model.picture_skill_)
+        ],
+        "pictures ranked": has_skill(model),
+        "skill": skill_note(model),
     }
     inner = model.estimator_
     if hasattr(inner, "selected_") and hasattr(inner, "selection_scores_"):

@@ -502,3 +502,15 @@ def test_folder_named_like_a_data_file_is_refused_by_name(tmp_path):
     (tmp_path / "posts.csv").mkdir()
     with pytest.raises(DataError, match=r"posts\.csv: cannot read \(a folder, not a regular file\)"):
         load_csv(tmp_path / "posts.csv")
+
+
+def test_faint_pictures_rank_posts_but_barely_move_their_likes(tmp_path):
+    likes = {}
+    for name, options in {"realistic": {"realistic": True}, "faint": {"faint_pictures": True}}.items():
+        posts, truth = make_posts(
+            100, directory=tmp_path / name, image_size=(8, 8), random_state=0, return_truth=True, **options
+        )
+        likes[name] = np.log(posts["likes"].to_numpy(dtype=float))
+    # The same draws: the two accounts differ by the picture's weight (0.7 against 0.3) and the noise.
+    slope = np.polyfit(truth["pixel_score"], likes["realistic"] - likes["faint"], 1)[0]
+    assert 0.3 < slope < 0.5, slope

@@ -177,3 +177,36 @@ def test_verdicts_only_beyond_the_paired_noise():
     assert "The k=9 shows no measurable difference from the recent average (k=10)" in notes
     assert "The mean is worse than the recent average (k=10)" in notes
     assert "The mean shows no measurable difference from the mean of training likes" in notes
+
+
+def _picture(shrink=None):
+    from spe import LikesRegressor
+    from spe.models._base import picture_model
+
+    return LikesRegressor(
+        image_model=picture_model(size=(16, 16)), **({} if shrink is None else {"shrink": shrink})
+    )
+
+
+def test_pictures_that_rank_are_said_to_rank_with_the_share_of_pairs(account):
+    report = evaluate({"trend x picture": _picture()}, account(200, realistic=True), refit_every=5)
+    row = report.scores.loc["trend x picture"]
+    assert (
+        row["picture skill low"] > 0
+        and 55 < row["pairwise % low"] <= row["pairwise %"] <= row["pairwise % high"]
+    )
+    # Models that never see a picture get no picture skill at all.
+    assert (
+        report.scores.loc[["mean of training likes", "trend chosen on training posts"], "pairwise %"]
+        .isna()
+        .all()
+    )
+    assert any("rank posts better than chance" in note and "% of pairs" in note for note in report.notes)
+
+
+def test_a_faint_picture_effect_keeps_its_ranking_once_the_factor_is_shrunk(account):
+    posts = account(200, faint_pictures=True)
+    report = evaluate({"shrunk": _picture(), "whole": _picture(shrink=1.0)}, posts, refit_every=5)
+    s, trend = report.scores, report.scores.loc["trend chosen on training posts", "MAE"]
+    assert s.loc["whole", "MAE"] > trend  # an MAE-only choice keeps the trend and calls a tie
+    assert s.loc["shrunk", "MAE"] <= 1.01 * trend and s.loc["shrunk", "pairwise %"] > 55

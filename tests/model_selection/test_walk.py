@@ -108,7 +108,7 @@ def test_picture_skill_finds_a_ratio_ranking_and_its_absence():
     effect = rng.normal(size=200)
     actual = trend * np.exp(0.3 * effect + rng.normal(0, 0.1, 200))
     rho, low, high = picture_skill(actual, trend * np.exp(0.3 * effect), trend, n_resamples=300)
-    assert 0.8 < low <= rho <= high
+    assert 0.6 < low <= rho <= high
     rho, low, high = picture_skill(actual, trend * np.exp(rng.normal(size=200)), trend, n_resamples=300)
     assert low < 0 < high
     assert np.isnan(picture_skill(actual, trend, trend)[0])

@@ -14,7 +14,7 @@ from spe import AutoTrendRegressor, ConformalLikesRegressor, LikesRegressor, Pos
 from spe.cli import main
 from spe.datasets import make_posts
 from spe.exceptions import ImageLoadError
-from spe.models._next import next_post_model, skill_note
+from spe.models._next import next_post_model, skill_note, what_was_chosen
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,8 @@ def test_fit_then_predict_ranks_held_out_pictures(realistic_account, tmp_path, c
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("If posted next (")
     assert printed[1].split()[:3] == ["rank", "picture", "predicted"]
-    assert "showed skill" in printed[-2] or "no measurable skill" in printed[-2]
+    assert "better than chance" in printed[-2] or "no measurable skill" in printed[-2]
+    assert "% of pairs" in printed[-2]
     table = pd.read_csv(out / "predictions.csv", index_col="rank")
     assert sorted(table["image"]) == sorted(held_out["image"]) and table["predicted"].is_monotonic_decreasing
     assert ((table["low"] <= table["predicted"]) & (table["predicted"] <= table["high"])).all()
@@ -220,3 +221,23 @@ def test_when_now_is_this_moment_in_utc_whatever_the_time_zone(posts, monkeypatc
     finally:
         monkeypatch.undo()  # TZ as it was, then the C library told so
         time.tzset()
+
+
+def test_pictures_are_ordered_by_their_factor_only_when_they_showed_skill(posts):
+    from spe import ImageFeatures
+
+    picture = LikesRegressor(image_model=make_pipeline(ImageFeatures(size=(16, 16), faces=False), Ridge()))
+    model = ConformalLikesRegressor(picture).fit(posts.drop(columns="likes"), posts["likes"])
+    images = list(posts["image"].iloc[:6])
+    model.picture_skill_ = (0.3, 0.1, 0.5)  # as measured walking forward
+    table = predict_next(model, images, when="2030-01-01")
+    assert table.attrs["ranked_by"] == "picture factor" and not table.attrs["tie"]
+    assert table["picture factor"].is_monotonic_decreasing
+    assert "better than chance" in table.attrs["skill"] and "65% of pairs" in table.attrs["skill"]
+    model.picture_skill_ = (0.1, -0.05, 0.25)
+    table = predict_next(model, images, when="2030-01-01")
+    assert table.attrs["tie"] and "a tie" in table.attrs["skill"] and "55% of pairs" in table.attrs["skill"]
+    chosen = what_was_chosen(model, "trend x picture")
+    assert chosen["pairwise accuracy"] == pytest.approx([0.55, 0.475, 0.625])
+    assert chosen["pictures ranked"] is False and chosen["skill"] == table.attrs["skill"]
+    json.dumps(chosen)  # spe.json stays JSON

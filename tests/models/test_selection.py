@@ -73,3 +73,29 @@ def test_the_accounts_own_model_walk_forward(tmp_path, pixel_effect):
     else:
         assert own <= 1.02 * best_trend
         assert any("pictures add nothing measurable" in note for note in report.notes)
+
+
+def test_a_picture_model_is_kept_for_its_ranking_when_it_is_not_worse():
+    import pandas as pd
+
+    scores = pd.DataFrame(
+        {
+            "MAE": [100.0, 101.0, 100.5],
+            "vs fallback": [0.0, 1.0, 0.5],
+            "standard error": [0.0, 0.6, 0.6],
+            "picture skill": [np.nan, 0.2, 0.1],
+            "skill low": [np.nan, 0.05, -0.02],
+            "skill high": [np.nan, 0.35, 0.22],
+        },
+        index=["trend", "trend x picture", "trend x picture + post"],
+    )
+    auto = AutoLikesRegressor(fallback="trend")
+    # Not better in MAE, but within noise and ranking better than chance: kept for its ranking.
+    assert auto._choose(scores) == "trend x picture"
+    # Measurably worse in MAE: the trend.
+    assert auto._choose(scores.assign(**{"standard error": [0.0, 0.1, 0.1]})) == "trend"
+    # No skill: the trend, as before.
+    assert auto._choose(scores.assign(**{"skill low": [np.nan, -0.1, -0.1]})) == "trend"
+    # Measurably better in MAE wins whatever its skill.
+    better = scores.assign(**{"MAE": [100.0, 101.0, 98.0], "vs fallback": [0.0, 1.0, -2.0]})
+    assert auto._choose(better) == "trend x picture + post"

@@ -55,14 +55,57 @@ def test_auto_trend_never_sees_a_posts_own_or_later_likes():
         np.testing.assert_array_equal(after[1 : spike + 1], before[1 : spike + 1])
 
 
-def test_auto_trend_picks_the_lowest_one_step_error():
+def test_auto_trend_mixes_its_experts_by_their_past_errors():
     posts = _posts(100)
     model = AutoTrendRegressor().fit(posts, posts["likes"])
-    assert model.selected_ == min(model.scores_, key=model.scores_.get)
-    assert len(model.scores_) == 5 + 2 * 5
-    # A new post is predicted by the chosen trend.
+    assert len(model.scores_) == len(model.weights_) == 5 + 2 * 5
+    assert np.isclose(sum(model.weights_.values()), 1.0)
+    assert model.selected_ == max(model.weights_, key=model.weights_.get)
+    # A new post gets the weighted mean of the experts' predictions.
     new = pd.DataFrame({"post_index": [101]})
-    np.testing.assert_allclose(model.predict(new), model.trend_.predict(new))
+    grid = model._candidates()
+    expected = sum(
+        model.weights_[name] * trend._predict_from(np.array([100]))[0] for name, trend in grid.items()
+    )
+    np.testing.assert_allclose(model.predict(new), [expected])
+    # A large learning rate follows the expert with the least error so far.
+    greedy = AutoTrendRegressor(learning_rate=500.0, share=0.0).fit(posts, posts["likes"])
+    assert greedy.selected_ == min(greedy.scores_, key=greedy.scores_.get)
+
+
+def _walked_mae(model, posts, y, first=20):
+    return np.abs(model.fit(posts, y).predict(posts)[first:] - y[first:]).mean()
+
+
+def test_auto_trend_does_not_lose_to_a_plain_average():
+    """Picking the best trend so far lost 2-8% to the better of recent-10 and EWMA(0.3); the mix does not."""
+    ratios = []
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        n = 120  # as make_posts(realistic=True, pixel_effect=0): drift, growth, log-normal noise
+        log_likes = np.cumsum(rng.normal(0, 0.06, n)) + 1.5 * np.arange(n) / n + rng.normal(0, 0.25, n)
+        posts = pd.DataFrame({"post_index": np.arange(1, n + 1)})
+        y = np.round(100 * np.exp(log_likes))
+        best = min(
+            _walked_mae(RecentAverageRegressor(k=10), posts, y), _walked_mae(EWMARegressor(), posts, y)
+        )
+        ratios.append(_walked_mae(AutoTrendRegressor(), posts, y) / best)
+    assert max(ratios) <= 1.02, ratios  # picking the best so far: 0.99 to 1.031 on these seeds
+
+
+def test_robust_trend_is_not_dragged_by_one_viral_post():
+    posts = _posts(60)
+    y = posts["likes"].to_numpy(dtype=float)
+    viral = y.copy()
+    viral[40] *= 30
+    new = pd.DataFrame({"post_index": [61]})
+    plain, robust = AutoTrendRegressor(), AutoTrendRegressor(robust=True)
+    jump = {}
+    for name, model in (("plain", plain), ("robust", robust)):
+        before = model.fit(posts.iloc[:45], y[:45]).predict(new)[0]
+        after = model.fit(posts.iloc[:45], viral[:45]).predict(new)[0]
+        jump[name] = after / before
+    assert jump["plain"] > 1.1 and jump["robust"] - 1 < (jump["plain"] - 1) / 2, jump
 
 
 def test_bad_parameters_are_named():
@@ -70,3 +113,8 @@ def test_bad_parameters_are_named():
         EWMARegressor(alpha=0).fit([1, 2], [1, 2])
     with pytest.raises(ValueError, match="'windows' and 'alphas'"):
         AutoTrendRegressor(windows=(), alphas=()).fit([1, 2], [1, 2])
+    for value in (0, -1.0):
+        with pytest.raises(ValueError, match="learning_rate"):
+            AutoTrendRegressor(learning_rate=value).fit([1, 2], [1, 2])
+    with pytest.raises(ValueError, match="share"):
+        AutoTrendRegressor(share=1.0).fit([1, 2], [1, 2])
