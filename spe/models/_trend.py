@@ -174,8 +174,8 @@ class AutoTrendRegressor(PastLikesRegressor):
     >>> from spe import AutoTrendRegressor
     >>> posts = pd.DataFrame({"post_index": np.arange(1, 61), "likes": np.arange(60) * 2.0 + 50})
     >>> model = AutoTrendRegressor().fit(posts, posts["likes"])
-    >>> model.selected_
-    'EWMA (alpha=0.5)'
+    >>> model.selected_  # the largest weight; the prior's favourite until another clearly wins
+    'EWMA (alpha=0.3)'
     >>> round(sum(model.weights_.values()), 6)
     1.0
     """
