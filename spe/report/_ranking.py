@@ -28,6 +28,8 @@ def whole(value):
 def is_tie(table):
     """Is the order of the pictures a tie? ``attrs["tie"]`` where the library says so, else equal predictions.
 
+    One picture has no order, so it is never a tie.
+
     Examples
     --------
     >>> import pandas as pd
@@ -35,10 +37,12 @@ def is_tie(table):
     >>> is_tie(tied), is_tie(apart)
     (True, False)
     """
+    if len(table) < 2:
+        return False
     if "tie" in table.attrs:
         return bool(table.attrs["tie"])
     predicted = table["predicted"].to_numpy(dtype=float)
-    return len(predicted) > 1 and bool(np.ptp(predicted) == 0)
+    return bool(np.ptp(predicted) == 0)
 
 
 def shown_ranks(table):
