@@ -12,6 +12,7 @@ import shutil
 import sys
 import tempfile
 import textwrap
+from functools import partial
 
 from ._parser import build_parser as _build_parser
 from ._parser import split_actual
@@ -56,6 +57,15 @@ def compared_models(data, *, size=64, epochs=50, embedding_weights="auto", cache
     return models, [str(note.message) for note in notes]
 
 
+def _advance(bar, step):
+    """Move ``bar`` to an :class:`~spe.evaluation.EvaluationProgress` step, naming it beside the bar."""
+    bar.total = step.total
+    bar.n = step.done
+    # Shown at once, not when tqdm's timer next allows: a step (a network's refit) can take minutes.
+    bar.set_postfix_str(step.description, refresh=False)
+    bar.refresh()
+
+
 def run_evaluation(data, models, out, *, label, cv="time", folds=5, refit_every=None, quiet=False, notes=()):
     """:func:`spe.evaluation.evaluate`, printed and, when ``out`` is a folder, written there with its page.
 
@@ -64,11 +74,11 @@ def run_evaluation(data, models, out, *, label, cv="time", folds=5, refit_every=
     from ..evaluation import evaluate
     from ..plotting import plot_likes, plot_predicted_vs_actual
 
-    walk = cv == "walk"
-    total = 3 + len(models) if walk else folds * (2 + len(models))
-    extra = {"refit_every": refit_every} if walk else {}
-    with progress(total, "evaluating", quiet) as bar:
-        report = evaluate(models, data, cv=cv, n_splits=folds, progress=lambda _: bar.update(), **extra)
+    extra = {"refit_every": refit_every} if cv == "walk" else {}
+    # In percent: the count is in models, fractional while one is under way (EvaluationProgress).
+    percent = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
+    with progress(None, "evaluating", quiet, bar_format=percent) as bar:
+        report = evaluate(models, data, cv=cv, n_splits=folds, progress=partial(_advance, bar), **extra)
     say(_fit_to_terminal(report))
     for note in notes:
         say(f"Note: {note}")  # one line each: a note is copied whole, --embedding-weights PATH and all

@@ -149,8 +149,8 @@ def cmd_predict(args):
     with staged_output(args.out, args.command) as out:
         model, table = _rank(args)
         when = pd.Timestamp(table.attrs["when"])
-        order = "all tied" if is_tie(table) else "best first"
-        say(f"If posted next ({when:%Y-%m-%d %H:%M} UTC), {order}:")
+        order = "" if len(table) == 1 else ", all tied" if is_tie(table) else ", best first"  # one: no order
+        say(f"If posted next ({when:%Y-%m-%d %H:%M} UTC){order}:")
         for line in _ranked_lines(table, args.actual):
             say(line)
         for note in _when_notes(args, model, when):

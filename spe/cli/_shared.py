@@ -63,10 +63,10 @@ def stdout_gone():
     os.close(devnull)
 
 
-def progress(total, desc, quiet):
+def progress(total, desc, quiet, **options):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, disable=quiet, file=sys.stderr, leave=False)
+    return tqdm(total=total, desc=desc, disable=quiet, file=sys.stderr, leave=False, **options)
 
 
 @contextlib.contextmanager

@@ -24,9 +24,11 @@ from ._evaluate import (
     spearman_score,
     spearman_scorer,
 )
+from ._progress import EvaluationProgress
 from ._report import EvaluationReport
 
 __all__ = [
+    "EvaluationProgress",
     "EvaluationReport",
     "WalkForwardSplit",
     "candidates",

@@ -17,7 +17,7 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from scipy.stats import spearmanr
 from sklearn.base import clone
 from sklearn.dummy import DummyRegressor
@@ -39,6 +39,7 @@ from ..model_selection._walk import (
 from ..models._baselines import RecentAverageRegressor
 from ..models._candidates import candidates  # noqa: F401  (re-exported)
 from ..models._intervals import check_confidence, interval_scores
+from ._progress import ProgressCounter
 from ._report import EvaluationReport, _picture_note, _summary_notes
 
 __all__ = [
@@ -227,8 +228,12 @@ def evaluate(
         workers of a Dask cluster inside
         ``joblib.parallel_config(backend="dask")``.
     progress : callable, default=None
-        Called with a short description after each fit (each model, for
-        ``"walk"``), e.g. a progress bar's update.
+        Called after each fit with an :class:`EvaluationProgress`
+        (``done``, ``total``, ``description``; counted in models, the one
+        under way by its share of fits done), e.g. to move a progress bar:
+        after each fold of each model, and for ``"walk"`` after each refit
+        of each model's walk, so the count moves while a network trains.
+        ``None``: nothing is reported.
     refit_every : int, default=None
         ``"walk"`` only: posts between refits. ``None`` means every post,
         and for a model with a Keras network as many refits as ``"time"``
@@ -316,12 +321,12 @@ def evaluate(
         for fold, (_, test) in enumerate(splits)
     ]
     fold_rows = []
+    tick = ProgressCounter(progress, models)
     for (fold, name), pred in zip(tasks, results):
         test = splits[fold][1]
         pred_frames[fold][name] = pred
         fold_rows.append({"model": name, "fold": fold, **{m: f(y[test], pred) for m, f in METRICS.items()}})
-        if progress is not None:
-            progress(f"{name}, fold {fold + 1}")
+        tick(f"{name}, fold {fold + 1}", 1, len(splits))
     fold_scores = pd.DataFrame(fold_rows)
     scores = fold_scores.drop(columns="fold").groupby("model", sort=False).mean()
     scores.index.name = None
@@ -352,6 +357,11 @@ def _skill_row(predictions, name, trend_name, sees_pictures):
         return [np.nan] * 6  # no picture part: whatever it ranks comes from the likes alone
     skill = picture_skill(predictions["actual"], predictions[name], predictions[trend_name])
     return [*skill, *(100 * v for v in accuracy_of(skill))]
+
+
+def _refit_ticks(tick, name):
+    """``walk_forward_predict``'s ``progress`` for the walk of model ``name``."""
+    return lambda done, total: tick(f"{name}, refit {done}/{total}", 1, total)
 
 
 @shared_walks(None)  # one session for all the models' walks (a model walking inside fit reuses their refits)
@@ -386,12 +396,17 @@ def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progres
     }
     cache = {}  # each picture decoded and featurized once, whatever the number of refits
     prepared = {name: precompute_pictures(model, X, cache) for name, model in models.items()}
+    tick = ProgressCounter(progress, models)
+    # In this process, each refit is reported as it ends; a worker process's are reported with its walk.
+    inner = progress is not None and effective_n_jobs(n_jobs) == 1
+    hooks = {name: _refit_ticks(tick, name) if inner else None for name in models}
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(walk_forward_predict)(
             prepared[name],
             X,
             y,
             walks[name],
+            progress=hooks[name],
         )
         for name in models
     )
@@ -407,8 +422,8 @@ def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progres
     )
     for name, pred in zip(models, results):
         predictions[name] = pred[walked]
-        if progress is not None:
-            progress(f"{name}, walk forward")
+        if not inner:
+            tick(f"{name}, walk forward", 1, 1)
     fold_scores = pd.DataFrame(
         [
             {"model": name, "fold": fold, **{m: f(part["actual"], part[name]) for m, f in METRICS.items()}}

@@ -24,6 +24,7 @@ from sklearn.utils.validation import _num_samples
 
 from .._tree import contains
 from . import _shared
+from ._reporting import Reporting
 from ._shared import shared_walks
 
 __all__ = ["WalkForwardSplit", "picture_skill", "precompute_pictures", "shared_walks", "walk_forward_predict"]
@@ -211,7 +212,7 @@ class WalkForwardSplit(BaseCrossValidator):
             yield test
 
 
-def walk_forward_predict(estimator, X, y, cv, *, update=True):
+def walk_forward_predict(estimator, X, y, cv, *, update=True, progress=None):
     """Predict each post after the first stretch from the posts before it.
 
     A model that walks forward inside its own ``fit`` shares its inner
@@ -230,6 +231,10 @@ def walk_forward_predict(estimator, X, y, cv, *, update=True):
     update : bool, default=True
         Between refits, pass each predicted post to ``partial_fit`` (when
         the fitted model has one), so its trend sees every earlier post.
+    progress : callable, default=None
+        Called as ``progress(done, total)`` each time a block of posts is
+        predicted (after each refit): ``done`` blocks of ``total``, as a
+        progress bar wants them. ``None``: nothing is reported.
 
     Returns
     -------
@@ -251,10 +256,12 @@ def walk_forward_predict(estimator, X, y, cv, *, update=True):
     if session is None:
         # The outermost walk: the walks inside its refits share one session, for this call only.
         with shared_walks(None):
-            return walk_forward_predict(estimator, X, y, cv, update=update)
+            return walk_forward_predict(estimator, X, y, cv, update=update, progress=progress)
     memo = None
     if session is not _shared._OFF and isinstance(cv, WalkForwardSplit):
         memo = session.memo(_shared_key(estimator), X, y, update)
+    if progress is not None:
+        cv = Reporting(cv, progress)  # after the memo's check, which looks at the walk itself
     return _walk(estimator, X, y, cv, update, memo)
 
 

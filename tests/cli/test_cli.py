@@ -251,6 +251,17 @@ def test_cache_dir_decodes_once_and_the_saved_model_writes_no_cache(posts, tmp_p
     assert len(list(cache.glob("images-*.npy"))) == 1  # the folds read the account's file, no new one
 
 
+def test_evaluate_progress_moves_while_the_network_trains(posts, capsys):
+    # The bar moves after each of the CNN's refits, not once after its whole walk.
+    assert main(["evaluate", posts.attrs["directory"], *TINY, "--epochs", "1"]) == 0
+    shown = [part for part in capsys.readouterr().err.split("\r") if part.startswith("evaluating")]
+    cnn = [part for part in shown if "CNN, refit" in part]
+    assert "CNN, refit 1/2" in cnn[0] and "CNN, refit 2/2" in cnn[-1] and "100%" in cnn[-1]
+    assert not any("100%" in part for part in cnn[:-1])
+    percents = [int(part.split(":")[1].split("%")[0]) for part in shown]
+    assert percents == sorted(percents) and len(set(percents)) > 4
+
+
 def test_evaluate_walks_forward_by_default_and_checks_refit_every(posts, capsys):
     folder = posts.attrs["directory"]
     assert main(["--quiet", "evaluate", folder, *TINY, "--epochs", "1", "--refit-every", "0"]) == 1

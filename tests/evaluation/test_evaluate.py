@@ -1,5 +1,6 @@
 import json
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,11 +10,13 @@ from sklearn.pipeline import Pipeline
 
 from spe import CNNLikesRegressor, ImageLoader, RecentAverageRegressor
 from spe.evaluation import (
+    WalkForwardSplit,
     evaluate,
     make_cv,
     median_absolute_percentage_error,
     spearman_score,
     spearman_scorer,
+    walk_forward_predict,
 )
 
 
@@ -97,8 +100,34 @@ def test_cnn_pipeline_is_evaluated_on_a_dataframe(posts):
     )
     ticks = []
     report = evaluate(pipe, posts, cv="time", n_splits=2, model_name="CNN", progress=ticks.append)
-    assert len(ticks) == 6
+    assert [str(t) for t in ticks][-2:] == ["recent average (k=10), fold 2", "CNN, fold 2"]
+    assert [t.done for t in ticks] == [0.5, 1, 1.5, 2, 2.5, 3] and {t.total for t in ticks} == {3}
     assert np.isfinite(report.scores.loc["CNN", "MAE"])
+
+
+def test_progress_moves_within_each_models_walk(posts):
+    # Reported after every refit, not once a model's whole walk is done: a network training
+    # for minutes moves the count. In models: each model's refits add up to 1.
+    steps = []
+    evaluate({"a": RecentAverageRegressor(k=3)}, posts, refit_every=5, progress=steps.append)
+    done = [s.done for s in steps]
+    assert done == sorted(set(done)) and done[-1] == 4 and {s.total for s in steps} == {4}
+    mine = [str(s) for s in steps if str(s).startswith("a, ")]
+    n = len(mine)
+    assert n > 1 and mine[0] == f"a, refit 1/{n}" and mine[-1] == f"a, refit {n}/{n}"
+    assert steps[-1].done - steps[-len(mine) - 1].done == 1
+    with joblib.parallel_config(backend="threading", n_jobs=2):  # a walk elsewhere: reported when it returns
+        steps = []
+        evaluate({"a": RecentAverageRegressor(k=3)}, posts, refit_every=5, progress=steps.append, n_jobs=2)
+    assert [s.done for s in steps] == [1, 2, 3, 4] and str(steps[-1]) == "a, walk forward"
+
+
+def test_walk_forward_predict_reports_each_block():
+    calls = []
+    cv = WalkForwardSplit(min_train_size=3, test_size=2)
+    X, y = np.arange(8), np.arange(8.0)
+    pred = walk_forward_predict(RecentAverageRegressor(k=1), X, y, cv, progress=lambda *a: calls.append(a))
+    assert calls == [(1, 3), (2, 3), (3, 3)] and np.isnan(pred[:3]).all()
 
 
 def test_too_few_posts_and_bad_cv(posts):
