@@ -262,6 +262,24 @@ def _fit(estimator, X, y, train):
     return clone(estimator).fit(_shared.take(X, train), y[train])
 
 
+def fit_shared(estimator, X, y):
+    """``clone(estimator).fit(X, y)``, or a copy of that very fit when a walk of this session made it.
+
+    A model that walks inside ``fit`` and then refits its choice on all its
+    posts (:class:`~spe.AutoLikesRegressor`) refits, at outer step ``t``,
+    what the outer walk of the same model fitted on the first ``t`` posts
+    (the trend, ``trend x picture``): the same data, so the same fit.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    session = _shared.current()
+    memo = None
+    if session is not None and session is not _shared._OFF:
+        memo = session.memo(_shared_key(estimator), X, y, True)
+    if memo is None:
+        return clone(estimator).fit(X, y)
+    return memo.fitted(partial(_fit, estimator, X, y, np.arange(len(y))), len(y))
+
+
 def _walk(estimator, X, y, cv, update, memo):
     pred = np.full(len(y), np.nan)
     for train, test in cv.split(X):

@@ -207,6 +207,11 @@ class AutoTrendRegressor(PastLikesRegressor):
             state.setdefault(name, value)
         super().__setstate__(state)
 
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # a copy: the live model keeps its cache
+        state.pop("_mixture_cache", None)  # recomputed from the history; never saved
+        return state
+
     def _candidates(self):
         grid = _grid(self.windows, self.alphas, self.log)
         if not grid:
@@ -254,6 +259,20 @@ class AutoTrendRegressor(PastLikesRegressor):
             weights[e + 1] = (1 - self.share) * w + self.share * weights[0]
         return grid, weights, preds, end
 
+    def _mixture(self):
+        """:meth:`_running_weights`, computed once per history (``fit`` and ``partial_fit`` give a new one).
+
+        The weights after the first ``e`` posts depend on those posts alone, and
+        a walk predicts from one history several times (the trend of a
+        :class:`~spe.LikesRegressor` predicts its training posts, then new ones).
+        """
+        cached = self.__dict__.get("_mixture_cache")
+        if cached is not None and cached[0] is self.likes_ and cached[1] is self.order_:
+            return cached[2]
+        mixture = self._running_weights()
+        self._mixture_cache = (self.likes_, self.order_, mixture)
+        return mixture
+
     def fit(self, X, y):
         """Score every expert trend one step ahead on the training posts and mix them.
 
@@ -269,7 +288,7 @@ class AutoTrendRegressor(PastLikesRegressor):
         self : AutoTrendRegressor
         """
         super().fit(X, y)
-        grid, weights, preds, end = self._running_weights()
+        grid, weights, preds, end = self._mixture()
         errors = np.abs(preds - self.likes_)[:, end > 0]
         means = errors.mean(axis=1) if errors.shape[1] else np.full(len(grid), np.nan)
         self.scores_ = dict(zip(grid, means.tolist()))
@@ -299,6 +318,6 @@ class AutoTrendRegressor(PastLikesRegressor):
         if self.weights_ is None:
             grid, weights = self._running_best()
         else:
-            grid, weights, _, _ = self._running_weights()
+            grid, weights, _, _ = self._mixture()
         preds = np.array([trend._predict_from(end) for trend in grid.values()])
         return np.einsum("ij,ji->i", weights[end], preds)
