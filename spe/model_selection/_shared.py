@@ -153,7 +153,7 @@ class _Refit:
         self.pristine = model
 
     def updatable(self):
-        """The model to update: a copy of the fitted one, made at its first update (the fit stays as it was)."""
+        """The model to update: a copy of the fitted one, made at its first update (the fit stays)."""
         if self.model is self.pristine:
             self.model = copy.deepcopy(self.pristine)
         return self.model
