@@ -125,7 +125,8 @@ def test_auto_trend_mixes_once_per_history_and_saves_no_mixture(monkeypatch):
     expected = AutoTrendRegressor().fit(posts, y).predict(posts)
     calls = []
     original = AutoTrendRegressor._running_weights
-    monkeypatch.setattr(AutoTrendRegressor, "_running_weights", lambda self: calls.append(1) or original(self))
+    counting = lambda self: calls.append(1) or original(self)  # noqa: E731
+    monkeypatch.setattr(AutoTrendRegressor, "_running_weights", counting)
     model = AutoTrendRegressor().fit(posts.iloc[:40], y[:40])
     first = model.predict(posts)
     np.testing.assert_array_equal(model.predict(posts), first)
