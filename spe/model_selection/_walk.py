@@ -476,15 +476,21 @@ def precompute_pictures(estimator, X, cache=None):
     >>> type(model.steps[0][1]).__name__
     '_PictureCache'
     """
-    paths = _paths(X)
-    if paths is None:
+    if isinstance(X, pd.DataFrame) and "image" not in X.columns:
+        return estimator
+    paths = None if isinstance(X, pd.DataFrame) else _paths(X)  # a frame's: read when needed
+    if paths is None and not isinstance(X, pd.DataFrame):
         return estimator
     cache = {} if cache is None else cache
     session = _shared.current()
     store = getattr(session, "pictures", None)
-    walked = None if store is None or session.X is None else _paths(session.X)
-    # A picture's features depend on that picture alone: those of the walk's later posts leak nothing.
-    keys = pd.unique(paths if walked is None else np.concatenate([paths, walked]))
+
+    def all_paths():
+        # Only when a picture is featurized (a refit's model is mostly cached already): a picture's
+        # features depend on that picture alone, so those of the walk's later posts leak nothing.
+        own = _paths(X) if paths is None else paths
+        walked = None if store is None or session.X is None else _paths(session.X)
+        return pd.unique(own if walked is None else np.concatenate([own, walked]))
 
     def swap(obj):
         if not _is_picture_transformer(obj):
@@ -492,6 +498,7 @@ def precompute_pictures(estimator, X, cache=None):
         key = joblib.hash(obj)
         if key not in cache:
             if store is None or key not in store:
+                keys = all_paths()
                 rows = np.asarray(clone(obj).fit(list(keys)).transform(list(keys)))
                 (cache if store is None else store)[key] = _Table(keys, rows)
             cache[key] = cache[key] if store is None else store[key]

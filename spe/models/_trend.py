@@ -243,7 +243,9 @@ class AutoTrendRegressor(PastLikesRegressor):
         """Per number of earlier posts ``e``: every expert's weight after the first ``e`` posts."""
         grid = self._candidates()
         end = np.searchsorted(self.order_, self.order_, side="left")
-        preds = np.array([t._predict_from(end) for t in grid.values()])
+        # Every expert's prediction after e = 0..n posts: a post's is the column of its earlier posts.
+        table = np.array([t._predict_from(np.arange(len(self.likes_) + 1)) for t in grid.values()])
+        preds = table[:, end]
         if self.robust:
             loss = np.abs(np.log1p(np.maximum(preds, 0)) - np.log1p(np.maximum(self.likes_, 0)))
         else:
@@ -257,7 +259,7 @@ class AutoTrendRegressor(PastLikesRegressor):
             w = weights[e] * gain[:, e]
             w /= w.sum()
             weights[e + 1] = (1 - self.share) * w + self.share * weights[0]
-        return grid, weights, preds, end
+        return grid, weights, preds, end, table
 
     def _mixture(self):
         """:meth:`_running_weights`, computed once per history (``fit`` and ``partial_fit`` give a new one).
@@ -288,7 +290,7 @@ class AutoTrendRegressor(PastLikesRegressor):
         self : AutoTrendRegressor
         """
         super().fit(X, y)
-        grid, weights, preds, end = self._mixture()
+        grid, weights, preds, end, _ = self._mixture()
         errors = np.abs(preds - self.likes_)[:, end > 0]
         means = errors.mean(axis=1) if errors.shape[1] else np.full(len(grid), np.nan)
         self.scores_ = dict(zip(grid, means.tolist()))
@@ -317,7 +319,8 @@ class AutoTrendRegressor(PastLikesRegressor):
         check_is_fitted(self, "trend_")
         if self.weights_ is None:
             grid, weights = self._running_best()
+            preds = np.array([trend._predict_from(end) for trend in grid.values()])
         else:
-            grid, weights, _, _ = self._mixture()
-        preds = np.array([trend._predict_from(end) for trend in grid.values()])
+            grid, weights, _, _, table = self._mixture()
+            preds = table[:, end]
         return np.einsum("ij,ji->i", weights[end], preds)
