@@ -245,7 +245,7 @@ class AutoTrendRegressor(PastLikesRegressor):
         end = np.searchsorted(self.order_, self.order_, side="left")
         # Every expert's prediction after e = 0..n posts: a post's is the column of its earlier posts.
         table = np.array([t._predict_from(np.arange(len(self.likes_) + 1)) for t in grid.values()])
-        preds = table[:, end]
+        preds = np.take(table, end, axis=1)  # C order, as a list of rows: sums in the same order
         if self.robust:
             loss = np.abs(np.log1p(np.maximum(preds, 0)) - np.log1p(np.maximum(self.likes_, 0)))
         else:
@@ -322,5 +322,5 @@ class AutoTrendRegressor(PastLikesRegressor):
             preds = np.array([trend._predict_from(end) for trend in grid.values()])
         else:
             grid, weights, _, _, table = self._mixture()
-            preds = table[:, end]
+            preds = np.take(table, end, axis=1)
         return np.einsum("ij,ji->i", weights[end], preds)
