@@ -263,18 +263,10 @@ def _fit(estimator, X, y, train):
 
 
 def fit_shared(estimator, X, y):
-    """``clone(estimator).fit(X, y)``, or a copy of that very fit when a walk of this session made it.
-
-    A model that walks inside ``fit`` and then refits its choice on all its
-    posts (:class:`~spe.AutoLikesRegressor`) refits, at outer step ``t``,
-    what the outer walk of the same model fitted on the first ``t`` posts
-    (the trend, ``trend x picture``): the same data, so the same fit.
-    """
+    """``clone(estimator).fit(X, y)``, or a copy of that very fit where a walk of this session made it."""
     y = np.asarray(y, dtype=np.float64)
     session = _shared.current()
-    memo = None
-    if session is not None and session is not _shared._OFF:
-        memo = session.memo(_shared_key(estimator), X, y, True)
+    memo = None if session in (None, _shared._OFF) else session.memo(_shared_key(estimator), X, y, True)
     if memo is None:
         return clone(estimator).fit(X, y)
     return memo.fitted(partial(_fit, estimator, X, y, np.arange(len(y))), len(y))
@@ -476,21 +468,16 @@ def precompute_pictures(estimator, X, cache=None):
     >>> type(model.steps[0][1]).__name__
     '_PictureCache'
     """
-    if isinstance(X, pd.DataFrame) and "image" not in X.columns:
-        return estimator
-    paths = None if isinstance(X, pd.DataFrame) else _paths(X)  # a frame's: read when needed
-    if paths is None and not isinstance(X, pd.DataFrame):
+    paths = _paths(X)
+    if paths is None:
         return estimator
     cache = {} if cache is None else cache
     session = _shared.current()
     store = getattr(session, "pictures", None)
 
-    def all_paths():
-        # Only when a picture is featurized (a refit's model is mostly cached already): a picture's
-        # features depend on that picture alone, so those of the walk's later posts leak nothing.
-        own = _paths(X) if paths is None else paths
+    def all_paths():  # only when featurizing: a picture's features depend on it alone (no leak)
         walked = None if store is None or session.X is None else _paths(session.X)
-        return pd.unique(own if walked is None else np.concatenate([own, walked]))
+        return pd.unique(paths if walked is None else np.concatenate([paths, walked]))
 
     def swap(obj):
         if not _is_picture_transformer(obj):
