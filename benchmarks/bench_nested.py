@@ -12,8 +12,9 @@ random_state=0), cv="walk")``, refitted every post, for each ``n``.
 
 Each measurement runs in a fresh Python process, one after the other in
 this run, and prints the seconds of the whole ``evaluate``, the seconds per
-walked post, the ratio and the largest difference between the two runs'
-walked predictions:
+walked post, the ratio, the largest difference between the two runs'
+walked predictions, and the CPU seconds of each and their ratio (less
+moved by other work on the machine than the wall-clock seconds):
 
 - today: ``--today switch`` (the default) runs this checkout with sharing
   switched off (``with shared_walks(False):``: every inner walk refitted
@@ -63,11 +64,11 @@ with tempfile.TemporaryDirectory() as tmp:
         import contextlib
         switch = contextlib.nullcontext()
     with switch:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         report = evaluate(model, posts, cv="walk")
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 with open(out, "wb") as file:
-    pickle.dump({"seconds": seconds, "predictions": report.predictions}, file)
+    pickle.dump({"seconds": seconds, "cpu": cpu, "predictions": report.predictions}, file)
 """
 
 
@@ -107,7 +108,7 @@ def main():
     print(f"evaluate({what}, make_posts(n, realistic=True), cv='walk') at {size} px; today = {label}")
     print(
         f"{'n':>5} {'walked':>6} {'today s':>9} {'shared s':>9} {'ratio':>6} {'today s/post':>13} "
-        f"{'shared s/post':>14} {'max |diff|':>11}"
+        f"{'shared s/post':>14} {'max |diff|':>11} {'CPU s today/shared':>19} {'CPU ratio':>9}"
     )
     for n in sizes:
         new = measure(n, size, kind, "on", HERE)
@@ -127,7 +128,8 @@ def main():
         print(
             f"{n:>5} {walked:>6} {old['seconds']:>9.1f} {new['seconds']:>9.1f} "
             f"{old['seconds'] / new['seconds']:>5.1f}x {old['seconds'] / walked:>13.3f} "
-            f"{new['seconds'] / walked:>14.3f} {diff:>11.3g}",
+            f"{new['seconds'] / walked:>14.3f} {diff:>11.3g} "
+            f"{old['cpu']:>9.1f}/{new['cpu']:<9.1f} {old['cpu'] / new['cpu']:>8.1f}x",
             flush=True,
         )
 

@@ -16,6 +16,7 @@ block is predicted in one call, as the walk from scratch predicts it, and a
 model updated one post at a time is updated in the same order.
 """
 
+import copy
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -148,6 +149,14 @@ class _Refit:
 
     def __init__(self, model, r):
         self.model, self.seen, self.blocks, self.rows = model, r, {}, {}
+        #: The model as fitted on the first ``r`` posts, before any update (``model`` is a copy once updated).
+        self.pristine = model
+
+    def updatable(self):
+        """The model to update: a copy of the fitted one, made at its first update (the fit stays)."""
+        if self.model is self.pristine:
+            self.model = copy.deepcopy(self.pristine)
+        return self.model
 
 
 class _Memo:
@@ -174,6 +183,7 @@ class _Memo:
                 # shorter block change nothing, and one call per block is what a walk from
                 # scratch makes.
                 seen = np.arange(refit.seen, end)
+                model = refit.updatable()
                 model.partial_fit(take(self.X, seen), self.y[seen])
                 refit.seen = end
             # The whole block in one call, as from scratch (a batch can round differently from rows).
@@ -181,12 +191,19 @@ class _Memo:
             refit.blocks[end] = np.asarray(block, dtype=np.float64).ravel()
         return refit.blocks[end]
 
+    def fitted(self, fit, r):
+        """A copy of the model fitted on the first ``r`` posts (``fit()`` fits it when none is kept)."""
+        refit = self.refits.get((*self.key, r))
+        if refit is None:
+            refit = self.refits[(*self.key, r)] = _Refit(fit(), r)
+        return copy.deepcopy(refit.pristine)  # the caller's to update: the session's stays as fitted
+
     def _one_by_one(self, refit, test):
         """Post by post, each update in the order the walk from scratch makes it."""
         for j in test:
             if j not in refit.rows:
                 for seen in range(refit.seen, j):
-                    refit.model.partial_fit(take(self.X, [seen]), self.y[[seen]])
+                    refit.updatable().partial_fit(take(self.X, [seen]), self.y[[seen]])
                 refit.seen = max(refit.seen, j)
                 row = take(self.X, [j])
                 refit.rows[j] = np.asarray(refit.model.predict(row), dtype=np.float64).ravel()[0]

@@ -269,6 +269,16 @@ def _fit(estimator, X, y, train):
     return clone(estimator).fit(_shared.take(X, train), y[train])
 
 
+def fit_shared(estimator, X, y):
+    """``clone(estimator).fit(X, y)``, or a copy of that very fit where a walk of this session made it."""
+    y = np.asarray(y, dtype=np.float64)
+    session = _shared.current()
+    memo = None if session in (None, _shared._OFF) else session.memo(_shared_key(estimator), X, y, True)
+    if memo is None:
+        return clone(estimator).fit(X, y)
+    return memo.fitted(partial(_fit, estimator, X, y, np.arange(len(y))), len(y))
+
+
 def _walk(estimator, X, y, cv, update, memo):
     pred = np.full(len(y), np.nan)
     for train, test in cv.split(X):
@@ -471,9 +481,10 @@ def precompute_pictures(estimator, X, cache=None):
     cache = {} if cache is None else cache
     session = _shared.current()
     store = getattr(session, "pictures", None)
-    walked = None if store is None or session.X is None else _paths(session.X)
-    # A picture's features depend on that picture alone: those of the walk's later posts leak nothing.
-    keys = pd.unique(paths if walked is None else np.concatenate([paths, walked]))
+
+    def all_paths():  # only when featurizing: a picture's features depend on it alone (no leak)
+        walked = None if store is None or session.X is None else _paths(session.X)
+        return pd.unique(paths if walked is None else np.concatenate([paths, walked]))
 
     def swap(obj):
         if not _is_picture_transformer(obj):
@@ -481,6 +492,7 @@ def precompute_pictures(estimator, X, cache=None):
         key = joblib.hash(obj)
         if key not in cache:
             if store is None or key not in store:
+                keys = all_paths()
                 rows = np.asarray(clone(obj).fit(list(keys)).transform(list(keys)))
                 (cache if store is None else store)[key] = _Table(keys, rows)
             cache[key] = cache[key] if store is None else store[key]

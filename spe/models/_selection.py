@@ -2,17 +2,27 @@
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin
 from sklearn.utils import column_or_1d
 
 from ..model_selection._skill import picture_skill
-from ..model_selection._walk import WalkForwardSplit, has_pictures, precompute_pictures, walk_forward_predict
+from ..model_selection._walk import (
+    WalkForwardSplit,
+    fit_shared,
+    has_pictures,
+    precompute_pictures,
+    walk_forward_predict,
+)
 from ._base import DelegatesToEstimator, picture_model
 from ._combined import LikesRegressor
 from ._embeddings import backbone_available, embedding_model
 from ._trend import AutoTrendRegressor
 
 __all__ = ["AutoLikesRegressor"]
+
+#: Posts the walk inside ``fit`` trains on first, at least: a picture model learns from the posts
+#: that have a trend before them, and fewer than this leaves it one or two to learn from.
+MIN_TRAIN = 5
 
 
 def _default_candidates():
@@ -57,7 +67,8 @@ class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixi
     fallback : str, default="trend"
         The candidate kept unless another one is measurably better.
     n_splits : int, default=5
-        Sets the walk's first stretch, as in :class:`~spe.evaluation.WalkForwardSplit`.
+        Sets the walk's first stretch, as in :class:`~spe.evaluation.WalkForwardSplit`
+        (at least 5 posts, so that a picture model has posts to learn from).
     refit_every : int, default=None
         Posts between refits in the walk; ``None`` means about 20 refits.
     margin : float, default=1.0
@@ -150,7 +161,15 @@ class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixi
         """
         candidates = self._candidates()
         y = column_or_1d(y, dtype=np.float64, warn=True)
-        cv = WalkForwardSplit(n_splits=self.n_splits).refitting(len(y), refit_every=self.refit_every)
+        if len(y) <= MIN_TRAIN:
+            raise ValueError(
+                f"AutoLikesRegressor needs at least {MIN_TRAIN + 1} posts to walk its candidates forward "
+                f"(a first stretch of {MIN_TRAIN} and one to predict); got n_samples={len(y)}."
+            )
+        walk = WalkForwardSplit(n_splits=self.n_splits)
+        if walk.first_train_size(len(y)) < MIN_TRAIN:  # few posts: the first stretch would be too short
+            walk = WalkForwardSplit(n_splits=self.n_splits, min_train_size=MIN_TRAIN)
+        cv = walk.refitting(len(y), refit_every=self.refit_every)
         first = cv.first_train_size(len(y))
         cache = {}
         prepared = {name: precompute_pictures(model, X, cache) for name, model in candidates.items()}
@@ -162,7 +181,8 @@ class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixi
         self.walk_residuals_ = y[walked] - preds[self.selected_]
         self.walk_actual_ = y[walked]
         self.walk_predictions_ = pd.DataFrame(preds, index=walked)
-        self.estimator_ = clone(prepared[self.selected_]).fit(X, y)
+        # The outer walk of an evaluation may have fitted this very model on these posts already.
+        self.estimator_ = fit_shared(prepared[self.selected_], X, y)
         return self
 
     def _scores(self, candidates, preds, errors, actual):

@@ -207,6 +207,11 @@ class AutoTrendRegressor(PastLikesRegressor):
             state.setdefault(name, value)
         super().__setstate__(state)
 
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # a copy: the live model keeps its cache
+        state.pop("_mixture_cache", None)  # recomputed from the history; never saved
+        return state
+
     def _candidates(self):
         grid = _grid(self.windows, self.alphas, self.log)
         if not grid:
@@ -238,7 +243,9 @@ class AutoTrendRegressor(PastLikesRegressor):
         """Per number of earlier posts ``e``: every expert's weight after the first ``e`` posts."""
         grid = self._candidates()
         end = np.searchsorted(self.order_, self.order_, side="left")
-        preds = np.array([t._predict_from(end) for t in grid.values()])
+        # Every expert's prediction after e = 0..n posts: a post's is the column of its earlier posts.
+        table = np.array([t._predict_from(np.arange(len(self.likes_) + 1)) for t in grid.values()])
+        preds = np.take(table, end, axis=1)  # C order, as a list of rows: sums in the same order
         if self.robust:
             loss = np.abs(np.log1p(np.maximum(preds, 0)) - np.log1p(np.maximum(self.likes_, 0)))
         else:
@@ -252,7 +259,21 @@ class AutoTrendRegressor(PastLikesRegressor):
             w = weights[e] * gain[:, e]
             w /= w.sum()
             weights[e + 1] = (1 - self.share) * w + self.share * weights[0]
-        return grid, weights, preds, end
+        return grid, weights, preds, end, table
+
+    def _mixture(self):
+        """:meth:`_running_weights`, computed once per history (``fit`` and ``partial_fit`` give a new one).
+
+        The weights after the first ``e`` posts depend on those posts alone, and
+        a walk predicts from one history several times (the trend of a
+        :class:`~spe.LikesRegressor` predicts its training posts, then new ones).
+        """
+        cached = self.__dict__.get("_mixture_cache")
+        if cached is not None and cached[0] is self.likes_ and cached[1] is self.order_:
+            return cached[2]
+        mixture = self._running_weights()
+        self._mixture_cache = (self.likes_, self.order_, mixture)
+        return mixture
 
     def fit(self, X, y):
         """Score every expert trend one step ahead on the training posts and mix them.
@@ -269,7 +290,7 @@ class AutoTrendRegressor(PastLikesRegressor):
         self : AutoTrendRegressor
         """
         super().fit(X, y)
-        grid, weights, preds, end = self._running_weights()
+        grid, weights, preds, end, _ = self._mixture()
         errors = np.abs(preds - self.likes_)[:, end > 0]
         means = errors.mean(axis=1) if errors.shape[1] else np.full(len(grid), np.nan)
         self.scores_ = dict(zip(grid, means.tolist()))
@@ -298,7 +319,8 @@ class AutoTrendRegressor(PastLikesRegressor):
         check_is_fitted(self, "trend_")
         if self.weights_ is None:
             grid, weights = self._running_best()
+            preds = np.array([trend._predict_from(end) for trend in grid.values()])
         else:
-            grid, weights, _, _ = self._running_weights()
-        preds = np.array([trend._predict_from(end) for trend in grid.values()])
+            grid, weights, _, _, table = self._mixture()
+            preds = np.take(table, end, axis=1)
         return np.einsum("ij,ji->i", weights[end], preds)

@@ -262,3 +262,24 @@ def test_evaluate_shares_refits_between_its_models_unless_switched_off(posts, co
     with pytest.raises(ValueError, match="'enabled'"):
         with shared_walks("off"):
             pass
+
+
+@pytest.mark.parametrize("test_size", [1, 3])
+def test_the_refit_on_all_posts_is_the_walks_own_fit_left_as_fitted(posts, count_fits, test_size):
+    from spe import AutoLikesRegressor
+
+    X, y = posts.drop(columns="likes"), posts["likes"].to_numpy(dtype=float)
+    picture = LikesRegressor(image_model=_features())
+    own = AutoLikesRegressor({"trend x picture": picture}, fallback="trend x picture")
+    with shared_walks():
+        # Blocks of 3: the walk's refit on 34 posts then sees posts 34-36 through partial_fit.
+        walk_forward_predict(picture, X, y, WalkForwardSplit(min_train_size=34, test_size=test_size))
+        before = len(count_fits)
+        model = clone(own).fit(X[:34], y[:34])
+        assert 34 not in count_fits[before:]  # the walk's fit on the first 34 posts, not a new one
+        model.partial_fit(X[34:36], y[34:36])  # the model's own: the session's fit stays as fitted
+        again = clone(own).fit(X[:34], y[:34])
+    alone = clone(own).fit(X[:34], y[:34])
+    np.testing.assert_array_equal(again.predict(X[34:]), alone.predict(X[34:]))
+    alone.partial_fit(X[34:36], y[34:36])
+    np.testing.assert_array_equal(model.predict(X[36:]), alone.predict(X[36:]))

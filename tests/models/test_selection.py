@@ -99,3 +99,18 @@ def test_a_picture_model_is_kept_for_its_ranking_when_it_is_not_worse():
     # Measurably better in MAE wins whatever its skill.
     better = scores.assign(**{"MAE": [100.0, 101.0, 98.0], "vs fallback": [0.0, 1.0, -2.0]})
     assert auto._choose(better) == "trend x picture + post"
+
+
+def test_a_short_account_walks_from_five_posts_and_fewer_is_a_clear_error(posts):
+    # Fitted on 12 posts the walk's first stretch would be 2 posts: a picture model cannot learn from 1.
+    X, y = posts.drop(columns="likes"), posts["likes"].to_numpy(dtype=float)
+    model = AutoLikesRegressor(_candidates(16)).fit(X[:12], y[:12])
+    assert len(model.walk_actual_) == 12 - 5
+    with pytest.raises(ValueError, match="at least 6 posts.*n_samples=5"):
+        AutoLikesRegressor(_candidates(16)).fit(X[:5], y[:5])
+
+
+def test_evaluate_walks_the_accounts_own_model_on_a_small_account(tmp_path):
+    posts = make_posts(36, directory=tmp_path, image_size=(16, 16), realistic=True, random_state=0)
+    report = evaluate(AutoLikesRegressor(_candidates(16)), posts, cv="walk")
+    assert np.isfinite(report.predictions["model"]).all()

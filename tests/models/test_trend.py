@@ -118,3 +118,20 @@ def test_bad_parameters_are_named():
             AutoTrendRegressor(learning_rate=value).fit([1, 2], [1, 2])
     with pytest.raises(ValueError, match="share"):
         AutoTrendRegressor(share=1.0).fit([1, 2], [1, 2])
+
+
+def test_auto_trend_mixes_once_per_history_and_saves_no_mixture(monkeypatch):
+    posts, y = _posts(), _posts()["likes"]
+    expected = AutoTrendRegressor().fit(posts, y).predict(posts)
+    calls = []
+    original = AutoTrendRegressor._running_weights
+    counting = lambda self: calls.append(1) or original(self)  # noqa: E731
+    monkeypatch.setattr(AutoTrendRegressor, "_running_weights", counting)
+    model = AutoTrendRegressor().fit(posts.iloc[:40], y[:40])
+    first = model.predict(posts)
+    np.testing.assert_array_equal(model.predict(posts), first)
+    assert len(calls) == 1  # fit's mixture serves every prediction from the same posts
+    model.partial_fit(posts.iloc[40:], y[40:])
+    np.testing.assert_array_equal(model.predict(posts), expected)  # a new history: mixed again
+    assert len(calls) == 2
+    assert "_mixture_cache" in vars(model) and "_mixture_cache" not in model.__getstate__()
