@@ -1,6 +1,6 @@
 """Pretrained eyes: the offline backbone's speed, its cost in a walk, and what it adds to the own model.
 
-Run by hand: ``python benchmarks/bench_embed.py [--n 200] [--part speed,cost,accounts]``.
+Run by hand: ``python benchmarks/bench_embed.py [--n 200] [--seed 0] [--part speed,cost,accounts]``.
 
 - speed: pictures per second at 224x224, EfficientNet-Lite0 (the offline
   ImageNet weights) against ``keras.applications.MobileNetV3Small`` with
@@ -12,7 +12,7 @@ Run by hand: ``python benchmarks/bench_embed.py [--n 200] [--part speed,cost,acc
   the fit's time against the same fit without the embeddings candidate;
 - accounts: on the scenes account (``make_posts(n, content="scenes",
   image_size=(224, 224))``), the realistic one (``realistic=True``) and the
-  null one (``realistic=True, pixel_effect=0``), all seed 0, every model
+  null one (``realistic=True, pixel_effect=0``), all seed ``--seed`` (0), every model
   walks forward (refit every 10 posts, the trend updated in between;
   models with a choice inside make it on the training posts only) and is
   scored on the same walked posts: MAE, the Spearman correlation and the
@@ -81,7 +81,7 @@ def own(embeddings):
     return AutoLikesRegressor(candidates)
 
 
-def cost(n):
+def cost(n, seed=0):
     counts = {"decoded": 0, "backbone": 0}
     decode, predict = ImageLoader._decode, PretrainedEmbedder._predict
 
@@ -94,7 +94,7 @@ def cost(n):
         return predict(self, X)
 
     with tempfile.TemporaryDirectory() as tmp:
-        posts = make_posts(n, directory=tmp, random_state=0, **ACCOUNTS["scenes"])
+        posts = make_posts(n, directory=tmp, random_state=seed, **ACCOUNTS["scenes"])
         X, y = posts.drop(columns="likes"), posts["likes"]
         times = {}
         for embeddings in (False, True):
@@ -116,7 +116,7 @@ def cost(n):
         )
 
 
-def account(name, n):
+def account(name, n, seed=0):
     models = {
         "trend": AutoTrendRegressor(),
         "trend x image features": LikesRegressor(image_model=picture_model()),
@@ -125,7 +125,7 @@ def account(name, n):
         "own model with embeddings": own(True),
     }
     with tempfile.TemporaryDirectory() as tmp:
-        posts = make_posts(n, directory=tmp, random_state=0, **ACCOUNTS[name])
+        posts = make_posts(n, directory=tmp, random_state=seed, **ACCOUNTS[name])
         X, y = posts.drop(columns="likes"), posts["likes"].to_numpy(dtype=float)
         cv = WalkForwardSplit(n_splits=5, test_size=10)
         walked = np.arange(cv.first_train_size(n), n)
@@ -149,7 +149,7 @@ def account(name, n):
             for model_name in ("own model without embeddings", "own model with embeddings")
         }
     table = pd.DataFrame.from_dict(rows, orient="index")
-    print(f"\n{name} account, {n} posts, {len(walked)} walked ({elapsed:.0f} s):")
+    print(f"\n{name} account, {n} posts, seed {seed}, {len(walked)} walked ({elapsed:.0f} s):")
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
     for model_name, selected in chosen.items():
         print(f"  {model_name}, fitted on all posts, chose: {selected}")
@@ -170,6 +170,7 @@ def main():
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--part", default="speed,cost,accounts")
     parser.add_argument("--accounts", default="scenes,realistic,null")
+    parser.add_argument("--seed", type=int, default=0, help="make_posts' random_state")
     args = parser.parse_args()
     parts = args.part.split(",")
     if "speed" in parts:
@@ -177,10 +178,10 @@ def main():
         speed()
     if "cost" in parts:
         print(f"\nWalk-forward cost of the embeddings candidate ({args.n} posts):")
-        cost(args.n)
+        cost(args.n, args.seed)
     if "accounts" in parts:
         for name in args.accounts.split(","):
-            account(name, args.n)
+            account(name, args.n, args.seed)
 
 
 if __name__ == "__main__":

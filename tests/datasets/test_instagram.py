@@ -598,9 +598,9 @@ def test_fuzz_load_instagram_export(insights, posts, as_zip):
 
 @pytest.fixture(scope="module")
 def account(tmp_path_factory):
-    """The done-when account: 120 realistic posts, small pictures."""
+    """The done-when account: 120 realistic posts, small pictures (32 px: the backbone's least)."""
     folder = tmp_path_factory.mktemp("account")
-    return make_posts(120, directory=folder, image_size=(16, 16), realistic=True, random_state=0)
+    return make_posts(120, directory=folder, image_size=(32, 32), realistic=True, random_state=0)
 
 
 def _summary(posts):

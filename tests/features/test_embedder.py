@@ -24,7 +24,8 @@ def images():
 
 
 @pytest.mark.slow
-def test_random_weights_embed_paths_and_arrays(posts, images):
+def test_random_weights_embed_paths_and_arrays(account, images):
+    posts = account(3, 32)  # picture files of at least 32 px: smaller ones are refused
     emb = PretrainedEmbedder(weights=None, size=(32, 32)).fit()
     out = emb.transform(images)
     assert out.shape == (4, 576) and np.isfinite(out).all()
@@ -179,6 +180,35 @@ def test_offline_backbone_errors_name_the_parameter_or_file(tmp_path, images):
     ).fit()
     with pytest.raises(ValueError, match="PretrainedEmbedder X: pictures of 16x16 px are below 32x32"):
         lite.transform(images[:, :16, :16])
+
+
+def test_picture_files_under_32_px_are_refused_naming_the_file(tmp_path, account):
+    # Issue 24: a picture file under 32 px was scaled up to the backbone's size without a word.
+    import pandas as pd
+    from PIL import Image
+
+    from spe.exceptions import ImageLoadError
+
+    Image.new("RGB", (48, 16), "red").save(tmp_path / "tiny.png")
+    Image.new("RGB", (600, 32), "red").save(tmp_path / "wide.png")  # 32 px: enough
+    (tmp_path / "broken.png").write_bytes(b"not a picture")
+    lite = PretrainedEmbedder(
+        backbone="efficientnet-lite0", weights=None, size=(32, 32), random_state=0
+    ).fit()
+    posts = account(2, 32)
+    tiny = str(tmp_path / "tiny.png")
+    with pytest.raises(ImageLoadError) as error:
+        lite.transform([*posts["image"], tiny])
+    message = str(error.value)
+    assert message.startswith(f"PretrainedEmbedder cannot embed picture {tiny}: it is 48x16 px, below 32x32")
+    assert "\n" not in message
+    with pytest.raises(ImageLoadError, match=r"tiny\.png: it is 48x16 px"):
+        lite.top_classes(pd.DataFrame({"image": [tiny]}), k=1)
+    # A file that is no picture is still ImageLoader's to name.
+    with pytest.raises(ImageLoadError, match=r"Cannot read image .*broken\.png"):
+        lite.transform([str(tmp_path / "broken.png")])
+    out = lite.transform(pd.DataFrame({"image": [*posts["image"], str(tmp_path / "wide.png")]}))
+    assert out.shape == (3, lite.n_features_out_) and np.isfinite(out).all()
 
 
 def test_candidates_with_a_weights_file_keep_the_row(tmp_path):

@@ -54,8 +54,15 @@ def _next_post(posts):
 
 
 @pytest.fixture(scope="module")
-def every_model(posts, tmp_path_factory):
+def posts32(account):
+    """The shared account at 32 px: the own model's backbone refuses picture files under 32 px."""
+    return account(40, 32)
+
+
+@pytest.fixture(scope="module")
+def every_model(posts32, tmp_path_factory):
     """Every candidate and the trends and LikesRegressors on their own: fitted, saved, predicted."""
+    posts = posts32
     X, y = posts.drop(columns="likes"), posts["likes"]
     models = candidates(size=16, epochs=1, embedding_weights=None, post_features=True)
     models["AutoLikesRegressor (defaults)"] = AutoLikesRegressor()
@@ -107,8 +114,9 @@ print(json.dumps(out))
 
 
 @pytest.mark.slow
-def test_every_model_loads_in_a_fresh_process_without_pickle_and_predicts_the_same(every_model, posts):
+def test_every_model_loads_in_a_fresh_process_without_pickle_and_predicts_the_same(every_model, posts32):
     """Each folder loaded in a new Python, with pickle, joblib and scikeras' unpickling made to fail."""
+    posts = posts32
     folders = {name: str(folder) for name, (_, folder, _) in every_model.items()}
     X = _next_post(posts)
     columns = {name: (X[name].astype(str).tolist(), str(X[name].dtype)) for name in X.columns}
@@ -132,7 +140,8 @@ def test_every_model_loads_in_a_fresh_process_without_pickle_and_predicts_the_sa
     assert every_model["what spe fit saves"][2][1] is not None
 
 
-def test_the_folder_layout_and_what_spe_json_records(every_model, posts):
+def test_the_folder_layout_and_what_spe_json_records(every_model, posts32):
+    posts = posts32
     model, folder, _ = every_model["CNN on pixels"]
     assert sorted(p.name for p in folder.iterdir()) == [MARKER, SKOPS_FILE, NETWORK, META_FILE]
     meta = json.loads((folder / META_FILE).read_text())
@@ -153,7 +162,8 @@ def test_the_folder_layout_and_what_spe_json_records(every_model, posts):
     assert load_model(folder).spe_metadata_ == meta
 
 
-def test_a_trend_keeps_the_accounts_history(every_model, posts):
+def test_a_trend_keeps_the_accounts_history(every_model, posts32):
+    posts = posts32
     model, folder, _ = every_model["account's own model"]
     loaded = load_model(folder)
     assert loaded.selected_ == model.selected_
@@ -173,8 +183,9 @@ def test_a_trend_keeps_the_accounts_history(every_model, posts):
 
 
 def test_saving_leaves_the_callers_model_as_it_was_even_when_it_fails(
-    every_model, posts, monkeypatch, tmp_path
+    every_model, posts32, monkeypatch, tmp_path
 ):
+    posts = posts32
     import skops.io
 
     def attributes(obj, seen=None):
@@ -802,8 +813,9 @@ def _audited_predict(folders, pictures):
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
-def test_predict_on_every_saved_model_reads_writes_and_runs_nothing_else(every_model, posts, tmp_path):
+def test_predict_on_every_saved_model_reads_writes_and_runs_nothing_else(every_model, posts32, tmp_path):
     """Issue 22: predicting reads only the folder and the candidates; no write, network, pickle, process."""
+    posts = posts32
     pictures = list(posts["image"].iloc[-3:])
     report = _audited_predict([folder for _, folder, _ in every_model.values()], pictures)
     for name, (_, folder, _) in every_model.items():
@@ -812,8 +824,9 @@ def test_predict_on_every_saved_model_reads_writes_and_runs_nothing_else(every_m
         assert result["violations"] == [], (name, result["violations"])
 
 
-def test_an_embeddings_model_predicts_without_its_weights_file(posts, tmp_path):
+def test_an_embeddings_model_predicts_without_its_weights_file(posts32, tmp_path):
     """The backbone's network is saved in the folder: the weights file it was built from can go."""
+    posts = posts32
     weights = tmp_path / "backbone.weights.h5"
     spe.PretrainedEmbedder(weights=None, size=(32, 32), random_state=0).fit().model_.save_weights(weights)
     model = spe.ConformalLikesRegressor(
@@ -837,8 +850,9 @@ def test_an_embeddings_model_predicts_without_its_weights_file(posts, tmp_path):
     )
 
 
-def test_no_saved_model_records_where_its_training_pictures_are(every_model, posts):
+def test_no_saved_model_records_where_its_training_pictures_are(every_model, posts32):
     """Issue 22, item 7: a saved model predicts from pixels; the owner's picture folder stays private."""
+    posts = posts32
     folder_of_pictures = os.path.dirname(str(posts["image"].iloc[0])).encode()
     for name, (_, folder, _) in every_model.items():
         for path in folder.iterdir():
