@@ -152,7 +152,7 @@ def test_the_walk_and_the_explanations_ask_transformers_not_modules():
     """No branching through sys.modules on spe's own classes: a tag on the class says it."""
     for path in (SPE / "model_selection" / "_walk.py", SPE / "inspection" / "_explain.py"):
         assert 'sys.modules.get("spe' not in path.read_text(encoding="utf-8")
-    from spe.model_selection._walk import _is_picture_transformer
+    from spe.model_selection._pictures import _is_picture_transformer
 
     assert _is_picture_transformer(spe.ImageFeatures()) and _is_picture_transformer(spe.PretrainedEmbedder())
     assert not _is_picture_transformer(spe.PostFeatures())

@@ -10,16 +10,10 @@ their trend; :func:`fast_grid_search` tunes a CNN's
 epochs and learning rate (also importable as :mod:`spe.tuning`).
 """
 
+from ._pictures import _PictureCache, _Table, precompute_pictures
 from ._search import TuningResult, check_posting_order, fast_grid_search, limit_threads
 from ._skill import pairwise_accuracy, picture_skill
-from ._walk import (
-    WalkForwardSplit,
-    _PictureCache,
-    _Table,
-    precompute_pictures,
-    shared_walks,
-    walk_forward_predict,
-)
+from ._walk import WalkForwardSplit, shared_walks, walk_forward_predict
 
 __all__ = [
     "TuningResult",

@@ -4,30 +4,38 @@ A person knows the likes of every earlier post when they ask what the next
 one will get. :class:`WalkForwardSplit` gives scikit-learn's splitter for
 that question; :func:`walk_forward_predict` runs it, letting a model's trend
 see each post's likes between refits (``partial_fit``); the pictures are
-decoded and featurized once per run (:func:`precompute_pictures`).
+decoded and featurized once per run (:func:`precompute_pictures`, in
+``_pictures``).
 """
 
 import math
 import pickle
-import sys
 from functools import partial
 from numbers import Integral
 
 import joblib
 import numpy as np
-import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import clone
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_scalar
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples
 
-from .._tree import contains
 from . import _shared
+from ._pictures import _PictureCache, _rebuild, has_network, has_pictures, precompute_pictures
 from ._reporting import Reporting
 from ._shared import shared_walks
+from ._skill import picture_skill
 
-__all__ = ["WalkForwardSplit", "picture_skill", "precompute_pictures", "shared_walks", "walk_forward_predict"]
+# has_network, has_pictures, picture_skill and precompute_pictures are importable from here as before.
+__all__ = [
+    "WalkForwardSplit",
+    "has_network",
+    "has_pictures",
+    "picture_skill",
+    "precompute_pictures",
+    "shared_walks",
+    "walk_forward_predict",
+]
 
 #: Refits of a walk inside ``fit`` when none is asked for (WalkForwardSplit.refitting).
 REFITS = 20
@@ -322,185 +330,3 @@ def _one_by_one(model, X, y, test):
         if i < len(test) - 1:
             model.partial_fit(row, y[[j]])
     return pred
-
-
-# -- pictures featurized once -------------------------------------------------------------------
-
-
-class _Table:
-    """Rows keyed by picture path; shared, never copied, by every clone."""
-
-    def __init__(self, keys, rows):
-        self.index, self.rows = pd.Index(keys), rows
-
-    def __deepcopy__(self, memo):
-        return self
-
-
-def _paths(X):
-    if isinstance(X, pd.DataFrame):
-        return X["image"].astype(str).to_numpy() if "image" in X.columns else None
-    values = np.asarray(X, dtype=object).ravel()
-    return values.astype(str) if all(isinstance(v, str) for v in values) else None
-
-
-class _PictureCache(TransformerMixin, BaseEstimator):
-    """A stateless picture transformer whose output per picture was computed once.
-
-    Pictures not in the table (new posts) go through the transformer.
-    """
-
-    def __init__(self, transformer=None, table=None):
-        self.transformer = transformer
-        self.table = table
-
-    def fit(self, X, y=None):
-        self.n_features_in_ = 1
-        return self
-
-    def transform(self, X):
-        paths = _paths(X)
-        where = None if paths is None else self.table.index.get_indexer(paths)
-        if where is not None and (where >= 0).all():
-            return self.table.rows[where]
-        if not hasattr(self, "transformer_"):
-            self.transformer_ = clone(self.transformer).fit(X)
-        if where is None:
-            return self.transformer_.transform(X)
-        out = np.empty((len(paths), *self.table.rows.shape[1:]), dtype=self.table.rows.dtype)
-        known = where >= 0
-        out[known] = self.table.rows[where[known]]
-        out[~known] = self.transformer_.transform(list(paths[~known]))
-        return out
-
-    def fitted_transformer(self):
-        """The transformer, fitted: what a saved model keeps in place of this cache.
-
-        Saving keeps neither the table (training pictures by path: a file
-        replaced later would get the old picture's features, and the paths
-        say where the owner keeps their pictures) nor a transformer still
-        to be fitted (fitting at predict time could read or download
-        weights). The caller's cache is left as it is.
-        """
-        if hasattr(self, "transformer_"):
-            return self.transformer_
-        # spe's picture transformers learn nothing from X (see precompute_pictures)
-        return clone(self.transformer).fit([])
-
-    def _names_known(self):
-        return hasattr(self.transformer, "get_feature_names_out")
-
-    @available_if(_names_known)
-    def get_feature_names_out(self, input_features=None):
-        """The transformer's feature names (so pipelines of cached features keep theirs)."""
-        if not hasattr(self, "transformer_"):
-            self.transformer_ = clone(self.transformer).fit(list(self.table.index[:1]))
-        return self.transformer_.get_feature_names_out()
-
-
-def _is_picture_transformer(obj):
-    from ..features._loader import ImageLoader
-
-    if isinstance(obj, ImageLoader):
-        return obj.cache_dir is None  # a disk cache already decodes once
-    return getattr(obj, "_featurizes_pictures", False) is True  # ImageFeatures, PretrainedEmbedder
-
-
-def _rebuild(obj, swap):
-    """``obj`` with every nested estimator passed through ``swap`` (lists, tuples, dicts too)."""
-    if isinstance(obj, dict):
-        return {key: _rebuild(value, swap) for key, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_rebuild(value, swap) for value in obj)
-    if not isinstance(obj, BaseEstimator) or isinstance(obj, _PictureCache):
-        return swap(obj) if isinstance(obj, _PictureCache) else obj
-    swapped = swap(obj)
-    if swapped is not obj:
-        return swapped
-    params = obj.get_params(deep=False)
-    new = {key: _rebuild(value, swap) for key, value in params.items()}
-    changed = {key: value for key, value in new.items() if value is not params[key]}
-    return clone(obj).set_params(**changed) if changed else obj
-
-
-def has_network(estimator):
-    """Whether a Keras network is fitted inside ``estimator`` (refits are expensive)."""
-    wrappers = sys.modules.get("scikeras.wrappers")
-    return wrappers is not None and contains(estimator, lambda obj: isinstance(obj, wrappers.BaseWrapper))
-
-
-def has_pictures(estimator):
-    """Whether ``estimator`` reads the pictures."""
-    return contains(estimator, lambda obj: _is_picture_transformer(obj) or isinstance(obj, _PictureCache))
-
-
-def precompute_pictures(estimator, X, cache=None):
-    """``estimator`` with its picture transformers' output computed once for ``X``'s pictures.
-
-    :class:`~spe.ImageFeatures`, :class:`~spe.PretrainedEmbedder` and
-    :class:`~spe.ImageLoader` learn nothing in ``fit``, so their output for
-    a picture is the same in every refit. Each one nested anywhere in
-    ``estimator`` (pipelines, :class:`~spe.LikesRegressor`, a dict of
-    candidates) is replaced by a lookup of its output, computed here once
-    per picture; pictures outside ``X`` still go through the transformer.
-
-    Parameters
-    ----------
-    estimator : estimator
-    X : DataFrame with an ``image`` column
-        Posts; any other ``X`` leaves ``estimator`` as it is.
-    cache : dict, default=None
-        Shared between calls so that equal transformers in several
-        estimators are computed once. During a walk forward (see
-        :func:`shared_walks`) the pictures of all its posts are computed
-        once for the whole walk, whatever ``cache``: a model that
-        precomputes in its own ``fit`` and is refitted at every step
-        featurizes each picture once, not once per step.
-
-    Returns
-    -------
-    estimator
-        A new estimator where something was precomputed, else ``estimator``.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from sklearn.linear_model import Ridge
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from spe import ImageFeatures
-    >>> from spe.datasets import make_posts
-    >>> from spe.evaluation import precompute_pictures
-    >>> posts = make_posts(5, directory=tempfile.mkdtemp(), image_size=(8, 8), random_state=0)
-    >>> model = precompute_pictures(make_pipeline(ImageFeatures(size=(8, 8), faces=False), Ridge()), posts)
-    >>> type(model.steps[0][1]).__name__
-    '_PictureCache'
-    """
-    paths = _paths(X)
-    if paths is None:
-        return estimator
-    cache = {} if cache is None else cache
-    session = _shared.current()
-    store = getattr(session, "pictures", None)
-
-    def all_paths():  # only when featurizing: a picture's features depend on it alone (no leak)
-        walked = None if store is None or session.X is None else _paths(session.X)
-        return pd.unique(paths if walked is None else np.concatenate([paths, walked]))
-
-    def swap(obj):
-        if not _is_picture_transformer(obj):
-            return obj
-        key = joblib.hash(obj)
-        if key not in cache:
-            if store is None or key not in store:
-                keys = all_paths()
-                rows = np.asarray(clone(obj).fit(list(keys)).transform(list(keys)))
-                (cache if store is None else store)[key] = _Table(keys, rows)
-            cache[key] = cache[key] if store is None else store[key]
-        return _PictureCache(transformer=obj, table=cache[key])
-
-    return _rebuild(estimator, swap)
-
-
-# -- picture skill (moved to _skill; importable from here as before) ----------------------------
-
-from ._skill import picture_skill  # noqa: E402

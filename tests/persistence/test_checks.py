@@ -22,7 +22,7 @@ from spe import ImageFeatures, ImageLoader, LikesRegressor
 from spe._tree import every_part
 from spe.evaluation import precompute_pictures
 from spe.exceptions import ModelLoadError
-from spe.model_selection._walk import _PictureCache, _Table
+from spe.model_selection._pictures import _PictureCache, _Table
 from spe.persistence import load_model, save_model
 from spe.persistence._checks import UnsafeModelError, check_parts
 from spe.persistence._skops_io import _copy_tree, _is_pandas, _pandas_placeholder
