@@ -5,8 +5,11 @@ Run by hand::
     python benchmarks/bench_nested.py [--n 100 200 400] [--size 16]
     python benchmarks/bench_nested.py --candidates [--n 185] [--size 64] [--today /path/to/old/checkout]
 
-Default: ``evaluate(AutoLikesRegressor(), make_posts(n, realistic=True,
-random_state=0), cv="walk")``, refitted every post, for each ``n``.
+Default: ``evaluate(AutoLikesRegressor(candidates), make_posts(n, realistic=True,
+random_state=0), cv="walk")``, refitted every post, for each ``n``, with the
+own model's candidates of before the offline backbone (the trend and trend x
+image features: the backbone refuses 16 px pictures, and its cost is
+``bench_embed.py``'s to measure).
 ``--candidates``: ``evaluate(candidates(cnn=False, embeddings=False), ...)``
 (its ``account's own model`` walks inside ``fit`` too).
 
@@ -55,8 +58,12 @@ with tempfile.TemporaryDirectory() as tmp:
         from spe.evaluation import candidates
         model = candidates(size=size, cnn=False, embeddings=False)
     else:
-        from spe import AutoLikesRegressor
-        model = AutoLikesRegressor()
+        # The own model's candidates of before the offline backbone (issue 24): its 32 px floor and
+        # 224 px forward passes are bench_embed's to measure, and 16 px pictures keep this quick.
+        from spe import AutoLikesRegressor, AutoTrendRegressor, LikesRegressor
+        from spe.models._base import picture_model
+        pictures = LikesRegressor(image_model=picture_model())
+        model = AutoLikesRegressor({"trend": AutoTrendRegressor(), "trend x image features": pictures})
     if share == "off":
         from spe.model_selection import shared_walks
         switch = shared_walks(False)
@@ -103,7 +110,11 @@ def main():
     sizes = args.n or ([185] if args.candidates else [100, 200, 400])
     size = args.size or (64 if args.candidates else 16)
     today = ("off", HERE) if args.today == "switch" else ("on", Path(args.today).resolve())
-    what = "candidates(cnn=False, embeddings=False)" if args.candidates else "AutoLikesRegressor()"
+    what = (
+        "candidates(cnn=False, embeddings=False)"
+        if args.candidates
+        else "AutoLikesRegressor(trend, trend x image features)"
+    )
     label = "sharing off" if args.today == "switch" else f"code at {today[1]}"
     print(f"evaluate({what}, make_posts(n, realistic=True), cv='walk') at {size} px; today = {label}")
     print(
