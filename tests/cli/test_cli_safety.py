@@ -11,21 +11,8 @@ import pytest
 from PIL import Image
 
 import spe
-from spe import AutoTrendRegressor, ConformalLikesRegressor
 from spe.cli import main
-from spe.persistence import save_model
 from spe.persistence._staging import MARKER
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    """A saved trend model (quick to fit and to load) and the account it learned from."""
-    from spe.datasets import make_posts
-
-    folder = tmp_path_factory.mktemp("account")
-    posts = make_posts(40, directory=folder / "posts", image_size=(8, 8), random_state=0)
-    fitted = ConformalLikesRegressor(AutoTrendRegressor()).fit(posts.drop(columns="likes"), posts["likes"])
-    return save_model(fitted, folder / "model", data=posts)
 
 
 def _contents(folder):
