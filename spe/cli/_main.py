@@ -26,6 +26,7 @@ from ._shared import (
     staged_output,
     stdout_gone,
     summary,
+    too_small_for_eyes,
 )
 
 __all__ = ["main"]
@@ -43,6 +44,9 @@ def compared_models(data, *, size=64, epochs=50, embedding_weights="auto", cache
 
     from ..models import candidates
 
+    small = too_small_for_eyes(data) if which.get("embeddings", True) else None
+    if small:
+        which = {**which, "embeddings": False}
     with warnings.catch_warnings(record=True) as notes:
         warnings.simplefilter("always", UserWarning)  # a left-out row, said once under the table
         models = candidates(
@@ -54,7 +58,7 @@ def compared_models(data, *, size=64, epochs=50, embedding_weights="auto", cache
             post_features={"timestamp", "caption"} <= set(data.columns),
             **which,
         )
-    return models, [str(note.message) for note in notes]
+    return models, [str(note.message) for note in notes] + ([small] if small else [])
 
 
 def _advance(bar, step):

@@ -7,7 +7,7 @@ import numpy as np
 
 from .._text import visible
 from ..report._ranking import actual_verdict, is_tie, shown_ranks, skill_line, whole
-from ._shared import load_checked, say, staged_output
+from ._shared import load_checked, say, staged_output, too_small_for_eyes
 
 
 def _chosen_line(chosen):
@@ -43,8 +43,12 @@ def cmd_fit(args):
     advice = "Give --out a new folder."
     with reserve(args.out, kind="model", is_own=_is_model_folder, what="model folder", advice=advice):
         data = load_checked(args.data, args.size, args.cache_dir)
+        small = too_small_for_eyes(data) if args.model.strip().lower() == "auto" else None
+        if small:
+            say(f"Note: {small}")
         model = next_post_model(
             args.model,
+            embeddings=not small,
             size=args.size,
             epochs=50 if args.epochs is None else args.epochs,
             learning_rate=args.learning_rate,

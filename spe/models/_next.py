@@ -325,7 +325,15 @@ def _key(name):
 
 
 def next_post_model(
-    model="auto", *, size=64, epochs=50, learning_rate=None, post_features=False, n_posts=None, cache_dir=None
+    model="auto",
+    *,
+    size=64,
+    epochs=50,
+    learning_rate=None,
+    post_features=False,
+    n_posts=None,
+    cache_dir=None,
+    embeddings=True,
 ):
     """The unfitted model ``spe fit`` trains: a chosen model with conformal intervals around it.
 
@@ -349,6 +357,9 @@ def next_post_model(
         times while calibrating (each refit trains it anew).
     cache_dir : path-like, default=None
         The CNN's picture cache, as in :func:`~spe.evaluation.candidates`.
+    embeddings : bool, default=True
+        Whether ``"auto"`` considers the offline backbone's embeddings
+        (``False`` for pictures under 32 px, which the backbone refuses).
 
     Returns
     -------
@@ -376,7 +387,8 @@ def next_post_model(
         post_features=post_features,
         cnn=_key(wanted) == _key("CNN on pixels"),
         # the own model considers the offline backbone's embeddings too
-        embeddings=_key(wanted).startswith("embeddings") or _key(wanted) == _key("account's own model"),
+        embeddings=_key(wanted).startswith("embeddings")
+        or (embeddings and _key(wanted) == _key("account's own model")),
         embedding_weights="auto",
         cache_dir=cache_dir,
     )

@@ -45,7 +45,10 @@ class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixi
     its trend updated with every post in between). The candidate with the
     lowest mean absolute error wins when it beats the ``fallback`` (the
     trend) by more than ``margin`` standard errors of the paired per-post
-    difference. Otherwise a picture model that ranks the walked posts
+    difference, unless a candidate given before it also does and is not
+    beaten by it by ``margin`` standard errors (the earlier, simpler one is
+    kept: two picture models that both beat the trend would otherwise trade
+    places by chance from one refit to the next). Otherwise a picture model that ranks the walked posts
     against the fallback better than chance (its
     :func:`~spe.model_selection.picture_skill` interval above 0) and is not
     measurably worse in MAE (its paired difference within two standard
@@ -177,7 +180,7 @@ class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixi
         preds = {name: walk_forward_predict(model, X, y, cv)[walked] for name, model in prepared.items()}
         errors = {name: np.abs(pred - y[walked]) for name, pred in preds.items()}
         self.selection_scores_ = self._scores(candidates, preds, errors, y[walked])
-        self.selected_ = self._choose(self.selection_scores_)
+        self.selected_ = self._choose(self.selection_scores_, errors)
         self.walk_residuals_ = y[walked] - preds[self.selected_]
         self.walk_actual_ = y[walked]
         self.walk_predictions_ = pd.DataFrame(preds, index=walked)
@@ -197,11 +200,29 @@ class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixi
             rows[name].update(zip(("picture skill", "skill low", "skill high"), skill))
         return pd.DataFrame.from_dict(rows, orient="index")
 
-    def _choose(self, scores):
-        """Lowest MAE if measurably below the fallback's; else the most skilful ranking not worse in MAE."""
+    def _choose(self, scores, errors):
+        """Lowest MAE if measurably below the fallback's; else the most skilful ranking not worse in MAE.
+
+        Among candidates measurably better than the fallback, one given
+        earlier in ``candidates`` (the defaults go from the simplest up) is
+        kept unless the lowest-MAE one beats it by ``margin`` standard errors
+        of their own paired difference: two picture models that both beat
+        the trend trade places from one walk to the next by chance, and each
+        switch costs (issue 24: with the embeddings candidate the own model
+        lost 3.6% to itself without it on one realistic account of ten).
+        """
+        beats = scores["vs fallback"] + self.margin * scores["standard error"] < 0
         best = scores["MAE"].idxmin()
-        row = scores.loc[best]
-        if row["vs fallback"] + self.margin * row["standard error"] < 0:
+        if beats[best]:
+            for name in scores.index[: scores.index.get_loc(best)]:
+                if beats[name] and not self._better(errors[best], errors[name]):
+                    return name
             return best
         ranking = scores[(scores["skill low"] > 0) & (scores["vs fallback"] <= 2 * scores["standard error"])]
         return ranking["picture skill"].idxmax() if len(ranking) else self.fallback
+
+    def _better(self, error, other):
+        """Whether per-post absolute errors ``error`` beat ``other``'s by ``margin`` standard errors."""
+        diff = error - other
+        se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.inf
+        return diff.mean() + self.margin * se < 0

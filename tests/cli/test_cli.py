@@ -424,3 +424,20 @@ def test_a_bug_is_not_turned_into_a_user_error(monkeypatch):
     monkeypatch.setitem(__import__("spe.cli._main").cli._main.COMMANDS, "predict", buggy)
     with pytest.raises(TypeError, match="NoneType"):
         main(["predict", "model", "a.jpg"])
+
+
+def test_pictures_too_small_for_the_backbone_leave_its_embeddings_out_with_a_note(posts, tmp_path, capsys):
+    from spe.cli._main import compared_models
+
+    small = posts.attrs["directory"]  # 16 px pictures: the backbone refuses them
+    assert main(["fit", small, "--size", "16", "--out", str(tmp_path / "model")]) == 0
+    out = capsys.readouterr().out
+    note = next(line for line in out.splitlines() if line.startswith("Note: embeddings left out"))
+    assert "it is 16x16 px, below 32x32" in note and str(Path(small)) in note
+    assert "Chose " in out
+    models, notes = compared_models(posts, size=16, cnn=False)
+    assert "embeddings + PCA" not in models and "trend x embeddings" not in models["account's own model"].candidates
+    assert any(n.startswith("embeddings left out: PretrainedEmbedder cannot embed picture") for n in notes)
+    # Asked for by name, the embeddings still refuse the account, naming the picture.
+    assert main(["fit", small, "--size", "16", "--model", "embeddings + PCA", "--out", str(tmp_path / "e")]) == 1
+    assert "below 32x32" in capsys.readouterr().err

@@ -90,15 +90,34 @@ def test_a_picture_model_is_kept_for_its_ranking_when_it_is_not_worse():
         index=["trend", "trend x picture", "trend x picture + post"],
     )
     auto = AutoLikesRegressor(fallback="trend")
+    errors = {name: np.zeros(3) for name in scores.index}  # not read: no two candidates beat the trend
     # Not better in MAE, but within noise and ranking better than chance: kept for its ranking.
-    assert auto._choose(scores) == "trend x picture"
+    assert auto._choose(scores, errors) == "trend x picture"
     # Measurably worse in MAE: the trend.
-    assert auto._choose(scores.assign(**{"standard error": [0.0, 0.1, 0.1]})) == "trend"
+    assert auto._choose(scores.assign(**{"standard error": [0.0, 0.1, 0.1]}), errors) == "trend"
     # No skill: the trend, as before.
-    assert auto._choose(scores.assign(**{"skill low": [np.nan, -0.1, -0.1]})) == "trend"
+    assert auto._choose(scores.assign(**{"skill low": [np.nan, -0.1, -0.1]}), errors) == "trend"
     # Measurably better in MAE wins whatever its skill.
     better = scores.assign(**{"MAE": [100.0, 101.0, 98.0], "vs fallback": [0.0, 1.0, -2.0]})
-    assert auto._choose(better) == "trend x picture + post"
+    assert auto._choose(better, errors) == "trend x picture + post"
+
+
+def test_of_two_candidates_that_beat_the_trend_the_earlier_is_kept_unless_measurably_beaten():
+    rng = np.random.default_rng(0)
+    trend = 20 + rng.exponential(10, 200)
+    simple = trend - 4 + rng.normal(0, 3, 200)
+    noise = rng.normal(0, 3, 200)
+    errors = {"trend": trend, "simple": simple, "complex": simple - 0.1 + noise - noise.mean()}
+    auto = AutoLikesRegressor(fallback="trend")
+    scores = auto._scores({name: None for name in errors}, {}, errors, None)
+    assert scores["MAE"].idxmin() == "complex"  # lowest, but within noise of "simple"
+    assert auto._choose(scores, errors) == "simple"
+    errors["complex"] = simple - 2 + rng.normal(0, 0.5, 200)  # now measurably better than "simple"
+    scores = auto._scores({name: None for name in errors}, {}, errors, None)
+    assert auto._choose(scores, errors) == "complex"
+    # Given first, the better one is simply the best.
+    reordered = {name: errors[name] for name in ("trend", "complex", "simple")}
+    assert auto._choose(auto._scores(dict.fromkeys(reordered), {}, reordered, None), reordered) == "complex"
 
 
 def test_a_short_account_walks_from_five_posts_and_fewer_is_a_clear_error(posts):
