@@ -126,7 +126,15 @@ def _check(n_resamples, confidence_level):
 
 
 def picture_skill(
-    actual, predicted, trend, *, stretch=STRETCH, n_resamples=1000, confidence_level=0.95, random_state=0
+    actual,
+    predicted,
+    trend,
+    *,
+    against=None,
+    stretch=STRETCH,
+    n_resamples=1000,
+    confidence_level=0.95,
+    random_state=0,
 ):
     """How well a model ranks posts against their trend, beyond what the trend explains.
 
@@ -145,6 +153,12 @@ def picture_skill(
     actual, predicted, trend : array-like of shape (n_samples,)
         Held-out likes in posting order, a model's predictions and the
         trend's predictions of the same posts.
+    against : array-like of shape (n_samples,), default=None
+        Another model's predictions of the same posts: the result is then
+        how much better ``predicted`` ranks them than ``against`` does
+        (the difference of their taus over the very same pairs), with a
+        paired interval (the same stretches drawn for both), as
+        :class:`~spe.AutoLikesRegressor` compares two picture models.
     stretch : int, default=10
         Consecutive posts whose pairs are compared; also the bootstrap's block.
     n_resamples : int, default=1000
@@ -174,9 +188,18 @@ def picture_skill(
     True
     >>> bool(np.isnan(picture_skill(actual, trend, trend)[0]))
     True
+    >>> tau, low, high = picture_skill(actual, trend * np.exp(0.3 * picture), trend, against=actual)
+    >>> bool(high < 0)  # the actual likes themselves rank better
+    True
     """
     _check(n_resamples, confidence_level)
     counts = _stretch_counts(actual, predicted, trend, stretch)
+    if against is not None:
+        other = _stretch_counts(actual, against, trend, stretch)
+        if counts is None or other is None:
+            return np.nan, np.nan, np.nan
+        # The same posts and stretches, so the same pairs: the difference is a count per stretch too.
+        counts = (counts[0] - other[0], counts[1])
     if counts is None:
         return np.nan, np.nan, np.nan
     return _skill_interval(counts, n_resamples, confidence_level, random_state)

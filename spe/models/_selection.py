@@ -46,17 +46,19 @@ class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixi
     lowest mean absolute error wins when it beats the ``fallback`` (the
     trend) by more than ``margin`` standard errors of the paired per-post
     difference, unless a candidate given before it also does and is not
-    beaten by it by ``margin`` standard errors (the earlier, simpler one is
-    kept: two picture models that both beat the trend would otherwise trade
-    places by chance from one refit to the next). Otherwise a picture model that ranks the walked posts
-    against the fallback better than chance (its
-    :func:`~spe.model_selection.picture_skill` interval above 0) and is not
-    measurably worse in MAE (its paired difference within two standard
-    errors) is kept for its ranking, the one with the most skill; its
-    shrunk picture factor (:class:`~spe.LikesRegressor`'s ``shrink``)
-    keeps its likes near the trend's. Else the fallback. The choice happens inside
-    ``fit``, so evaluating this model with :func:`spe.evaluation.evaluate`
-    is nested and honest.
+    beaten by it by ``margin`` standard errors: the earlier, simpler one is
+    kept, since two picture models that both beat the trend would otherwise
+    trade places by chance from one refit to the next. Otherwise a picture
+    model that ranks the walked posts against the fallback better than
+    chance (its :func:`~spe.model_selection.picture_skill` interval above
+    0) and is not measurably worse in MAE (its paired difference within
+    two standard errors) is kept for its ranking: the first such one,
+    unless a later one ranks the same posts measurably better (the paired
+    interval of their skill difference above 0). Its shrunk picture factor
+    (:class:`~spe.LikesRegressor`'s ``shrink``) keeps its likes near the
+    trend's. Else the fallback. The choice happens inside ``fit``, so
+    evaluating this model with :func:`spe.evaluation.evaluate` is nested
+    and honest.
 
     Pictures are featurized once per ``fit`` and reused by every refit.
 
@@ -180,7 +182,7 @@ class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixi
         preds = {name: walk_forward_predict(model, X, y, cv)[walked] for name, model in prepared.items()}
         errors = {name: np.abs(pred - y[walked]) for name, pred in preds.items()}
         self.selection_scores_ = self._scores(candidates, preds, errors, y[walked])
-        self.selected_ = self._choose(self.selection_scores_, errors)
+        self.selected_ = self._choose(self.selection_scores_, errors, preds, y[walked])
         self.walk_residuals_ = y[walked] - preds[self.selected_]
         self.walk_actual_ = y[walked]
         self.walk_predictions_ = pd.DataFrame(preds, index=walked)
@@ -200,8 +202,8 @@ class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixi
             rows[name].update(zip(("picture skill", "skill low", "skill high"), skill))
         return pd.DataFrame.from_dict(rows, orient="index")
 
-    def _choose(self, scores, errors):
-        """Lowest MAE if measurably below the fallback's; else the most skilful ranking not worse in MAE.
+    def _choose(self, scores, errors, preds=None, actual=None):
+        """Lowest MAE if measurably below the fallback's; else a skilful ranking not worse in MAE.
 
         Among candidates measurably better than the fallback, one given
         earlier in ``candidates`` (the defaults go from the simplest up) is
@@ -210,6 +212,7 @@ class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixi
         the trend trade places from one walk to the next by chance, and each
         switch costs (issue 24: with the embeddings candidate the own model
         lost 3.6% to itself without it on one realistic account of ten).
+        The same holds for two rankings with skill.
         """
         beats = scores["vs fallback"] + self.margin * scores["standard error"] < 0
         best = scores["MAE"].idxmin()
@@ -219,7 +222,14 @@ class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixi
                     return name
             return best
         ranking = scores[(scores["skill low"] > 0) & (scores["vs fallback"] <= 2 * scores["standard error"])]
-        return ranking["picture skill"].idxmax() if len(ranking) else self.fallback
+        if not len(ranking):
+            return self.fallback
+        # Likewise for the ranking: a later candidate must rank the posts measurably better.
+        pick = ranking.index[0]
+        for name in ranking.index[1:]:
+            if picture_skill(actual, preds[name], preds[self.fallback], against=preds[pick])[1] > 0:
+                pick = name
+        return pick
 
     def _better(self, error, other):
         """Whether per-post absolute errors ``error`` beat ``other``'s by ``margin`` standard errors."""

@@ -65,3 +65,16 @@ def test_too_few_stretches_give_no_interval():
     tau, low, high = picture_skill(actual[:20], actual[:20], trend[:20])  # two stretches
     assert tau == 1.0 and np.isnan(low) and np.isnan(high)
     assert picture_skill(actual, actual, trend)[1] == 1.0  # three
+
+
+def test_skill_against_another_model_is_paired_over_the_same_pairs():
+    rng = np.random.default_rng(1)
+    trend = np.linspace(80, 120, 120)
+    z = rng.normal(size=120)
+    actual = trend * np.exp(0.3 * z + 0.1 * rng.normal(size=120))
+    good, poor = trend * np.exp(0.3 * z), trend * np.exp(0.3 * rng.normal(size=120))
+    assert picture_skill(actual, good, trend, against=good) == (0.0, 0.0, 0.0)
+    tau, low, high = picture_skill(actual, good, trend, against=poor)
+    alone = picture_skill(actual, good, trend)[0] - picture_skill(actual, poor, trend)[0]
+    assert tau == pytest.approx(alone) and low > 0
+    assert np.isnan(picture_skill(actual, good, trend, against=trend)).all()  # the trend ranks nothing

@@ -120,6 +120,27 @@ def test_of_two_candidates_that_beat_the_trend_the_earlier_is_kept_unless_measur
     assert auto._choose(auto._scores(dict.fromkeys(reordered), {}, reordered, None), reordered) == "complex"
 
 
+def test_of_two_skilful_rankings_the_earlier_is_kept_unless_the_later_ranks_measurably_better():
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=200)
+    actual = 100 * np.exp(0.3 * z + 0.2 * rng.normal(size=200))
+    trend = np.full(200, 100.0)
+    weak = 100 * np.exp(0.3 * (z + 1.5 * rng.normal(size=200)))
+    preds = {"trend": trend, "weak": weak, "strong": 100 * np.exp(0.3 * z)}
+    scores = pd.DataFrame(
+        {"MAE": 10.0, "vs fallback": 0.0, "standard error": 1.0, "picture skill": [np.nan, 0.2, 0.6]},
+        index=list(preds),
+    ).assign(**{"skill low": [np.nan, 0.1, 0.5], "skill high": [np.nan, 0.3, 0.7]})
+    auto = AutoLikesRegressor(fallback="trend")
+    # Neither beats the trend in MAE; both rank better than chance; "strong" measurably better.
+    assert auto._choose(scores, {}, preds, actual) == "strong"
+    # As good as the earlier one, another draw of its noise: the earlier is kept, though its skill is lower.
+    preds["strong"] = 100 * np.exp(0.3 * (z + 1.5 * rng.normal(size=200)))
+    assert auto._choose(scores, {}, preds, actual) == "weak"
+
+
 def test_a_short_account_walks_from_five_posts_and_fewer_is_a_clear_error(posts):
     # Fitted on 12 posts the walk's first stretch would be 2 posts: a picture model cannot learn from 1.
     X, y = posts.drop(columns="likes"), posts["likes"].to_numpy(dtype=float)
