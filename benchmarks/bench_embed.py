@@ -1,6 +1,6 @@
 """Pretrained eyes: the offline backbone's speed, its cost in a walk, and what it adds to the own model.
 
-Run by hand: ``python benchmarks/bench_embed.py [--n 200] [--seed 0] [--part speed,cost,accounts]``.
+Run by hand: ``python benchmarks/bench_embed.py [--n 200] [--seed 0 | --seeds 10] [--part speed,cost,accounts]``.
 
 - speed: pictures per second at 224x224, EfficientNet-Lite0 (the offline
   ImageNet weights) against ``keras.applications.MobileNetV3Small`` with
@@ -163,6 +163,7 @@ def account(name, n, seed=0):
         f"  own model MAE with / without embeddings: {with_ / without:.3f}; with / trend: "
         f"{with_ / best_trend:.3f}; pairwise, embeddings - image features: {100 * gain:+.1f} points"
     )
+    return with_ / without, with_ / best_trend
 
 
 def main():
@@ -171,6 +172,7 @@ def main():
     parser.add_argument("--part", default="speed,cost,accounts")
     parser.add_argument("--accounts", default="scenes,realistic,null")
     parser.add_argument("--seed", type=int, default=0, help="make_posts' random_state")
+    parser.add_argument("--seeds", type=int, default=None, help="accounts: seeds 0 to SEEDS - 1, summed up")
     args = parser.parse_args()
     parts = args.part.split(",")
     if "speed" in parts:
@@ -180,8 +182,18 @@ def main():
         print(f"\nWalk-forward cost of the embeddings candidate ({args.n} posts):")
         cost(args.n, args.seed)
     if "accounts" in parts:
-        for name in args.accounts.split(","):
-            account(name, args.n, args.seed)
+        seeds = range(args.seeds) if args.seeds else [args.seed]
+        ratios = {name: [account(name, args.n, seed) for seed in seeds] for name in args.accounts.split(",")}
+        if len(seeds) > 1:
+            print(f"\nOwn model, {args.n} posts, seeds 0-{len(seeds) - 1}: MAE with / without embeddings")
+            for name, values in ratios.items():
+                values = np.array(values)
+                print(
+                    f"  {name:9s} "
+                    + " ".join(f"{v:.3f}" for v in values[:, 0])
+                    + f"  mean {values[:, 0].mean():.3f}, worst {values[:, 0].max():.3f}; "
+                    f"with / trend worst {values[:, 1].max():.3f}"
+                )
 
 
 if __name__ == "__main__":
