@@ -1,6 +1,8 @@
 """Pretrained eyes: the offline backbone's speed, its cost in a walk, and what it adds to the own model.
 
-Run by hand: ``python benchmarks/bench_embed.py [--n 200] [--seed 0 | --seeds 10] [--part speed,cost,accounts]``.
+Run by hand::
+
+    python benchmarks/bench_embed.py [--n 200] [--seed 0 | --seeds 10] [--part speed,cost,accounts]
 
 - speed: pictures per second at 224x224, EfficientNet-Lite0 (the offline
   ImageNet weights) against ``keras.applications.MobileNetV3Small`` with
