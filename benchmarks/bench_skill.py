@@ -173,10 +173,12 @@ def main():
     parser.add_argument("--seeds", type=int, default=None, help="seeds per row (default: the issue's)")
     parser.add_argument("--posts", type=int, default=None, help="posts per account for null/realistic/faint")
     parser.add_argument("--refit-every", type=int, default=5, help="posts between refits of picture models")
+    parser.add_argument("--size", type=int, default=SIZE, help="picture side in px")
     parser.add_argument(
         "--own-refit-every", type=int, default=0, help="trend row: also walk AutoLikesRegressor"
     )
     args = parser.parse_args()
+    globals()["SIZE"] = args.size  # every helper above reads it
     start = time.perf_counter()
     for row in args.rows:
         if row == "null":
