@@ -358,8 +358,7 @@ def next_post_model(
     cache_dir : path-like, default=None
         The CNN's picture cache, as in :func:`~spe.evaluation.candidates`.
     embeddings : bool, default=True
-        Whether ``"auto"`` considers the offline backbone's embeddings
-        (``False`` for pictures under 32 px, which the backbone refuses).
+        ``False`` leaves the backbone's embeddings out of ``"auto"`` (pictures under 32 px).
 
     Returns
     -------
