@@ -94,6 +94,21 @@ def current():
     return _SESSION.get()
 
 
+def keep(key, X, y, compute):
+    """``compute()``, kept by the running session under ``key`` when ``X, y`` are a prefix of its posts.
+
+    For what a walk meets again at later steps and ``key`` says all of
+    (with the row numbers of ``X``: hence the check of the posts). Outside a
+    session, with sharing off or ``key=None``: computed at every call.
+    """
+    session = _SESSION.get()
+    if key is None or session is None or session is _OFF or not session.register(X, y):
+        return compute()
+    if key not in session.kept:
+        session.kept[key] = compute()
+    return session.kept[key]
+
+
 def _same_rows(X, X0, n):
     """Whether ``X`` equals the first ``n`` rows of ``X0`` (values and columns; not the index)."""
     if isinstance(X, pd.DataFrame) != isinstance(X0, pd.DataFrame):
@@ -115,11 +130,11 @@ def _equal(a, b):
 
 
 class _Session:
-    """One outer walk's posts, its refits (by estimator, update mode and refit point) and picture tables."""
+    """One outer walk's posts, refits (by estimator, update mode and refit point), pictures, kept results."""
 
     def __init__(self):
         self.X = self.y = self.last = None
-        self.refits, self.pictures = {}, {}
+        self.refits, self.pictures, self.kept = {}, {}, {}
 
     def register(self, X, y):
         """Whether ``X, y`` is a prefix of the session's posts (or extends them: then it becomes them)."""
