@@ -1,12 +1,13 @@
 """LikesRegressor: the account's trend, times what the picture adds to it (shrunk walking forward)."""
 
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin
 from sklearn.model_selection import TimeSeriesSplit
 from sklearn.utils import _safe_indexing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .._tree import clone
 from ..model_selection._walk import walk_forward_predict
 from ._base import picture_model
 from ._shrink import SHRINK, check_shrink, walked_output

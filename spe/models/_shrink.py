@@ -15,11 +15,11 @@ from functools import partial
 from numbers import Real
 
 import numpy as np
-from sklearn.base import clone
 
+from .._tree import clone
 from ..model_selection._pictures import precompute_pictures
 from ..model_selection._shared import keep, take
-from ..model_selection._walk import _shared_key
+from ..model_selection._walk import shared_key
 
 __all__ = ["SHRINK", "check_shrink", "fold_starts", "walked_output"]
 
@@ -94,7 +94,7 @@ def walked_output(image_model, X, y, rows, targets, n_splits):
     starts = fold_starts(len(rows), n_splits)
     # Kept by what makes them the same: the model, the posts it learned from and its targets
     # (a trend chosen again can change the targets of earlier posts: then nothing is shared).
-    key = _shared_key(image_model)
+    key = shared_key(image_model)
     prepared = {}
     output = []
     for start, stop in zip(starts, [*starts[1:], len(rows)]):

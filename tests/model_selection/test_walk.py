@@ -283,3 +283,18 @@ def test_the_refit_on_all_posts_is_the_walks_own_fit_left_as_fitted(posts, count
     np.testing.assert_array_equal(again.predict(X[34:]), alone.predict(X[34:]))
     alone.partial_fit(X[34:36], y[34:36])
     np.testing.assert_array_equal(model.predict(X[36:]), alone.predict(X[36:]))
+
+
+def test_the_shared_key_is_what_a_clone_is_made_from(posts):
+    from spe.model_selection._walk import shared_key
+
+    model = LikesRegressor(image_model=_features())
+    key = shared_key(model)
+    # A clone, and the model with its pictures cached, refit the same: one key.
+    assert key == shared_key(clone(model)) == shared_key(precompute_pictures(model, posts))
+    assert shared_key(LikesRegressor(image_model=_features(), shrink=0.5)) != key
+    assert shared_key(LikesRegressor(image_model=_features(size=8))) != key
+    # clone() carries set_output's setting, which changes what the next step sees.
+    as_frame = _features()
+    as_frame.steps[1][1].set_output(transform="pandas")
+    assert shared_key(LikesRegressor(image_model=as_frame)) != key
