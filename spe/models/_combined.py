@@ -3,11 +3,11 @@
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin
 from sklearn.model_selection import TimeSeriesSplit
-from sklearn.utils import _safe_indexing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._tree import clone
+from ..model_selection._shared import take
 from ..model_selection._walk import walk_forward_predict
 from ._base import picture_model
 from ._shrink import SHRINK, check_shrink, walked_output
@@ -170,9 +170,7 @@ class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         if image_model is None:
             image_model = picture_model()
         rows = np.flatnonzero(known)
-        self.image_model_ = clone(image_model).fit(
-            _safe_indexing(X, rows), self._to_target(y[rows], base[rows])
-        )
+        self.image_model_ = clone(image_model).fit(take(X, rows), self._to_target(y[rows], base[rows]))
         self.n_image_train_ = len(rows)
         self.shrink_, self.shrink_scores_ = self._choose_shrink(grid, image_model, X, y, base, rows)
         return self
