@@ -298,3 +298,19 @@ def test_the_shared_key_is_what_a_clone_is_made_from(posts):
     as_frame = _features()
     as_frame.steps[1][1].set_output(transform="pandas")
     assert shared_key(LikesRegressor(image_model=as_frame)) != key
+
+
+def test_first_rows_taken_from_the_sessions_posts_need_no_comparing(posts):
+    from spe.model_selection import _shared
+
+    X, y = posts.drop(columns="likes"), posts["likes"].to_numpy(dtype=float)
+    other = X.assign(post_index=X["post_index"] + 1)
+    with shared_walks():
+        session = _shared.current()
+        assert session.register(X, y)
+        head = _shared.take(X, np.arange(20))
+        assert session.prefixes.get(id(head)) is head and session.register(head, y[:20])
+        assert session.register(_shared.take(head, np.arange(10)), y[:10])  # a prefix of a prefix
+        stranger = _shared.take(other, np.arange(20))  # not the session's posts: compared, and refused
+        assert id(stranger) not in session.prefixes and not session.register(stranger, y[:20])
+        assert not session.register(head, y[1:21])  # other likes: refused
