@@ -12,10 +12,108 @@ estimators: a loaded model can hide objects anywhere (fitted attributes,
 dict keys, numpy arrays of objects), and its safety checks must see them.
 """
 
+import copy
+
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.base import clone as sklearn_clone
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import FeatureUnion, Pipeline
 
-__all__ = ["chain", "contains", "every_part", "final", "parts"]
+__all__ = ["chain", "clone", "contains", "every_part", "final", "params", "parts"]
+
+#: ``get_params`` methods whose ``deep=False`` answer is the constructor's parameters as attributes.
+_PLAIN = {
+    BaseEstimator.get_params,
+    Pipeline.get_params,
+    FeatureUnion.get_params,
+    ColumnTransformer.get_params,
+}
+#: Per class: its parameter names, or ``None`` where the class answers ``get_params`` its own way.
+_NAMES = {}
+_PARAM_NAMES = BaseEstimator._get_param_names.__func__
+
+
+def params(obj):
+    """``obj.get_params(deep=False)``, the parameter names read once per class.
+
+    scikit-learn reads them from the signature of ``__init__`` at every
+    call, and a walk asks thousands of times (what to share, which pictures
+    to cache); an estimator with its own ``get_params`` or
+    ``_get_param_names`` (a scikeras wrapper) is asked as usual.
+    """
+    names = _names(type(obj))
+    if names is None:
+        return obj.get_params(deep=False)
+    return {name: getattr(obj, name) for name in names}
+
+
+def _names(cls):
+    """The parameter names of ``cls``, or ``None`` where it answers ``get_params`` its own way."""
+    if cls not in _NAMES:
+        plain = cls.get_params in _PLAIN
+        plain = plain and getattr(cls._get_param_names, "__func__", None) is _PARAM_NAMES
+        _NAMES[cls] = cls._get_param_names() if plain else None
+    return _NAMES[cls]
+
+
+def clone(obj, **changed):
+    """``sklearn.base.clone(obj).set_params(**changed)``, the parameter names read once per class.
+
+    A walk clones every model at every refit, and scikit-learn's ``clone``
+    reads each nested estimator's parameter names from the signature of
+    its ``__init__``, twice: most of the time of cloning the small models
+    spe walks. These are scikit-learn's steps otherwise (the parameters
+    cloned, the constructor's check, metadata requests, callbacks and
+    ``set_output`` settings carried over); an object with its own
+    ``__sklearn_clone__`` or ``get_params`` goes through scikit-learn.
+    ``changed`` parameters are set as they are, not cloned (nor cloned
+    first and replaced).
+    """
+    if not _plain(obj):
+        new = sklearn_clone(obj)
+        return new.set_params(**changed) if changed else new
+    given = {
+        key: changed[key] if key in changed else _clone_param(value) for key, value in params(obj).items()
+    }
+    new = type(obj)(**given)
+    try:
+        new._metadata_request = sklearn_clone(obj._metadata_request)
+    except AttributeError:
+        pass
+    if hasattr(obj, "_skl_callbacks"):
+        new._skl_callbacks = obj._skl_callbacks  # by reference, as scikit-learn does
+    made = params(new)
+    for name, value in given.items():
+        if made[name] is not value:
+            raise RuntimeError(
+                f"Cannot clone object {obj}, as the constructor either does not set or modifies "
+                f"parameter {name}"
+            )
+    if hasattr(obj, "_sklearn_output_config"):
+        new._sklearn_output_config = copy.deepcopy(obj._sklearn_output_config)
+    return new
+
+
+def _plain(obj):
+    cls = type(obj)
+    return (
+        isinstance(obj, BaseEstimator)
+        and cls.__sklearn_clone__ is BaseEstimator.__sklearn_clone__
+        and _names(cls) is not None
+    )
+
+
+def _clone_param(value):
+    """``sklearn.base.clone(value, safe=False)``: estimators cloned, containers walked, the rest copied."""
+    if _plain(value):
+        return clone(value)
+    kind = type(value)
+    if kind is dict:
+        return {key: _clone_param(item) for key, item in value.items()}
+    if kind in (list, tuple, set, frozenset):
+        return kind([_clone_param(item) for item in value])
+    return sklearn_clone(value, safe=False)
 
 
 def _children(obj, fitted):
@@ -28,7 +126,7 @@ def _children(obj, fitted):
     if fitted:
         # Fitted sub-estimators end in "_"; a Pipeline keeps its fitted steps in `steps`.
         return [v for k, v in vars(obj).items() if k.endswith("_") or k == "steps"]
-    return list(obj.get_params(deep=False).values())
+    return list(params(obj).values())
 
 
 def parts(obj, *, fitted=False):

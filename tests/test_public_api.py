@@ -8,6 +8,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+from sklearn.base import BaseEstimator
 
 import spe
 
@@ -172,3 +173,35 @@ def test_one_walker_of_estimator_trees():
     assert not contains(auto, lambda p: isinstance(p, StandardScaler), fitted=True)  # nothing fitted yet
     auto.estimator_ = inner
     assert list(chain(auto)) == [auto, inner] and final(auto) is inner
+
+
+class _Copies(BaseEstimator):
+    def __init__(self, k=2.0):
+        self.k = k + 0.0  # a new float: not the parameter it was given
+
+
+def test_the_walks_clone_is_sklearns_clone():
+    from sklearn.base import clone as sklearn_clone
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.linear_model import Ridge
+
+    from spe._tree import clone, params, parts
+    from spe.evaluation import candidates
+
+    models = candidates(size=16, cnn=False, embeddings=False)
+    own = models["account's own model"].candidates["trend x picture"].image_model
+    own.steps[1][1].set_output(transform="pandas")
+    configs = []
+    for model in models.values():
+        ours, theirs = list(parts(clone(model))), list(parts(sklearn_clone(model)))
+        assert repr(ours[0]) == repr(theirs[0]) and [type(p) for p in ours] == [type(p) for p in theirs]
+        assert all(params(p).keys() == p.get_params(deep=False).keys() for p in ours)
+        assert not {id(p) for p in ours} & {id(p) for p in parts(model)}  # every estimator a new one
+        configs += [[getattr(p, "_sklearn_output_config", None) for p in found] for found in (ours, theirs)]
+    assert configs[::2] == configs[1::2] and {"transform": "pandas"} in sum(configs, [])
+    assert clone(Ridge(), alpha=3.0).alpha == 3.0
+    frozen = FrozenEstimator(Ridge().fit([[0.0], [1.0]], [0.0, 1.0]))
+    assert clone(frozen) is frozen  # its own __sklearn_clone__, as scikit-learn calls it
+    for cloning in (clone, sklearn_clone):
+        with pytest.raises(RuntimeError, match="parameter k"):
+            cloning(_Copies())

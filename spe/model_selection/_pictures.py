@@ -8,15 +8,15 @@ of decoding again; a picture's features depend on it alone, so computing
 them for pictures a fold has not seen leaks nothing.
 """
 
+import pickle
 import sys
 
-import joblib
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.metaestimators import available_if
 
-from .._tree import contains
+from .._tree import clone, contains, params
 from . import _shared
 
 __all__ = ["has_network", "has_pictures", "precompute_pictures"]
@@ -27,9 +27,17 @@ class _Table:
 
     def __init__(self, keys, rows):
         self.index, self.rows = pd.Index(keys), rows
+        # A walk looks up about a hundred paths per refit: a dict answers in microseconds,
+        # where starting pandas' indexer takes longer than the fit of a small ridge.
+        self.positions = {key: i for i, key in enumerate(self.index)}
 
     def __deepcopy__(self, memo):
         return self
+
+    def where(self, paths):
+        """Each path's row in the table, -1 for a path it does not hold."""
+        get = self.positions.get
+        return np.fromiter((get(path, -1) for path in paths), dtype=np.intp, count=len(paths))
 
 
 def _paths(X):
@@ -55,7 +63,7 @@ class _PictureCache(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         paths = _paths(X)
-        where = None if paths is None else self.table.index.get_indexer(paths)
+        where = None if paths is None else self.table.where(paths)
         if where is not None and (where >= 0).all():
             return self.table.rows[where]
         if not hasattr(self, "transformer_"):
@@ -103,19 +111,56 @@ def _is_picture_transformer(obj):
 
 def _rebuild(obj, swap):
     """``obj`` with every nested estimator passed through ``swap`` (lists, tuples, dicts too)."""
-    if isinstance(obj, dict):
-        return {key: _rebuild(value, swap) for key, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_rebuild(value, swap) for value in obj)
+    if isinstance(obj, (dict, list, tuple)):
+        items = list(obj.items() if isinstance(obj, dict) else enumerate(obj))
+        new = {key: _rebuild(value, swap) for key, value in items}
+        if all(new[key] is value for key, value in items):
+            return obj  # nothing swapped: the estimator holding it needs no new copy
+        return new if isinstance(obj, dict) else type(obj)(new.values())
     if not isinstance(obj, BaseEstimator) or isinstance(obj, _PictureCache):
         return swap(obj) if isinstance(obj, _PictureCache) else obj
     swapped = swap(obj)
     if swapped is not obj:
         return swapped
-    params = obj.get_params(deep=False)
-    new = {key: _rebuild(value, swap) for key, value in params.items()}
-    changed = {key: value for key, value in new.items() if value is not params[key]}
-    return clone(obj).set_params(**changed) if changed else obj
+    given = params(obj)
+    new = {key: _rebuild(value, swap) for key, value in given.items()}
+    changed = {key: value for key, value in new.items() if value is not given[key]}
+    return clone(obj, **changed) if changed else obj
+
+
+#: What ``clone`` carries besides the parameters (``set_output``, metadata routing, callbacks).
+_CLONED = ("_sklearn_output_config", "_metadata_request", "_skl_callbacks")
+
+
+def fingerprint(obj):
+    """What ``clone(obj)`` is made from, as bytes (a picture cache read as its transformer), or ``None``.
+
+    Two estimators with the same fingerprint refit the same: the key of
+    what a walk shares. Pickling a small description of the parameters is
+    cheaper than hashing the estimator, which would need a copy without its
+    caches; equal estimators can still differ in bytes (an object met twice
+    is pickled once), which only shares less. ``None``: not picklable.
+    """
+    try:
+        return pickle.dumps(_described(obj), protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return None
+
+
+def _described(obj):
+    if isinstance(obj, dict):
+        return {key: _described(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_described(value) for value in obj)
+    if isinstance(obj, _PictureCache):
+        return _described(obj.transformer)
+    if (
+        not isinstance(obj, BaseEstimator)
+        or type(obj).__sklearn_clone__ is not BaseEstimator.__sklearn_clone__
+    ):
+        return obj  # whole: a clone of its own may keep more than the parameters
+    kept = {name: obj.__dict__[name] for name in _CLONED if name in obj.__dict__}
+    return type(obj), {key: _described(value) for key, value in params(obj).items()}, kept
 
 
 def has_network(estimator):
@@ -184,7 +229,9 @@ def precompute_pictures(estimator, X, cache=None):
     def swap(obj):
         if not _is_picture_transformer(obj):
             return obj
-        key = joblib.hash(obj)
+        key = fingerprint(obj)
+        if key is None:
+            return obj  # not picklable: featurized in every refit, as without a cache
         if key not in cache:
             if store is None or key not in store:
                 keys = all_paths()

@@ -85,13 +85,36 @@ def take(X, index):
     rows each time costs more than fitting a trend on them.
     """
     if len(index) and index[-1] - index[0] == len(index) - 1 and (np.diff(index) == 1).all():
-        return _safe_indexing(X, slice(int(index[0]), int(index[-1]) + 1))
+        rows = slice(int(index[0]), int(index[-1]) + 1)
+        if isinstance(X, (pd.DataFrame, pd.Series)):
+            out = X.iloc[rows]  # what _safe_indexing does, without its checks of the key (a slice)
+        else:
+            out = X[rows] if isinstance(X, np.ndarray) else _safe_indexing(X, rows)
+        session = _SESSION.get()
+        if rows.start == 0 and isinstance(session, _Session):
+            session.note_prefix(X, out)
+        return out
     return _safe_indexing(X, index)
 
 
 def current():
     """The running session, ``_OFF``, or ``None`` (no walk running, sharing on)."""
     return _SESSION.get()
+
+
+def keep(key, X, y, compute):
+    """``compute()``, kept by the running session under ``key`` when ``X, y`` are a prefix of its posts.
+
+    For what a walk meets again at later steps and ``key`` says all of
+    (with the row numbers of ``X``: hence the check of the posts). Outside a
+    session, with sharing off or ``key=None``: computed at every call.
+    """
+    session = _SESSION.get()
+    if key is None or session is None or session is _OFF or not session.register(X, y):
+        return compute()
+    if key not in session.kept:
+        session.kept[key] = compute()
+    return session.kept[key]
 
 
 def _same_rows(X, X0, n):
@@ -101,9 +124,16 @@ def _same_rows(X, X0, n):
     if isinstance(X, pd.DataFrame):
         if not X.columns.equals(X0.columns):
             return False
-        return all(_equal(X[c].to_numpy(), X0[c].to_numpy()[:n]) for c in X.columns)
+        return all(X[c].dtype == X0[c].dtype and _equal(_values(X[c]), _values(X0[c])[:n]) for c in X.columns)
     X, X0 = np.asarray(X), np.asarray(X0)
     return X.shape[1:] == X0.shape[1:] and _equal(X, X0[:n])
+
+
+def _values(column):
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        # In UTC, as numbers (the time zone is the dtype's): as objects, each would be a Timestamp.
+        return column.to_numpy(dtype=f"datetime64[{column.dtype.unit}]")
+    return column.to_numpy()
 
 
 def _equal(a, b):
@@ -115,11 +145,18 @@ def _equal(a, b):
 
 
 class _Session:
-    """One outer walk's posts, its refits (by estimator, update mode and refit point) and picture tables."""
+    """One outer walk's posts, refits (by estimator, update mode and refit point), pictures, kept results."""
 
     def __init__(self):
         self.X = self.y = self.last = None
-        self.refits, self.pictures = {}, {}
+        self.refits, self.pictures, self.kept = {}, {}, {}
+        #: The first rows of the session's posts taken as views (by id; held, so no id is reused).
+        self.prefixes = {}
+
+    def note_prefix(self, X, rows):
+        """``rows``, the first rows of ``X``: a prefix of the posts too when ``X`` is one."""
+        if X is self.X or (self.last is not None and X is self.last[0]) or self.prefixes.get(id(X)) is X:
+            self.prefixes[id(rows)] = rows
 
     def register(self, X, y):
         """Whether ``X, y`` is a prefix of the session's posts (or extends them: then it becomes them)."""
@@ -129,6 +166,9 @@ class _Session:
             return True
         if self.last[0] is X and self.last[1] is y:
             return True  # the candidates of one fit walk the same posts: checked once (both are held)
+        if self.prefixes.get(id(X)) is X and len(X) == len(y) and np.array_equal(y, self.y[: len(y)]):
+            self.last = (X, y)  # a walk's refit on its first posts: the rows are the session's own
+            return True
         short, long = ((X, y), (self.X, self.y)) if len(y) <= len(self.y) else ((self.X, self.y), (X, y))
         n = len(short[1])
         if not (np.array_equal(short[1], long[1][:n]) and _same_rows(short[0], long[0], n)):

@@ -9,19 +9,17 @@ decoded and featurized once per run (:func:`precompute_pictures`, in
 """
 
 import math
-import pickle
 from functools import partial
 from numbers import Integral
 
-import joblib
 import numpy as np
-from sklearn.base import clone
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_scalar
 from sklearn.utils.validation import _num_samples
 
+from .._tree import clone
 from . import _shared
-from ._pictures import _PictureCache, _rebuild, has_network, has_pictures, precompute_pictures
+from ._pictures import fingerprint, has_network, has_pictures, precompute_pictures
 from ._reporting import Reporting
 from ._shared import shared_walks
 from ._skill import picture_skill
@@ -267,7 +265,7 @@ def walk_forward_predict(estimator, X, y, cv, *, update=True, progress=None):
             return walk_forward_predict(estimator, X, y, cv, update=update, progress=progress)
     memo = None
     if session is not _shared._OFF and isinstance(cv, WalkForwardSplit):
-        memo = session.memo(_shared_key(estimator), X, y, update)
+        memo = session.memo(shared_key(estimator), X, y, update)
     if progress is not None:
         cv = Reporting(cv, progress)  # after the memo's check, which looks at the walk itself
     return _walk(estimator, X, y, cv, update, memo)
@@ -281,7 +279,7 @@ def fit_shared(estimator, X, y):
     """``clone(estimator).fit(X, y)``, or a copy of that very fit where a walk of this session made it."""
     y = np.asarray(y, dtype=np.float64)
     session = _shared.current()
-    memo = None if session in (None, _shared._OFF) else session.memo(_shared_key(estimator), X, y, True)
+    memo = None if session in (None, _shared._OFF) else session.memo(shared_key(estimator), X, y, True)
     if memo is None:
         return clone(estimator).fit(X, y)
     return memo.fitted(partial(_fit, estimator, X, y, np.arange(len(y))), len(y))
@@ -307,19 +305,13 @@ def _walk(estimator, X, y, cv, update, memo):
     return pred
 
 
-def _shared_key(estimator):
+def shared_key(estimator):
     """The unfitted estimator as the key of its shared walks (a picture cache read as its transformer).
 
     ``None`` (nothing shared) for a network, which a session would keep in
     memory for every refit point, and for parameters that cannot be hashed.
     """
-    if has_network(estimator):
-        return None
-    plain = _rebuild(estimator, lambda obj: obj.transformer if isinstance(obj, _PictureCache) else obj)
-    try:
-        return joblib.hash(plain)
-    except (pickle.PicklingError, TypeError, AttributeError):
-        return None
+    return None if has_network(estimator) else fingerprint(estimator)
 
 
 def _one_by_one(model, X, y, test):

@@ -1,38 +1,21 @@
 """LikesRegressor: the account's trend, times what the picture adds to it (shrunk walking forward)."""
 
-from numbers import Real
-
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin
 from sklearn.model_selection import TimeSeriesSplit
-from sklearn.utils import _safe_indexing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ..model_selection._walk import precompute_pictures, walk_forward_predict
+from .._tree import clone
+from ..model_selection._shared import take
+from ..model_selection._walk import walk_forward_predict
 from ._base import picture_model
+from ._shrink import SHRINK, check_shrink, walked_output
 from ._trend import AutoTrendRegressor
 
 __all__ = ["LikesRegressor"]
 
 _TARGETS = ("ratio", "log_ratio", "residual")
-
-#: The default grid of ``shrink``: 0 (every picture the same) is left out, so the ranking is kept.
-SHRINK = (0.1, 0.25, 0.5, 0.75, 1.0)
-
-
-def check_shrink(shrink):
-    """``shrink`` as a sorted array of values in [0, 1], or a clear error naming it."""
-    values = np.atleast_1d(np.asarray(shrink, dtype=object))
-    if values.size == 0:
-        raise ValueError(
-            "LikesRegressor parameter 'shrink' (the lambda grid) is empty; e.g. (0.25, 0.5, 1.0)."
-        )
-    if not all(isinstance(v, Real) and not isinstance(v, bool) and 0 <= v <= 1 for v in values):
-        raise ValueError(
-            f"LikesRegressor parameter 'shrink' (lambda) must be numbers in [0, 1], got {shrink!r}."
-        )
-    return np.sort(values.astype(np.float64))
 
 
 class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
@@ -81,9 +64,14 @@ class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         still size their factor too boldly, and lose to its trend in MAE;
         shrinking keeps the ranking (any lambda above 0 keeps the order of
         the pictures) and brings the size back. A grid: the lambda with the
-        least MAE on the training posts, each predicted by the image model
-        fitted on the posts before it (time-ordered folds of ``cv``). A
-        number: that lambda. 1 is the unshrunk factor.
+        least MAE on about the later half of the training posts, each predicted by
+        the image model fitted on the posts before it, in about ``cv``
+        time-ordered folds (``cv.get_n_splits`` of a splitter) whose blocks
+        start at the multiples of a power of two (the one nearest the later
+        half's posts per fold): refitted on one more post, the model meets
+        the same folds again, and a walk forward fits each once (see
+        :func:`~spe.model_selection.shared_walks`). A number: that lambda.
+        1 is the unshrunk factor.
 
     Attributes
     ----------
@@ -182,9 +170,7 @@ class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         if image_model is None:
             image_model = picture_model()
         rows = np.flatnonzero(known)
-        self.image_model_ = clone(image_model).fit(
-            _safe_indexing(X, rows), self._to_target(y[rows], base[rows])
-        )
+        self.image_model_ = clone(image_model).fit(take(X, rows), self._to_target(y[rows], base[rows]))
         self.n_image_train_ = len(rows)
         self.shrink_, self.shrink_scores_ = self._choose_shrink(grid, image_model, X, y, base, rows)
         return self
@@ -196,18 +182,10 @@ class LikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         n_splits = min(5 if isinstance(self.cv, int) else self.cv.get_n_splits(rows), len(rows) // 4)
         if n_splits < 2:
             return float(grid[0]), {}  # too few posts to measure the factor: shrink the most
-        cached = precompute_pictures(image_model, X)
-        t, walked = [], []
         # Folds over the later half only: a factor learned from a handful of posts would argue for
         # more shrinking than the model fitted on all of them needs.
-        folds = TimeSeriesSplit(n_splits, test_size=max(1, len(rows) // (2 * n_splits)))
-        for train, test in folds.split(rows):
-            fold = clone(cached).fit(
-                _safe_indexing(X, rows[train]), self._to_target(y[rows[train]], base[rows[train]])
-            )
-            t.append(np.asarray(fold.predict(_safe_indexing(X, rows[test])), dtype=np.float64).ravel())
-            walked.append(rows[test])
-        t, walked = np.concatenate(t), np.concatenate(walked)
+        targets = self._to_target(y[rows], base[rows])
+        walked, t = walked_output(image_model, X, y, rows, targets, n_splits)
         scores = {
             float(lam): float(
                 np.mean(np.abs(y[walked] - self._from_target(self._shrunk(t, lam), base[walked])))

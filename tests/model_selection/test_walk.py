@@ -283,3 +283,34 @@ def test_the_refit_on_all_posts_is_the_walks_own_fit_left_as_fitted(posts, count
     np.testing.assert_array_equal(again.predict(X[34:]), alone.predict(X[34:]))
     alone.partial_fit(X[34:36], y[34:36])
     np.testing.assert_array_equal(model.predict(X[36:]), alone.predict(X[36:]))
+
+
+def test_the_shared_key_is_what_a_clone_is_made_from(posts):
+    from spe.model_selection._walk import shared_key
+
+    model = LikesRegressor(image_model=_features())
+    key = shared_key(model)
+    # A clone, and the model with its pictures cached, refit the same: one key.
+    assert key == shared_key(clone(model)) == shared_key(precompute_pictures(model, posts))
+    assert shared_key(LikesRegressor(image_model=_features(), shrink=0.5)) != key
+    assert shared_key(LikesRegressor(image_model=_features(size=8))) != key
+    # clone() carries set_output's setting, which changes what the next step sees.
+    as_frame = _features()
+    as_frame.steps[1][1].set_output(transform="pandas")
+    assert shared_key(LikesRegressor(image_model=as_frame)) != key
+
+
+def test_first_rows_taken_from_the_sessions_posts_need_no_comparing(posts):
+    from spe.model_selection import _shared
+
+    X, y = posts.drop(columns="likes"), posts["likes"].to_numpy(dtype=float)
+    other = X.assign(post_index=X["post_index"] + 1)
+    with shared_walks():
+        session = _shared.current()
+        assert session.register(X, y)
+        head = _shared.take(X, np.arange(20))
+        assert session.prefixes.get(id(head)) is head and session.register(head, y[:20])
+        assert session.register(_shared.take(head, np.arange(10)), y[:10])  # a prefix of a prefix
+        stranger = _shared.take(other, np.arange(20))  # not the session's posts: compared, and refused
+        assert id(stranger) not in session.prefixes and not session.register(stranger, y[:20])
+        assert not session.register(head, y[1:21])  # other likes: refused
