@@ -128,7 +128,7 @@ def _walked_mae(model, posts):
 def trend_rows(seeds, sizes, own_refit_every):
     """The mixed trend against the plain averages, and the account's own model against the trend."""
     for n in sizes:
-        ratios, own = [], []
+        ratios, own, own_mixed = [], [], []
         for seed in range(seeds):
             posts = _posts(n, seed, realistic=True, pixel_effect=0)
             plain = min(
@@ -139,11 +139,13 @@ def trend_rows(seeds, sizes, own_refit_every):
             if own_refit_every:
                 s = evaluate({"own": _own()}, posts, refit_every=own_refit_every).scores
                 own.append(s.loc["own", "MAE"] / min(mixed, plain))
+                own_mixed.append(s.loc["own", "MAE"] / s.loc["trend chosen on training posts", "MAE"])
         line = f"trend, null, {n} posts, seeds 0-{seeds - 1}: trend / min(recent-10, EWMA 0.3) median "
         line += f"{np.median(ratios):.3f}, worst {max(ratios):.3f}"
         if own:
             line += f"; AutoLikesRegressor / best trend median {np.median(own):.3f}, worst {max(own):.3f}"
-            line += f" (refitted every {own_refit_every} posts)"
+            line += f" (refitted every {own_refit_every} posts); / its own trend (walked alike) median "
+            line += f"{np.median(own_mixed):.3f}, worst {max(own_mixed):.3f}"
         print(line, flush=True)
 
 

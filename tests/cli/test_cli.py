@@ -436,8 +436,10 @@ def test_pictures_too_small_for_the_backbone_leave_its_embeddings_out_with_a_not
     assert "it is 16x16 px, below 32x32" in note and str(Path(small)) in note
     assert "Chose " in out
     models, notes = compared_models(posts, size=16, cnn=False)
-    assert "embeddings + PCA" not in models and "trend x embeddings" not in models["account's own model"].candidates
+    own = models["account's own model"].candidates
+    assert "embeddings + PCA" not in models and "trend x embeddings" not in own
     assert any(n.startswith("embeddings left out: PretrainedEmbedder cannot embed picture") for n in notes)
     # Asked for by name, the embeddings still refuse the account, naming the picture.
-    assert main(["fit", small, "--size", "16", "--model", "embeddings + PCA", "--out", str(tmp_path / "e")]) == 1
+    named = ["fit", small, "--size", "16", "--model", "embeddings + PCA", "--out", str(tmp_path / "e")]
+    assert main(named) == 1
     assert "below 32x32" in capsys.readouterr().err
