@@ -19,8 +19,12 @@ Run by hand::
   models with a choice inside make it on the training posts only) and is
   scored on the same walked posts: MAE, the Spearman correlation and the
   pairwise accuracy of its predicted likes-to-trend ratio against the
-  actual one (the trend: the walked ``trend`` row), and for the own models
-  which candidate they chose when fitted on all posts.
+  actual one (the trend: the walked ``trend`` row), for the own models
+  which candidate they chose when fitted on all posts, and whether the own
+  model with the embeddings candidate is worse than without it by more
+  than one or two standard errors of the per-post paired difference; and
+  the own model with embeddings averaging the candidates it cannot tell
+  apart (the default) against the same choosing one (``average=False``).
 """
 
 import argparse
@@ -73,14 +77,14 @@ def pairwise_accuracy(actual, predicted):
     return float(np.mean(np.where(dp[keep] == 0, 0.5, dp[keep] == da[keep])))
 
 
-def own(embeddings):
+def own(embeddings, average=True):
     candidates = {
         "trend": AutoTrendRegressor(),
         "trend x image features": LikesRegressor(image_model=picture_model()),
     }
     if embeddings:
         candidates["trend x embeddings"] = LikesRegressor(image_model=embedding_model(), target="log_ratio")
-    return AutoLikesRegressor(candidates)
+    return AutoLikesRegressor(candidates, average=average)
 
 
 def cost(n, seed=0):
@@ -125,6 +129,7 @@ def account(name, n, seed=0):
         "trend x embeddings": LikesRegressor(image_model=embedding_model(), target="log_ratio"),
         "own model without embeddings": own(False),
         "own model with embeddings": own(True),
+        "own model with embeddings, one chosen": own(True, average=False),
     }
     with tempfile.TemporaryDirectory() as tmp:
         posts = make_posts(n, directory=tmp, random_state=seed, **ACCOUNTS[name])
@@ -161,11 +166,19 @@ def account(name, n, seed=0):
         table.loc["own model without embeddings", "MAE"],
     )
     gain = table.loc["trend x embeddings", "pairwise"] - table.loc["trend x image features", "pairwise"]
-    print(
-        f"  own model MAE with / without embeddings: {with_ / without:.3f}; with / trend: "
-        f"{with_ / best_trend:.3f}; pairwise, embeddings - image features: {100 * gain:+.1f} points"
+    # Per post, the with-embeddings model's absolute error less the without's: is the gap beyond noise?
+    diff = np.abs(preds["own model with embeddings"] - y[walked]) - np.abs(
+        preds["own model without embeddings"] - y[walked]
     )
-    return with_ / without, with_ / best_trend
+    se = diff.std(ddof=1) / np.sqrt(len(diff))
+    print(
+        f"  own model MAE with / without embeddings: {with_ / without:.3f} ({diff.mean():+.2f} likes per "
+        f"post, standard error {se:.2f}); with / trend: {with_ / best_trend:.3f}; pairwise, embeddings - "
+        f"image features: {100 * gain:+.1f} points"
+    )
+    one = table.loc["own model with embeddings, one chosen", "MAE"]
+    print(f"  own model with embeddings, averaging / one chosen (average=False): {with_ / one:.3f}")
+    return with_ / without, with_ / best_trend, diff.mean() / se if se > 0 else 0.0, with_ / one
 
 
 def main():
@@ -194,7 +207,14 @@ def main():
                     f"  {name:9s} "
                     + " ".join(f"{v:.3f}" for v in values[:, 0])
                     + f"  mean {values[:, 0].mean():.3f}, worst {values[:, 0].max():.3f}; "
-                    f"with / trend worst {values[:, 1].max():.3f}"
+                    f"with / trend worst {values[:, 1].max():.3f}; with worse by more than 1 / 2 "
+                    f"standard errors of the paired difference on {(values[:, 2] > 1).sum()} / "
+                    f"{(values[:, 2] > 2).sum()} of {len(values)}"
+                )
+                print(
+                    f"  {'':9s} averaging / one chosen: "
+                    + " ".join(f"{v:.3f}" for v in values[:, 3])
+                    + f"  mean {values[:, 3].mean():.3f}, worst {values[:, 3].max():.3f}"
                 )
 
 

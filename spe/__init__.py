@@ -26,6 +26,7 @@ _LAZY = {
     "PostFeatures": ".features",
     "AutoLikesRegressor": ".models",
     "AutoTrendRegressor": ".models",
+    "AveragedLikesRegressor": ".models",
     "ConformalLikesRegressor": ".models",
     "EWMARegressor": ".models",
     "LikesRegressor": ".models",
@@ -39,6 +40,7 @@ _LAZY = {
 __all__ = [
     "AutoLikesRegressor",
     "AutoTrendRegressor",
+    "AveragedLikesRegressor",
     "CNNLikesRegressor",
     "ConformalLikesRegressor",
     "EWMARegressor",

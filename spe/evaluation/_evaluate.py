@@ -25,7 +25,7 @@ from sklearn.metrics import make_scorer, mean_absolute_error, mean_squared_error
 from sklearn.model_selection import KFold, TimeSeriesSplit
 from sklearn.utils import check_scalar
 
-from ..inspection._explain import explain_selected
+from ..inspection._selected import explain_selected
 from ..model_selection._search import check_posting_order
 from ..model_selection._skill import accuracy_of, picture_skill
 from ..model_selection._walk import (

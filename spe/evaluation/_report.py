@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..inspection._explain import explanation_lines
+from ..inspection._selected import explanation_lines
 
 
 @dataclass

@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from .._tree import contains
 from ..exceptions import NotExplainableError
-from ._explain import _likes_regressor
+from ._explain import _likes_regressor, _members, _unnamed
 
 __all__ = ["closest_posts"]
 
@@ -25,7 +26,9 @@ def closest_posts(model, X, past, n=3):
     model : fitted estimator
         A :class:`~spe.LikesRegressor` or a model wrapping one as
         ``estimator_`` (:class:`~spe.AutoLikesRegressor`), whose image model
-        is a pipeline.
+        is a pipeline. Of a mean of models
+        (:class:`~spe.AveragedLikesRegressor`), the member whose features
+        have no names (embeddings) is asked, else the first.
     X : DataFrame
         The new posts (``image`` and what the model reads).
     past : DataFrame
@@ -70,7 +73,7 @@ def closest_posts(model, X, past, n=3):
         raise ValueError(f"closest_posts parameter 'n' must be a positive int, got {n!r}.")
     if not isinstance(past, pd.DataFrame) or "likes" not in past.columns or not len(past):
         raise ValueError("closest_posts parameter 'past' must be a DataFrame of posts with a 'likes' column.")
-    likes_model = _likes_regressor(model)
+    likes_model = _likes_regressor(_asked(model))
     image_model = likes_model.image_model_
     if not isinstance(image_model, Pipeline) or len(image_model) < 2:
         raise NotExplainableError(
@@ -84,6 +87,15 @@ def closest_posts(model, X, past, n=3):
     trend = np.maximum(np.asarray(likes_model.trend_.predict(past), dtype=np.float64), 1.0)
     index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(new))
     return _table(distance, n, index, past, trend)
+
+
+def _asked(model):
+    """``model``, or of a mean of models the member that reads the picture as a whole (else the first)."""
+    members = _members(model)
+    if members is None:
+        return model
+    unnamed = [m for m in members.values() if contains(m, _unnamed, fitted=True)]
+    return (unnamed or list(members.values()))[0]
 
 
 def _table(distance, n, index, past, trend):

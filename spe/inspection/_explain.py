@@ -20,10 +20,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from .._tree import chain, contains
+from .._tree import chain, contains, final
 from ..exceptions import NotExplainableError
 from ..features._loader import ImageLoader
+from ..models._average import AveragedLikesRegressor
 from ..models._combined import LikesRegressor
+from ._shares import combine_shares, log_effects
 
 __all__ = ["WHOLE_PICTURE", "feature_importance", "picture_contributions", "top_reasons"]
 
@@ -98,6 +100,51 @@ def _likes_regressor(model):
         f"No picture reasons: {what} does not predict likes as trend x picture factor. Reasons "
         "come from a LikesRegressor (or a model holding one as estimator_, e.g. AutoLikesRegressor)."
     )
+
+
+def _members(model):
+    """The fitted members by name when ``model`` predicts with an AveragedLikesRegressor, else None."""
+    check_is_fitted(model)
+    last = final(model)
+    return last.named_estimators_ if isinstance(last, AveragedLikesRegressor) else None
+
+
+def _mean_importance(members):
+    """The explainable members' coefficients at ``1 / k`` of the mean's log factor; who was left out."""
+    frames, left_out, baseline = [], {}, 0.0
+    for name, member in members.items():
+        try:
+            frame, log_baseline = log_effects(feature_importance(member), len(members))
+        except NotExplainableError as exc:  # embeddings: no names; the member still counts in the mean
+            left_out[name] = str(exc)
+            baseline += _log_intercept(member) / len(members)
+            continue
+        frames.append(frame)
+        baseline += log_baseline
+    if not frames:
+        whole = "; ".join(f"{name!r}: {why}" for name, why in left_out.items())
+        raise NotExplainableError(
+            f"No picture reasons: the model is a mean of models none of which has them. {whole}"
+        )
+    # A feature two members read is one row: its log effects add up (as in combine_shares).
+    out = pd.concat(frames).assign(coefficient=lambda f: np.log1p(f["coefficient"]))
+    how = {"reason": "first", "coefficient": "sum", "standard deviation": "first"}
+    out = out.groupby(level=0, sort=False).agg(how).assign(coefficient=lambda f: np.expm1(f["coefficient"]))
+    out = out.iloc[np.argsort(-np.abs(out["coefficient"].to_numpy()), kind="stable")]
+    out.attrs.update(target="log_ratio", unit=_UNITS["log_ratio"], baseline=baseline, left_out=left_out)
+    return out
+
+
+def _log_intercept(member):
+    """The log factor a member gives the account's average picture (NaN when it has no linear one)."""
+    try:
+        likes_model = _likes_regressor(member)
+        *_, intercept = _linear_parts(likes_model.image_model_, whole=True)
+    except NotExplainableError:
+        return np.nan
+    if likes_model.target == "log_ratio":
+        return intercept
+    return np.log(max(intercept, 1e-9)) if likes_model.target == "ratio" else np.nan
 
 
 def _unnamed(obj):
@@ -192,7 +239,10 @@ def picture_contributions(model, X):
 
     Unnamed features (embeddings, PCA components) are summed into one column,
     ``"the picture as a whole"`` (:func:`~spe.inspection.closest_posts` says
-    which past posts a picture resembles); passed-through columns keep their names.
+    which past posts a picture resembles); passed-through columns keep their
+    names. A mean of models (:class:`~spe.models.AveragedLikesRegressor`)
+    gives its members' contributions as shares of its log factor, read as
+    ``"log_ratio"``'s (see ``spe.inspection._shares``).
 
     Parameters
     ----------
@@ -238,7 +288,12 @@ def picture_contributions(model, X):
     >>> parts.shape, parts.attrs["unit"]
     ((2, 13), 'fraction of the trend')
     """
-    likes_model = _likes_regressor(model)
+    if (members := _members(model)) is not None:  # a mean: each member's reasons at 1/k of the log factor
+        return combine_shares([picture_contributions(m, X) for m in members.values()], _UNITS["log_ratio"])
+    return _contributions(_likes_regressor(model), X)
+
+
+def _contributions(likes_model, X):
     image_model = likes_model.image_model_
     names, _, coef, intercept = _linear_parts(image_model, whole=True)
     parts = np.asarray(image_model[:-1].transform(X), dtype=np.float64) * coef  # z_j * coef_j
@@ -291,6 +346,8 @@ def feature_importance(model):
     >>> list(feature_importance(model).columns)
     ['reason', 'coefficient', 'standard deviation']
     """
+    if (members := _members(model)) is not None:
+        return _mean_importance(members)
     likes_model = _likes_regressor(model)
     names, scaler, coef, intercept = _linear_parts(likes_model.image_model_)
     scale = scaler.scale_ if scaler.scale_ is not None else np.ones(len(coef))
@@ -372,98 +429,3 @@ def top_reasons(contributions, n=3):
         parts = [f"{name} {format_effect(value, unit)}" for name, value in top.items()]
         lines.append(", ".join(parts) or "no feature stands out")
     return pd.Series(lines, index=contributions.index, dtype=object)
-
-
-# -- the report's section -----------------------------------------------------------------------
-
-REPORT_HEADING = "Why this model predicts what it does"
-
-
-def _baseline_words(baseline, target):
-    if target == "ratio":
-        return f"{baseline:.2f} x the trend"
-    if target == "log_ratio":
-        return f"about {np.exp(baseline):.2f} x the trend"
-    return f"the trend {baseline:+.1f} likes"
-
-
-def explain_selected(models, X, y, *, prepared=None):
-    """The why of the selected model for :func:`~spe.evaluation.evaluate`'s report.
-
-    The first :class:`~spe.AutoLikesRegressor` among ``models`` (``account's
-    own model`` when present) is fitted once more, on all the posts, and
-    its :func:`feature_importance` kept: what the model a person would fit
-    on this account now bases its picture factor on.
-
-    Parameters
-    ----------
-    models : dict of str to estimator
-        The candidates evaluated.
-    X : DataFrame
-        All the posts, without the likes.
-    y : ndarray
-        Their likes.
-    prepared : dict of str to estimator, default=None
-        The same candidates with their pictures already featurized
-        (:func:`~spe.evaluation.precompute_pictures`), to fit instead.
-
-    Returns
-    -------
-    dict or None
-        ``None`` without such a model. Else ``model``, ``selected``,
-        ``n_samples``, ``note`` (what was chosen and how to read the rest, or
-        why there are no reasons), ``unit``, ``baseline`` and ``features``:
-        one dict per feature, largest effect first, with ``feature``,
-        ``reason``, ``coefficient``, ``standard deviation`` and ``effect``
-        (in words); empty when there are no reasons.
-    """
-    from sklearn.base import clone
-
-    from ..models._selection import AutoLikesRegressor
-
-    names = [name for name, model in models.items() if isinstance(model, AutoLikesRegressor)]
-    if not names:
-        return None
-    name = "account's own model" if "account's own model" in names else names[0]
-    model = clone((prepared or models)[name]).fit(X, y)
-    chosen = f"The {name}, fitted on all {len(y)} posts, chose {model.selected_!r}."
-    out = {"model": name, "selected": model.selected_, "n_samples": len(y), "unit": None, "baseline": None}
-    try:
-        importance = feature_importance(model)
-    except NotExplainableError as exc:
-        return {**out, "note": f"{chosen} {exc}", "features": []}
-    unit, baseline = importance.attrs["unit"], importance.attrs["baseline"]
-    out["note"] = (
-        f"{chosen} For a picture whose features all equal the account's average it predicts "
-        f"{_baseline_words(baseline, importance.attrs['target'])}; each feature one standard deviation "
-        "above that average moves the prediction by its effect (a linear model on standardised features)."
-    )
-    out["features"] = [
-        {
-            "feature": str(feature),
-            "reason": row["reason"],
-            "coefficient": float(row["coefficient"]),
-            "standard deviation": float(row["standard deviation"]),
-            "effect": f"{format_effect(row['coefficient'], unit)} per standard deviation",
-        }
-        for feature, row in importance.iterrows()
-    ]
-    return {**out, "unit": unit, "baseline": baseline}
-
-
-def explanation_lines(explanation, n=5):
-    """The explanation as text lines for ``EvaluationReport.to_string``: the note, the top ``n``.
-
-    Examples
-    --------
-    >>> explanation_lines(None)
-    []
-    >>> explanation_lines({"note": "Chose 'trend'.", "features": []})
-    ['', "Why this model predicts what it does: Chose 'trend'."]
-    """
-    if not explanation:
-        return []
-    lines = ["", f"{REPORT_HEADING}: {explanation['note']}"]
-    width = max((len(f["reason"]) for f in explanation["features"][:n]), default=0)
-    lines += [f"  {f['reason']:<{width}}  {f['effect']}" for f in explanation["features"][:n]]
-    return lines

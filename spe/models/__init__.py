@@ -4,6 +4,7 @@
   :class:`RecentAverageRegressor`;
 - :class:`LikesRegressor`: the trend times what the picture adds;
 - :class:`AutoLikesRegressor`: the model an account's own posts pick, walking forward;
+- :class:`AveragedLikesRegressor`: the geometric mean of models it cannot tell apart;
 - :class:`ConformalLikesRegressor` and :func:`walk_forward_intervals`: prediction intervals;
 - :class:`CNNLikesRegressor` (imported on first use: it starts TensorFlow);
 - :func:`candidates`: the models worth comparing on an account;
@@ -12,6 +13,7 @@
 """
 
 from .._keras import lazy_getattr
+from ._average import AveragedLikesRegressor
 from ._baselines import RecentAverageRegressor
 from ._candidates import candidates
 from ._combined import LikesRegressor
@@ -23,6 +25,7 @@ from ._trend import AutoTrendRegressor, EWMARegressor
 __all__ = [
     "AutoLikesRegressor",
     "AutoTrendRegressor",
+    "AveragedLikesRegressor",
     "CNNLikesRegressor",
     "ConformalLikesRegressor",
     "EWMARegressor",
@@ -39,6 +42,7 @@ __all__ = [
 for _cls in (
     AutoLikesRegressor,
     AutoTrendRegressor,
+    AveragedLikesRegressor,
     ConformalLikesRegressor,
     EWMARegressor,
     LikesRegressor,

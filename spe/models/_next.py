@@ -130,11 +130,15 @@ def _next_posts(model, images, when, caption):
 
 def _trend_part(model, X, predicted):
     """Likes the account's trend alone expects, or NaN when the model has no trend part."""
+    from ._average import AveragedLikesRegressor, geometric_mean_likes
     from ._baselines import PastLikesRegressor
     from ._combined import LikesRegressor
     from ._trend import AutoTrendRegressor
 
     final = _final(model)
+    if isinstance(final, AveragedLikesRegressor):  # the mean of the members' trends (one trend, as a rule)
+        parts = [_trend_part(member, X, predicted) for member in final.estimators_]
+        return geometric_mean_likes(np.column_stack(parts))
     if isinstance(final, LikesRegressor):
         return np.asarray(final.trend_.predict(X), dtype=np.float64)
     if isinstance(final, (PastLikesRegressor, AutoTrendRegressor)):

@@ -49,6 +49,7 @@ TRUSTED = (
     "spe.model_selection._Table",
     "spe.models.AutoLikesRegressor",
     "spe.models.AutoTrendRegressor",
+    "spe.models.AveragedLikesRegressor",
     "spe.models.CNNLikesRegressor",
     "spe.models.ConformalLikesRegressor",
     "spe.models.EWMARegressor",

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..inspection._explain import REPORT_HEADING
+from ..inspection._selected import REPORT_HEADING
 from ._html import (
     Section,
     _figures,

@@ -56,3 +56,18 @@ def test_closest_posts_bad_input(posts, components):
     with pytest.raises(NotExplainableError, match="trend alone"):
         closest_posts(trend, posts, posts)
     assert isinstance(closest_posts(components, posts.head(1), posts, n=100), pd.DataFrame)
+
+
+def test_closest_posts_of_a_mean_ask_the_member_without_names(posts, components):
+    from sklearn.base import clone
+
+    from spe import AveragedLikesRegressor
+
+    named = LikesRegressor(
+        image_model=make_pipeline(ImageFeatures(size=(16, 16), faces=False), StandardScaler(), Ridge())
+    )
+    for order in (["named", "components"], ["components", "named"]):
+        given = {"named": named, "components": clone(components)}
+        mean = AveragedLikesRegressor([(name, given[name]) for name in order]).fit(posts, posts["likes"])
+        close = closest_posts(mean, posts.tail(2), posts)
+        pd.testing.assert_frame_equal(close, closest_posts(components, posts.tail(2), posts))

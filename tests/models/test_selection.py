@@ -154,3 +154,55 @@ def test_evaluate_walks_the_accounts_own_model_on_a_small_account(tmp_path):
     posts = make_posts(36, directory=tmp_path, image_size=(16, 16), realistic=True, random_state=0)
     report = evaluate(AutoLikesRegressor(_candidates(16)), posts, cv="walk")
     assert np.isfinite(report.predictions["model"]).all()
+
+
+def _scored(auto, errors):
+    return auto._scores(dict.fromkeys(errors), {}, errors, None), errors
+
+
+def test_candidates_the_choice_cannot_be_told_from_are_averaged():
+    rng = np.random.default_rng(0)
+    trend = 20 + rng.exponential(10, 200)
+    simple = trend - 4 + rng.normal(0, 3, 200)
+    noise = rng.normal(0, 3, 200)
+    errors = {"trend": trend, "simple": simple, "complex": simple - 0.1 + noise - noise.mean()}
+    auto = AutoLikesRegressor(fallback="trend")
+    scores, errors = _scored(auto, errors)
+    assert auto._choose(scores, errors) == "simple"
+    assert auto._alike("simple", scores, errors, None, None) == ["simple", "complex"]
+    assert auto._alike("trend", scores, errors, None, None) == ["trend"]  # the fallback alone
+    # Measurably better than "simple": chosen alone.
+    errors["complex"] = simple - 2 + rng.normal(0, 0.5, 200)
+    scores, errors = _scored(auto, errors)
+    assert auto._choose(scores, errors) == "complex"
+    assert auto._alike("complex", scores, errors, None, None) == ["complex"]
+    # Within noise of the choice but no better than the trend itself: not a model to keep, not averaged.
+    small, large = rng.normal(0, 0.5, 200), rng.normal(0, 1.0, 200)
+    errors["simple"] = trend - 0.12 + small - small.mean()  # beats the trend: SE 0.035
+    errors["complex"] = trend - 0.05 + large - large.mean()  # does not: SE 0.07
+    scores, errors = _scored(auto, errors)
+    assert auto._choose(scores, errors) == "simple"
+    assert not auto._better(errors["simple"], errors["complex"])
+    assert auto._alike("simple", scores, errors, None, None) == ["simple"]
+
+
+def test_two_models_alike_are_fitted_as_their_mean_unless_average_is_off(posts):
+    X, y = posts.drop(columns="likes"), posts["likes"].to_numpy(dtype=float)
+    picture = _candidates(16)["trend x image features"]
+    twin = LikesRegressor(**picture.get_params(deep=False))
+    twins = {"trend": AutoTrendRegressor(), "a": picture, "b": twin}
+    single = AutoLikesRegressor(twins, average=False).fit(X, y)
+    assert single.selected_ == "a" and single.averaged_ == ["a"]  # the first of two equals
+    model = AutoLikesRegressor(twins).fit(X, y)
+    assert model.selected_ == "mean of a and b" and model.averaged_ == ["a", "b"]
+    walked = model.walk_predictions_
+    assert np.allclose(walked["mean of a and b"], np.sqrt((walked["a"] + 1) * (walked["b"] + 1)) - 1)
+    assert np.allclose(model.walk_residuals_, model.walk_actual_ - walked["mean of a and b"])
+    # Scored on the same walk, in the last row.
+    assert list(model.selection_scores_.index) == ["trend", "a", "b", "mean of a and b"]
+    assert model.selection_scores_.loc["mean of a and b", "MAE"] == pytest.approx(
+        model.selection_scores_.loc["a", "MAE"]
+    )
+    assert type(model.estimator_).__name__ == "AveragedLikesRegressor"
+    assert list(model.estimator_.named_estimators_) == ["a", "b"]
+    assert np.allclose(model.predict(X), single.predict(X))  # the mean of a model and its twin

@@ -39,6 +39,14 @@ def test_old_folder_loads_and_predicts_the_same(name, tmp_path):
     assert model.spe_metadata_["format_version"] == (1 if name.startswith("format1") else 2)
 
 
+def test_an_old_own_model_chose_one_candidate_as_average_false_does():
+    from sklearn.base import clone
+
+    model = load_model(FIXTURES / "format2-auto")
+    assert model.average is False and model.averaged_ == [model.selected_]
+    assert clone(model).get_params()["average"] is False and "average=False" in repr(model)
+
+
 def _schema_names(path):
     with zipfile.ZipFile(path) as archive:
         schema = json.loads(archive.read("schema.json"))

@@ -70,6 +70,10 @@ def every_model(posts32, tmp_path_factory):
         trend=RecentAverageRegressor(k=3), image_model=make_pipeline(spe.ImageFeatures(size=(8, 8)), Ridge())
     )
     models["EWMARegressor"] = EWMARegressor(alpha=0.5, log=True)
+    picture = clone(models["LikesRegressor over a recent average"])
+    models["AveragedLikesRegressor"] = spe.AveragedLikesRegressor(
+        [("picture", picture), ("ewma", EWMARegressor(alpha=0.3))]
+    )
     models["AutoTrendRegressor"] = AutoTrendRegressor()
     models["what spe fit saves"] = spe.next_post_model(size=16)  # intervals around the own model
     root = tmp_path_factory.mktemp("models")
