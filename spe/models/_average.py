@@ -3,19 +3,15 @@
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin
 from sklearn.utils import Bunch
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ..model_selection._walk import fit_shared
+from ._base import UpdatesFittedParts
 
 __all__ = ["AveragedLikesRegressor"]
 
 
-def _members_update(self):
-    return all(hasattr(model, "partial_fit") for model in getattr(self, "estimators_", [None]))
-
-
-class AveragedLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
+class AveragedLikesRegressor(UpdatesFittedParts, MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     """Predict likes as the geometric mean of several models' predictions.
 
     Two models that predicted an account's past posts equally well are
@@ -102,24 +98,11 @@ class AveragedLikesRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         return Bunch(**{name: model for (name, _), model in zip(self.estimators, self.estimators_)})
 
-    @available_if(_members_update)
-    def partial_fit(self, X, y):
-        """Pass the posts observed since the last fit to every model (their trends).
+    def _can_update(self):
+        return all(hasattr(model, "partial_fit") for model in getattr(self, "estimators_", [None]))
 
-        Parameters
-        ----------
-        X : DataFrame
-            The new posts, none older than the latest post seen.
-        y : array-like of shape (n_samples,)
-
-        Returns
-        -------
-        self
-        """
-        check_is_fitted(self)
-        for model in self.estimators_:
-            model.partial_fit(X, y)
-        return self
+    def _updated_parts(self):
+        return self.estimators_
 
     @property
     def _predicts_from_earlier_posts(self):

@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..features import ImageFeatures
 
-__all__ = ["DelegatesToEstimator", "default_alphas", "picture_model"]
+__all__ = ["DelegatesToEstimator", "UpdatesFittedParts", "default_alphas", "picture_model"]
 
 
 def default_alphas():
@@ -40,30 +40,19 @@ def picture_model(size=(128, 128), alphas=None):
 
 
 def _updates(self):
-    return hasattr(self._updatable(), "partial_fit")
+    return self._can_update()
 
 
-class DelegatesToEstimator:
-    """``predict`` and ``partial_fit`` of a meta-estimator that predicts with its fitted ``estimator_``.
+class UpdatesFittedParts:
+    """``partial_fit`` of a meta-estimator: the new posts go to each of its fitted parts.
 
-    A subclass says which estimator ``partial_fit`` depends on before and
-    after fitting (:meth:`_updatable`) and which fitted parts it updates
-    (:meth:`_updated_parts`).
+    A subclass says whether it can learn new posts (:meth:`_can_update`)
+    and which fitted parts learn them (:meth:`_updated_parts`).
     """
-
-    def _updatable(self):
-        return getattr(self, "estimator_", None)
-
-    def _updated_parts(self):
-        return [self.estimator_]
-
-    @property
-    def _predicts_from_earlier_posts(self):
-        return getattr(getattr(self, "estimator_", None), "_predicts_from_earlier_posts", False)
 
     @available_if(_updates)
     def partial_fit(self, X, y):
-        """Pass the posts observed since the last fit to the fitted model (its trend).
+        """Pass the posts observed since the last fit to the fitted models (their trends).
 
         Parameters
         ----------
@@ -79,6 +68,28 @@ class DelegatesToEstimator:
         for part in self._updated_parts():
             part.partial_fit(X, y)
         return self
+
+
+class DelegatesToEstimator(UpdatesFittedParts):
+    """``predict`` and ``partial_fit`` of a meta-estimator that predicts with its fitted ``estimator_``.
+
+    A subclass says which estimator ``partial_fit`` depends on before and
+    after fitting (:meth:`_updatable`) and which fitted parts it updates
+    (:meth:`_updated_parts`).
+    """
+
+    def _updatable(self):
+        return getattr(self, "estimator_", None)
+
+    def _can_update(self):
+        return hasattr(self._updatable(), "partial_fit")
+
+    def _updated_parts(self):
+        return [self.estimator_]
+
+    @property
+    def _predicts_from_earlier_posts(self):
+        return getattr(getattr(self, "estimator_", None), "_predicts_from_earlier_posts", False)
 
     def predict(self, X):
         """Predict likes with the fitted model.
