@@ -69,9 +69,14 @@ print(json.dumps([predictions, guarded]))
 
 
 @pytest.mark.slow
-def test_a_saved_embeddings_model_predicts_offline_without_the_wheels_file(scenes, tmp_path):
+@pytest.mark.parametrize("mean", [False, True], ids=["embeddings", "mean with image features"])
+def test_a_saved_embeddings_model_predicts_offline_without_the_wheels_file(scenes, tmp_path, mean):
     posts = scenes.iloc[:40]
-    model = LikesRegressor(image_model=embedding_model(), target="log_ratio").fit(posts, posts["likes"])
+    model = embeddings = LikesRegressor(image_model=embedding_model(), target="log_ratio")
+    if mean:  # what the own model fits when it cannot tell the two apart
+        features = LikesRegressor(image_model=picture_model(size=(32, 32)))
+        model = spe.AveragedLikesRegressor([("features", features), ("embeddings", embeddings)])
+    model.fit(posts, posts["likes"])
     folder = save_model(model, tmp_path / "model")
     assert sorted(p.name for p in Path(folder).glob("*.keras")) == ["network-0.keras"]
     new = scenes.iloc[40:43]
@@ -85,4 +90,6 @@ def test_a_saved_embeddings_model_predicts_offline_without_the_wheels_file(scene
     predictions, guarded = json.loads(run.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(predictions, expected, rtol=1e-5)
     assert guarded
-    assert load_model(folder).image_model_[0].model_.input_shape[1:3] == (224, 224)
+    loaded = load_model(folder)
+    embedder = (loaded.named_estimators_["embeddings"] if mean else loaded).image_model_[0]
+    assert embedder.model_.input_shape[1:3] == (224, 224)
