@@ -174,6 +174,10 @@ class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixi
                 "AutoLikesRegressor parameter 'candidates' must be a non-empty dict of name to "
                 f"regressor, got {candidates!r}; e.g. {{'trend': AutoTrendRegressor()}}."
             )
+        if not isinstance(self.average, (bool, np.bool_)):
+            raise ValueError(
+                f"AutoLikesRegressor parameter 'average' must be True or False, got {self.average!r}."
+            )
         if self.fallback not in candidates:
             raise ValueError(
                 f"AutoLikesRegressor parameter 'fallback' must name a candidate ({list(candidates)}), "

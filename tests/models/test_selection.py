@@ -31,6 +31,8 @@ def test_bad_candidates_are_named(posts):
         AutoLikesRegressor(candidates={}).fit(posts, posts["likes"])
     with pytest.raises(ValueError, match="parameter 'fallback'"):
         AutoLikesRegressor(candidates=_candidates(), fallback="mean").fit(posts, posts["likes"])
+    with pytest.raises(ValueError, match="parameter 'average' must be True or False, got 'yes'"):
+        AutoLikesRegressor(candidates=_candidates(), average="yes").fit(posts, posts["likes"])
     with pytest.raises(ValueError, match="n_splits=50"):
         AutoLikesRegressor(candidates=_candidates(), n_splits=50).fit(posts, posts["likes"])
 
