@@ -25,7 +25,7 @@ from ..exceptions import NotExplainableError
 from ..features._loader import ImageLoader
 from ..models._average import AveragedLikesRegressor
 from ..models._combined import LikesRegressor
-from ._shares import combine_shares, log_effects
+from ._shares import combine_shares, log_baseline, log_effects
 
 __all__ = ["WHOLE_PICTURE", "feature_importance", "picture_contributions", "top_reasons"]
 
@@ -114,13 +114,13 @@ def _mean_importance(members):
     frames, left_out, baseline = [], {}, 0.0
     for name, member in members.items():
         try:
-            frame, log_baseline = log_effects(feature_importance(member), len(members))
+            frame, log_base = log_effects(feature_importance(member), len(members))
         except NotExplainableError as exc:  # embeddings: no names; the member still counts in the mean
             left_out[name] = str(exc)
             baseline += _log_intercept(member) / len(members)
             continue
         frames.append(frame)
-        baseline += log_baseline
+        baseline += log_base
     if not frames:
         whole = "; ".join(f"{name!r}: {why}" for name, why in left_out.items())
         raise NotExplainableError(
@@ -140,11 +140,9 @@ def _log_intercept(member):
     try:
         likes_model = _likes_regressor(member)
         *_, intercept = _linear_parts(likes_model.image_model_, whole=True)
+        return log_baseline(intercept, likes_model.target)
     except NotExplainableError:
         return np.nan
-    if likes_model.target == "log_ratio":
-        return intercept
-    return np.log(max(intercept, 1e-9)) if likes_model.target == "ratio" else np.nan
 
 
 def _unnamed(obj):

@@ -17,14 +17,14 @@ import pandas as pd
 
 from ..exceptions import NotExplainableError
 
-__all__ = ["combine_shares", "log_effects", "log_shares"]
+__all__ = ["combine_shares", "log_baseline", "log_effects", "log_shares"]
 
 _TINY = 1e-9
 
 
-def _log_baseline(frame):
-    baseline = float(frame.attrs["baseline"])
-    target = frame.attrs.get("target")
+def log_baseline(baseline, target):
+    """The log factor of the account's average picture, from an image model's intercept on ``target``."""
+    baseline = float(baseline)
     if target == "log_ratio":
         return baseline
     if target == "ratio":
@@ -43,16 +43,16 @@ def log_shares(frame):
     shares : DataFrame
     log_baseline : float
     """
-    log_baseline = _log_baseline(frame)
+    log_base = log_baseline(frame.attrs["baseline"], frame.attrs.get("target"))
     values = frame.to_numpy(dtype=np.float64)
     if frame.attrs["target"] == "log_ratio":
-        return pd.DataFrame(np.log1p(values), index=frame.index, columns=frame.columns), log_baseline
+        return pd.DataFrame(np.log1p(values), index=frame.index, columns=frame.columns), log_base
     base = max(float(frame.attrs["baseline"]), _TINY)
     total = values.sum(axis=1)
     moved = np.log(np.maximum(base + total, _TINY)) - np.log(base)
     safe = np.where(np.abs(total) > _TINY, total, 1.0)
     per_unit = np.where(np.abs(total) > _TINY, moved / safe, 1.0 / base)
-    return pd.DataFrame(values * per_unit[:, None], index=frame.index, columns=frame.columns), log_baseline
+    return pd.DataFrame(values * per_unit[:, None], index=frame.index, columns=frame.columns), log_base
 
 
 def combine_shares(frames, unit):
@@ -73,9 +73,9 @@ def combine_shares(frames, unit):
     k = len(frames)
     shares, baseline = [], 0.0
     for frame in frames:
-        share, log_baseline = log_shares(frame)
+        share, log_base = log_shares(frame)
         shares.append(share / k)
-        baseline += log_baseline / k
+        baseline += log_base / k
     # A feature two members read (image features in both) is one reason: its shares add up.
     total = pd.concat(shares, axis=1).T.groupby(level=0, sort=False).sum().T
     out = np.expm1(total)
@@ -89,9 +89,9 @@ def log_effects(importance, k):
     A ratio member's coefficient ``c`` (per standard deviation, from the
     average picture's factor ``b``) moves its log factor by ``log1p(c / b)``.
     """
-    log_baseline = _log_baseline(importance)
+    log_base = log_baseline(importance.attrs["baseline"], importance.attrs.get("target"))
     coef = importance["coefficient"].to_numpy(dtype=np.float64)
     if importance.attrs["target"] == "ratio":
         coef = coef / max(float(importance.attrs["baseline"]), _TINY)
     out = importance.assign(coefficient=np.expm1(np.log1p(np.maximum(coef, -1 + _TINY)) / k))
-    return out, log_baseline / k
+    return out, log_base / k

@@ -230,8 +230,9 @@ class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixi
             preds[chosen] = geometric_mean_likes(np.column_stack([preds[name] for name in self.averaged_]))
             errors[chosen] = np.abs(preds[chosen] - y[walked])
             # Its row, scored as the candidates are (after the choice: it took no part in it).
-            scored = {**candidates, chosen: model}
-            self.selection_scores_ = self._scores(scored, preds, errors, y[walked])
+            mean = {self.fallback: candidates[self.fallback], chosen: model}
+            row = self._scores(mean, preds, {name: errors[name] for name in mean}, y[walked]).loc[[chosen]]
+            self.selection_scores_ = pd.concat([self.selection_scores_, row])
         self.selected_ = chosen
         self.walk_residuals_ = y[walked] - preds[chosen]
         self.walk_actual_ = y[walked]

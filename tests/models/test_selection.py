@@ -104,12 +104,17 @@ def test_a_picture_model_is_kept_for_its_ranking_when_it_is_not_worse():
     assert auto._choose(better, errors) == "trend x picture + post"
 
 
-def test_of_two_candidates_that_beat_the_trend_the_earlier_is_kept_unless_measurably_beaten():
-    rng = np.random.default_rng(0)
+def _two_that_beat_the_trend(rng):
+    """Per-post errors of the trend and of two candidates that beat it, within noise of each other."""
     trend = 20 + rng.exponential(10, 200)
     simple = trend - 4 + rng.normal(0, 3, 200)
     noise = rng.normal(0, 3, 200)
-    errors = {"trend": trend, "simple": simple, "complex": simple - 0.1 + noise - noise.mean()}
+    return trend, simple, {"trend": trend, "simple": simple, "complex": simple - 0.1 + noise - noise.mean()}
+
+
+def test_of_two_candidates_that_beat_the_trend_the_earlier_is_kept_unless_measurably_beaten():
+    rng = np.random.default_rng(0)
+    trend, simple, errors = _two_that_beat_the_trend(rng)
     auto = AutoLikesRegressor(fallback="trend")
     scores = auto._scores({name: None for name in errors}, {}, errors, None)
     assert scores["MAE"].idxmin() == "complex"  # lowest, but within noise of "simple"
@@ -164,10 +169,7 @@ def _scored(auto, errors):
 
 def test_candidates_the_choice_cannot_be_told_from_are_averaged():
     rng = np.random.default_rng(0)
-    trend = 20 + rng.exponential(10, 200)
-    simple = trend - 4 + rng.normal(0, 3, 200)
-    noise = rng.normal(0, 3, 200)
-    errors = {"trend": trend, "simple": simple, "complex": simple - 0.1 + noise - noise.mean()}
+    trend, simple, errors = _two_that_beat_the_trend(rng)
     auto = AutoLikesRegressor(fallback="trend")
     scores, errors = _scored(auto, errors)
     assert auto._choose(scores, errors) == "simple"
