@@ -10,6 +10,7 @@ TensorFlow's own messages in the user's code still show (the ``spe``
 command quietens them for itself).
 """
 
+import io
 import os
 import sys
 import tempfile
@@ -42,7 +43,7 @@ def _import_keras_quietly():
 
 keras = _import_keras_quietly()
 
-__all__ = ["PicklesKerasModel", "keras", "model_from_bytes", "model_to_bytes"]
+__all__ = ["PicklesKerasModel", "keras", "model_from_bytes", "model_from_memory", "model_to_bytes"]
 
 
 def model_to_bytes(model):
@@ -66,6 +67,23 @@ def model_from_bytes(data):
         with open(path, "wb") as f:
             f.write(data)
         return keras.saving.load_model(path, compile=True, safe_mode=True)
+
+
+def model_from_memory(data):
+    """A ``.keras`` archive's bytes as a model, in safe mode, without writing anything.
+
+    The one reach into Keras' internals for loading: ``keras.saving.load_model``
+    takes a path only, and :func:`model_from_bytes` writes the bytes to a
+    temporary file. ``saving_lib.load_model`` also takes a file object, and
+    reads it in memory: the weights are read into memory (or, when memory is
+    short, from the archive as they are needed: a file object has no folder
+    to extract them to), and an archive of exactly the three entries Keras
+    writes has no assets to extract. Checked by spe.persistence._networks
+    before it gets here.
+    """
+    from keras.src.saving import saving_lib
+
+    return saving_lib.load_model(io.BytesIO(data), compile=True, safe_mode=True)
 
 
 class PicklesKerasModel:

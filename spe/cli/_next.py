@@ -175,11 +175,23 @@ def cmd_predict(args):
 
 def _rank(args):
     """The loaded model and the ranked table of ``spe predict``, with ``actual`` where given."""
+    import warnings
+
+    from joblib import parallel_config
+
     from ..models._next import predict_next
     from ..persistence._save_load import load_model
 
-    model = load_model(args.model)
-    table = predict_next(model, list(args.images), when=args.when, caption=args.caption)
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always", UserWarning)
+        model = load_model(args.model)
+    for note in notes:  # parts set to run in this process, a folder put back: one line each
+        say(wrapped(f"Note: {note.message}"))
+    # Threads, never processes, for any joblib work left in the model's parts
+    # (load_model has set their n_jobs to None): nothing a model folder holds
+    # starts a process that would import code from the working folder.
+    with parallel_config(backend="threading"):
+        table = predict_next(model, list(args.images), when=args.when, caption=args.caption)
     if args.actual is not None:
         given = {}
         for image, count in zip(args.images, args.actual):

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import DataError
-from ._instagram_zip import MARKERS, _relative, folder_prefix, open_download, zip_prefix
+from ._instagram_zip import MARKERS, _relative, check_posts, folder_prefix, open_download, zip_prefix
 from ._parsing import IMAGE_EXTENSIONS, _parse_likes, _real_path
 
 __all__ = ["is_instagram_export", "load_instagram_export"]
@@ -183,7 +183,9 @@ def _read_posts(source):
         )
         for _, name in numbered:
             rel = f"{folder}/{name}"
-            for number, post in enumerate(_post_list(source.read_json(rel), source.where(rel)), start=1):
+            posts = _post_list(source.read_json(rel), source.where(rel))
+            check_posts(len(entries) + len(posts), source.where(rel))  # before each takes its memory
+            for number, post in enumerate(posts, start=1):
                 entry = _post_entry(post, f"{source.where(rel)}, post {number}")
                 entries.append(entry)
                 for uri in entry["uris"]:
@@ -249,6 +251,7 @@ def _rows(source, rel, posts):
         raise DataError(
             f"{source.where(rel)}: no 'organic_insights_posts' list; not Instagram's insights file"
         )
+    check_posts(len(listed), source.where(rel))
     rows, skipped = [], {"video": 0, "likes": 0, "other": []}
     for number, post in enumerate(listed, start=1):
         where = f"{source.where(rel)}, post {number}"
@@ -376,8 +379,9 @@ def load_instagram_export(path, *, media_dir=None):
     spe.exceptions.DataError
         If the download has no insights file, a value is invalid, or the
         download is not one Instagram writes (member names leaving it,
-        symlinks, a zip bomb, a ``uri`` outside it, JSON nested too deeply):
-        one line naming the file, and for a zip nothing written.
+        symlinks, a zip bomb, a ``uri`` outside it, JSON nested too deeply,
+        more posts, members or bytes than a download holds): one line naming
+        the file, and for a zip nothing written.
     ValueError
         If ``media_dir`` is given for a folder.
 

@@ -10,6 +10,15 @@ to be fitted would read or download weights, a text vectorizer with
 15000 px takes gigabytes. :func:`check_parts` looks at every part of a
 loaded model (:func:`spe._tree.every_part`: also fitted attributes, dict
 keys and numpy arrays of objects) and refuses such a model as a whole.
+
+Parallelism is the one setting a loaded model may hold harmlessly in the
+sender's hands and harmfully at predict time: an ``n_jobs`` of 2 makes
+joblib start worker processes, which put the working folder first on
+``sys.path`` (a ``joblib/`` folder shipped beside the model runs in each
+of them) and unpickle their results; an ``n_jobs`` of 1000 starts 1000
+threads. :func:`in_this_process` sets every ``n_jobs`` to None instead of
+refusing: the predictions are the same, a model the user fitted with
+``n_jobs=-1`` still loads, and the caller says what was changed.
 """
 
 from sklearn.base import BaseEstimator, clone
@@ -17,7 +26,7 @@ from sklearn.base import BaseEstimator, clone
 from .._tree import every_part
 from ..features._loader import check_size
 
-__all__ = ["UnsafeModelError", "check_parts", "is_picture_cache", "saved_transformer"]
+__all__ = ["UnsafeModelError", "check_parts", "in_this_process", "is_picture_cache", "saved_transformer"]
 
 # Identified by name: skops builds only the types on spe's trusted list, so
 # within a loaded model a name names one class (and survives modules moving).
@@ -135,3 +144,40 @@ def check_parts(model):
     """
     for part in every_part(model):
         _check_part(part)
+
+
+def in_this_process(model):
+    """Make every part of a loaded model predict in this process, with the threads spe chooses.
+
+    Sets each part's ``n_jobs`` to None (one job, or what a
+    :func:`joblib.parallel_config` around the call says): nothing a model
+    folder holds can start worker processes or pick a thread count.
+
+    Parameters
+    ----------
+    model : estimator
+        A model as loaded; changed in place.
+
+    Returns
+    -------
+    list of str
+        What was changed, such as ``"BaggingRegressor(n_jobs=2)"``; empty
+        for the models spe saves itself.
+
+    Examples
+    --------
+    >>> from sklearn.ensemble import BaggingRegressor
+    >>> from sklearn.pipeline import make_pipeline
+    >>> model = make_pipeline(BaggingRegressor(n_jobs=2))
+    >>> in_this_process(model)
+    ['BaggingRegressor(n_jobs=2)']
+    >>> model[-1].n_jobs is None, in_this_process(model)
+    (True, [])
+    """
+    changed = []
+    for part in every_part(model):
+        # vars(): the attribute as saved, never a property's computed value.
+        if isinstance(part, BaseEstimator) and vars(part).get("n_jobs") not in (None, 1):
+            changed.append(f"{type(part).__name__}(n_jobs={vars(part)['n_jobs']!r:.20})")
+            part.n_jobs = None
+    return changed

@@ -19,20 +19,23 @@ folder and checks sizes before opening anything. Folders of format 1
 """
 
 import errno
+import io
 import json
 import os
 import stat
 import sys
+import warnings
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..exceptions import ModelLoadError
-from ._checks import UnsafeModelError, check_parts
+from ._checks import UnsafeModelError, check_parts, in_this_process
 from ._layout import MARKER, META_FILE, NETWORK_FILE, SKOPS_FILE, is_network_file
 from ._layout import is_model_folder as _is_model_folder
 from ._layout import versions as _versions
 from ._meta import check_meta
+from ._networks import load_network
 from ._skops_io import TRUSTED, dump_estimator, holds_raw_bytes, load_estimator, untrusted_types
 from ._staging import recover, staged
 from .old import load_format1, renamed_format2
@@ -213,7 +216,9 @@ def load_model(directory):
     -----
     UserWarning
         When the folder was missing because an older spe was killed while
-        replacing it, and its previous version was put back.
+        replacing it, and its previous version was put back; when a part
+        asked for parallel jobs (``n_jobs``), set to None so that
+        predicting starts no processes (the predictions are the same).
 
     Examples
     --------
@@ -251,6 +256,14 @@ def load_model(directory):
         check_parts(model)
     except UnsafeModelError as exc:
         raise ModelLoadError(f"{folder}: refused to load: it holds {exc}; {_ONLY_OWN}") from None
+    changed = in_this_process(model)
+    if changed:
+        warnings.warn(
+            f"{folder}: {', '.join(changed)} set to n_jobs=None: a loaded model predicts in this process "
+            "(no worker processes, the threads spe chooses)",
+            UserWarning,
+            stacklevel=2,
+        )
     model.spe_metadata_ = meta
     return model
 
@@ -295,12 +308,16 @@ def _load_skops(folder, names, rename=None):
 
 
 def _load_network(path):
-    """A ``.keras`` file, its sizes checked, in Keras' safe mode."""
-    from .._keras._backend import keras
-
-    _check_archive(path, kind="network")
+    """A ``.keras`` file, read once into memory, checked (:mod:`._networks`) and loaded in safe mode."""
     try:
-        return keras.saving.load_model(path, compile=True, safe_mode=True)
+        data = _read_regular(path, _MAX_NETWORK_BYTES)
+    except (ValueError, OSError) as exc:
+        raise ModelLoadError(f"{path}: cannot load the network ({exc})") from None
+    _check_archive(path, kind="network", source=io.BytesIO(data))
+    try:
+        return load_network(path, data)
+    except ModelLoadError:
+        raise
     except Exception as exc:
         message = str(exc)
         if "safe_mode" in message or "Lambda" in message or "unsafe" in message.lower():
@@ -357,7 +374,9 @@ def _read_regular(path, limit):
             raise ValueError("not a plain file")
         if info.st_size > limit:
             raise ValueError(f"{info.st_size} bytes, more than the {limit} spe reads")
-        return file.read(limit + 1)
+        # What the file holds (plus one byte, to see it grow): read(limit) would
+        # allocate the whole limit up front.
+        return file.read(info.st_size + 1)
 
 
 def _read_json(path, limit):
@@ -369,8 +388,10 @@ def _read_json(path, limit):
         raise ValueError(f"not UTF-8 text: {exc}") from None
 
 
-def _check_archive(path, kind="network"):
+def _check_archive(path, kind="network", source=None):
     """Check a ``.keras`` or ``.skops`` archive's sizes from its central directory before opening it.
+
+    ``source`` is the archive's bytes as a file object, where they were read already (errors name ``path``).
 
     Returns its ``config.json`` or ``schema.json``, parsed (None where Keras says what is wrong with it).
     """
@@ -384,7 +405,7 @@ def _check_archive(path, kind="network"):
             kind,
         )
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(path if source is None else source) as archive:
             entries = archive.infolist()
             total = sum(e.file_size for e in entries)
             if len(entries) > max_entries or total > max_bytes:

@@ -10,9 +10,12 @@ file, with nothing written.
 import io
 import json
 import os
+import random
+import re
 import stat
 import struct
 import tempfile
+import tracemalloc
 import warnings
 import zipfile
 from pathlib import Path
@@ -70,11 +73,11 @@ def insight(uri, seconds, likes, title="", **counts):
     return {"media_map_data": {"Media Thumbnail": thumb}, "string_map_data": strings}
 
 
-def write(files, root=None, zip_path=None, top=""):
+def write(files, root=None, zip_path=None, top="", compression=zipfile.ZIP_DEFLATED):
     """Write ``{relative path: bytes or JSON}`` as a folder or a zip, under ``top`` inside it."""
     blobs = {top + rel: v if isinstance(v, bytes) else json.dumps(v).encode() for rel, v in files.items()}
     if zip_path is not None:
-        with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as z:
+        with zipfile.ZipFile(zip_path, "w", compression) as z:
             for name, data in blobs.items():
                 z.writestr(name, data)
         return Path(zip_path)
@@ -449,7 +452,9 @@ def test_pictures_folder_with_a_symlink_out_is_refused(tmp_path):
 @pytest.mark.parametrize("as_zip", [False, True])
 def test_deep_json_is_refused(tmp_path, as_zip):
     files = special_files()
-    files[LAYOUTS["recent"][1]] = b"[" * 200_000 + b"]" * 200_000
+    # Blanks at random between the brackets, or the zip would be refused first, as a bomb.
+    blanks = random.Random(0).choices(" \n\t\r", k=200_000)
+    files[LAYOUTS["recent"][1]] = ("".join(f"[{b}" for b in blanks) + "]" * 200_000).encode()
     path = tmp_path / ("d.zip" if as_zip else "d")
     write(files, **({"zip_path": path} if as_zip else {"root": path}))
     with pytest.raises(DataError, match=r"posts_1\.json: JSON nested too deeply") as info:
@@ -476,6 +481,187 @@ def test_not_a_zip_and_not_a_download(tmp_path):
     with pytest.raises(DataError, match=r"other\.zip: not an Instagram download"):
         load_data(other)
     assert not is_instagram_export(fake) and not is_instagram_export(other)
+
+
+# -- bombs: what a download may cost, and copies refused half way -------------
+
+
+def _refused(path, **kwargs):
+    """The one-line refusal of ``path``, checked to name it."""
+    with pytest.raises(DataError) as info:
+        load_instagram_export(path, **kwargs)
+    message = str(info.value)
+    assert message.startswith(str(path)) and "\n" not in message, message
+    return message
+
+
+@pytest.mark.parametrize("as_zip", [False, True])
+def test_json_of_millions_of_empty_objects_is_refused_before_parsing(tmp_path, as_zip):
+    """32 MB of ``{},`` parsed to 6 GB; refused at the fewest that parse to more than ~600 MB."""
+    from spe.datasets._instagram_zip import MAX_JSON_VALUES
+
+    files = special_files()
+    files[LAYOUTS["recent"][1]] = b"[" + b"{}," * (MAX_JSON_VALUES // 2) + b"{}]"  # 6 MB
+    path = tmp_path / ("d.zip" if as_zip else "d")
+    # Stored, as a zip whose JSON compresses only 11 times would be: not refused as a bomb first.
+    write(files, **({"zip_path": path, "compression": zipfile.ZIP_STORED} if as_zip else {"root": path}))
+    tracemalloc.start()
+    try:
+        message = _refused(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert f"posts_1.json: up to {MAX_JSON_VALUES + 2:,} JSON values" in message
+    assert peak < 3 * len(files[LAYOUTS["recent"][1]])  # the file's bytes, nothing parsed
+
+
+@pytest.mark.parametrize("as_zip", [False, True])
+@pytest.mark.parametrize("where", ["posts files together", "insights file"])
+def test_more_posts_than_an_account_has_are_refused(tmp_path, as_zip, where):
+    from spe.datasets._instagram_zip import MAX_POSTS
+
+    files = special_files()
+    many = [{"title": str(i)} for i in range(MAX_POSTS // 2 + 1)]  # unique, not a bomb to the zip
+    if where == "insights file":  # posts without likes, read and skipped before
+        times = [
+            {"string_map_data": {"Creation Timestamp": {"timestamp": 10**9 + i}}} for i, _ in enumerate(many)
+        ]
+        files[LAYOUTS["recent"][0]]["organic_insights_posts"] += times + times
+        says = rf"posts\.json: {MAX_POSTS + 8:,} posts read, more than the {MAX_POSTS:,}"
+    else:
+        files["your_instagram_activity/media/posts_2.json"] = many
+        files["your_instagram_activity/media/posts_3.json"] = many
+        says = rf"posts_3\.json: {MAX_POSTS + 9:,} posts read, more than the {MAX_POSTS:,}"
+    path = tmp_path / ("d.zip" if as_zip else "d")
+    write(files, **({"zip_path": path} if as_zip else {"root": path}))
+    assert re.search(says, _refused(path))
+    assert not (tmp_path / "d-pictures").exists()
+
+
+def test_many_pictures_each_a_small_bomb_are_refused_before_any_is_written(tmp_path):
+    """1 MiB pictures of padding expand 600 times: each one is refused, not only those over 1 MiB."""
+    files = special_files()
+    padded = _jpeg() + b"\x00" * (2**20 - len(_jpeg()))
+    names = [f"media/posts/202401/p{i}.jpg" for i in range(30)]  # 1,000 wrote 1 GB from 1.7 MB
+    files.update(dict.fromkeys(names, padded))
+    listed = files[LAYOUTS["recent"][0]]["organic_insights_posts"]
+    listed += [insight(name, 1_600_000_000 + i, 5) for i, name in enumerate(names)]
+    path = write(files, zip_path=tmp_path / "padded.zip")
+    before = sorted(tmp_path.rglob("*"))
+    message = _refused(path)
+    assert re.search(r"member 'media/posts/202401/p\d+\.jpg' expands \d{3},?\d* times .*a zip bomb", message)
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_small_members_that_compress_well_are_still_read(tmp_path):
+    files = special_files()
+    files["your_instagram_activity/messages/blank.json"] = b"[" + b" " * 60_000 + b"]"  # 1,000 times
+    df, _ = _load(write(files, zip_path=tmp_path / "d.zip"))
+    assert df["likes"].tolist() == [80, 90, 1234]
+
+
+@pytest.mark.parametrize(
+    "cap, value, says",
+    [
+        ("MAX_MEMBERS", 10, r"d\.zip: 1[0-9] members, more than the 10 spe reads; refused"),
+        ("MAX_DOWNLOAD_BYTES", 1_000, r"d\.zip: its members expand to [\d,]+ bytes together, more than the "),
+    ],
+)
+def test_zip_of_more_members_or_bytes_than_a_download_is_refused(tmp_path, monkeypatch, cap, value, says):
+    import spe.datasets._instagram_zip
+
+    monkeypatch.setattr(spe.datasets._instagram_zip, cap, value)  # 200,000 members, 4 GiB
+    path = write(special_files(), zip_path=tmp_path / "d.zip")
+    assert re.search(says, _refused(path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.zip"]
+
+
+@pytest.mark.parametrize("as_zip", [False, True])
+def test_json_read_together_is_bounded(tmp_path, monkeypatch, as_zip):
+    import spe.datasets._instagram_zip
+
+    files = special_files()
+    sizes = [len(json.dumps(files[rel]).encode()) for rel in LAYOUTS["recent"]]
+    monkeypatch.setattr(spe.datasets._instagram_zip, "MAX_JSON_TOTAL_BYTES", sum(sizes) - 1)  # 128 MiB
+    path = tmp_path / ("d.zip" if as_zip else "d")
+    write(files, **({"zip_path": path} if as_zip else {"root": path}))
+    # The posts file is read first, then the insights file, whose bytes go over.
+    says = rf"posts\.json: the JSON files read hold more than {sum(sizes) - 1:,} bytes together; refused"
+    assert re.search(says, _refused(path))
+
+
+def test_member_names_deep_in_folders_are_listed_in_linear_memory(tmp_path):
+    """Every folder of a name 10,000 levels deep was a set of 100 MB of names."""
+    path = write({"a/" * 10_000 + f"{i}.json": b"[]" for i in range(3)}, zip_path=tmp_path / "deep.zip")
+    tracemalloc.start()
+    try:
+        assert not is_instagram_export(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20
+
+
+def _posts_of(names, start=1_600_000_000):
+    """Insights posts for the pictures ``names``, in that order of time."""
+    return [insight(name, start + i, 5) for i, name in enumerate(names)]
+
+
+def test_member_both_a_picture_and_a_folder_is_refused_and_nothing_written(tmp_path):
+    """``0.jpg`` and ``0.jpg/x.jpg``: the copy failed half way and left the pictures before them."""
+    files = special_files()
+    names = [f"media/posts/p{i}.jpg" for i in range(12)] + ["media/posts/0.jpg", "media/posts/0.jpg/x.jpg"]
+    files.update(dict.fromkeys(names, _jpeg()))
+    files[LAYOUTS["recent"][0]]["organic_insights_posts"] += _posts_of(names)
+    path = write(files, zip_path=tmp_path / "both.zip")
+    message = _refused(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["both.zip"]
+    assert "member 'media/posts/0.jpg' is a file and also the folder of 'media/posts/0.jpg/x.jpg'" in message
+    assert message.endswith("; refused")
+
+
+def test_copy_refused_half_way_by_the_folder_leaves_nothing_new(tmp_path):
+    """A folder already where the last picture goes: the pictures copied before it are removed."""
+    path = write(special_files(), zip_path=tmp_path / "you.zip")
+    mine = tmp_path / "you-pictures/media/posts/202401/k.jpg/mine.txt"  # k.jpg: the last one copied
+    mine.parent.mkdir(parents=True)
+    mine.write_text("mine")
+    before = sorted(tmp_path.rglob("*"))
+    message = _refused(path)
+    assert sorted(tmp_path.rglob("*")) == before and mine.read_text() == "mine"
+    assert re.search(r"you\.zip: cannot write its pictures into .*you-pictures \(Is a directory\)", message)
+
+
+def test_copy_interrupted_half_way_leaves_nothing_new(tmp_path, monkeypatch):
+    """Ctrl-C (or any exception) during the copy: what it wrote is removed, then it goes on up."""
+    from spe.datasets._instagram_zip import _ZipDownload
+
+    path = write(special_files(), zip_path=tmp_path / "you.zip")
+    copy, calls = _ZipDownload._copy, []
+
+    def interrupted(self, *args):
+        calls.append(args[1])
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return copy(self, *args)
+
+    monkeypatch.setattr(_ZipDownload, "_copy", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        load_instagram_export(path)
+    assert len(calls) == 3 and sorted(p.name for p in tmp_path.iterdir()) == ["you.zip"]
+
+
+def test_a_picture_named_by_many_posts_is_copied_once(tmp_path, monkeypatch):
+    """Else each post would read it again (its CRC): 100,000 posts of one 64 MiB picture, 6 TB."""
+    from spe.datasets._instagram_zip import _ZipDownload
+
+    files = special_files()
+    files[LAYOUTS["recent"][0]]["organic_insights_posts"] += _posts_of(["media/posts/202401/a.jpg"] * 5)
+    path = write(files, zip_path=tmp_path / "you.zip")
+    copy, calls = _ZipDownload._copy, []
+    monkeypatch.setattr(_ZipDownload, "_copy", lambda self, *args: calls.append(args[1]) or copy(self, *args))
+    df, _ = _load(path)
+    assert len(df) == 8 and sorted(calls) == [f"media/posts/202401/{n}.jpg" for n in ("a", "c1", "k")]
 
 
 # -- recognition --------------------------------------------------------------

@@ -15,10 +15,14 @@ first (their own import-time reads and writes, such as Keras creating
 - any network use (blocked: the hook raises);
 - any unpickling (``pickle.find_class``, blocked) and any ``marshal`` load
   outside the import system;
-- any process started.
+- any process started (an audit event where Python raises one, and any
+  child process seen in ``/proc`` during or right after the call: joblib's
+  workers start without an event);
+- the most threads the process ran during the call (``threads``), sampled
+  every millisecond from ``/proc/self/status``.
 
-The last line printed is JSON: ``{folder: [violation, ...]}`` plus each
-call's exit code.
+The last line printed is JSON: ``{folder: {"code", "violations",
+"threads", "output"}}``.
 """
 
 import contextlib
@@ -27,6 +31,8 @@ import json
 import os
 import sys
 import sysconfig
+import threading
+import time
 
 import keras  # noqa: F401  - imported before the hook: see the module docstring
 import numpy  # noqa: F401
@@ -113,18 +119,58 @@ class Audit:
                 self.violations.append(f"{event} outside the import system")
 
 
+def _threads():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("Threads:"))
+
+
+def _children():
+    found = set()
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/children") as children:
+                found.update(children.read().split())
+        except OSError:
+            pass  # a thread that ended meanwhile
+    return found
+
+
+class Sampler(threading.Thread):
+    """Watches the process's threads and children while a call runs (itself one thread throughout)."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak, self.children = 0, set()
+
+    def run(self):
+        while True:
+            self.peak = max(self.peak, _threads())
+            self.children |= _children()
+            time.sleep(0.001)
+
+
 def main(pictures_json, *folders):
     pictures = json.loads(pictures_json)
     audit = Audit()
+    sampler = Sampler()
+    sampler.start()
     sys.addaudithook(audit)
     report = {}
     for folder in folders:
         audit.allowed = (os.path.realpath(folder), *(os.path.realpath(p) for p in pictures))
         audit.violations = []
+        sampler.peak, sampler.children = _threads(), _children()
         out = io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             code = spe.cli.main(["predict", folder, *pictures])
-        report[folder] = {"code": code, "violations": audit.violations, "output": out.getvalue()[-2000:]}
+        processes = sampler.children | _children()
+        audit.violations.extend(f"started process {pid}" for pid in sorted(processes))
+        report[folder] = {
+            "code": code,
+            "violations": audit.violations,
+            "threads": sampler.peak,
+            "output": out.getvalue()[-2000:],
+        }
         audit.violations = None
     print(json.dumps(report))
 

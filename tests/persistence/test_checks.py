@@ -301,3 +301,63 @@ def test_a_format1_size_bomb_is_refused_at_load(posts, tmp_path):
     folder = _format1_folder(posts, tmp_path, size=[20000, 20000])
     with pytest.raises(ModelLoadError, match="unusable picture size"):
         load_model(folder)
+
+
+# -- issue 35: parallel jobs in a model folder --------------------------------------
+
+
+def _bagging_model(posts):
+    """A LikesRegressor whose picture model asks for two processes, as a sender can save it."""
+    from sklearn.ensemble import BaggingRegressor
+
+    X, y = posts.drop(columns="likes"), posts["likes"]
+    bagging = BaggingRegressor(Ridge(), n_estimators=4, n_jobs=2, random_state=0)
+    return LikesRegressor(image_model=make_pipeline(ImageFeatures(size=(8, 8)), bagging)).fit(X, y)
+
+
+def test_parts_asking_for_processes_predict_in_this_process(posts, tmp_path):
+    """Item 1: a trusted estimator with ``n_jobs=2`` made joblib start worker processes at predict."""
+    model = _bagging_model(posts)
+    folder = save_model(model, tmp_path / "model")
+    with pytest.warns(UserWarning, match=r"BaggingRegressor\(n_jobs=2\) set to n_jobs=None"):
+        loaded = load_model(folder)
+    jobs = [vars(part)["n_jobs"] for part in every_part(loaded) if "n_jobs" in getattr(part, "__dict__", {})]
+    assert jobs and all(n is None for n in jobs)
+    X = posts.drop(columns="likes").iloc[-3:]
+    assert loaded.predict(X) == pytest.approx(model.predict(X))  # the same predictions, in one process
+
+
+def test_a_thread_bomb_in_a_format1_loader_is_set_to_spes_threads(posts, tmp_path):
+    """Item 5: ``ImageLoader(n_jobs=1000)``, here in a format-1 ``spe.json``, ran 1,013 threads."""
+    folder = _format1_folder(posts, tmp_path, n_jobs=1000)
+    with pytest.warns(UserWarning, match=r"ImageLoader\(n_jobs=1000\)"):
+        loaded = load_model(folder)
+    assert loaded.steps[0][1].n_jobs is None
+
+
+def _spe_script():
+    """The ``spe`` console script of this Python: its folder, not the working one, heads ``sys.path``."""
+    script = os.path.join(os.path.dirname(sys.executable), "spe")
+    if not os.path.exists(script):
+        pytest.skip("no spe console script beside this Python")
+    return script
+
+
+@pytest.mark.slow
+def test_a_joblib_package_beside_the_model_never_runs(posts, tmp_path):
+    """Item 1, end to end: ``cd bundle && spe predict model pic.png`` ran ``bundle/joblib`` in each worker."""
+    bundle = tmp_path / "bundle"
+    (bundle / "joblib").mkdir(parents=True)
+    marker = tmp_path / "ran"
+    (bundle / "joblib" / "__init__.py").write_text(
+        f"import os\nopen(os.path.join({str(marker)!r} + '-' + str(os.getpid())), 'w').close()\n"
+        "raise ImportError('the sender's joblib')\n"
+    )
+    save_model(_bagging_model(posts), bundle / "model")
+    picture = posts["image"].iloc[-1]
+    run = subprocess.run(
+        [_spe_script(), "predict", "model", picture], cwd=bundle, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "n_jobs=None" in run.stdout  # said, in one line
+    assert not list(tmp_path.glob("ran-*")), "the sender's joblib ran"

@@ -613,7 +613,8 @@ def test_lambda_layers_are_refused(fitted, tmp_path):
     inputs = keras.Input((8, 8, 3))
     outputs = keras.layers.Dense(1)(keras.layers.Flatten()(keras.layers.Lambda(lambda x: x * 2)(inputs)))
     keras.Model(inputs, outputs).save(path / NETWORK)
-    with pytest.raises(ModelLoadError, match="Lambda layer or custom code"):
+    # Refused by spe's own reading of config.json, before Keras builds anything.
+    with pytest.raises(ModelLoadError, match="keras.layers.Lambda, which spe's networks never use"):
         load_model(path)
 
 
@@ -760,7 +761,7 @@ def test_a_zip_bomb_is_refused_from_the_central_directory(fitted, tmp_path):
 def test_an_archive_larger_than_spe_reads_is_refused(fitted, tmp_path, monkeypatch):
     path = save_model(fitted, tmp_path / "model")
     monkeypatch.setattr("spe.persistence._save_load._MAX_NETWORK_BYTES", (path / NETWORK).stat().st_size // 2)
-    with pytest.raises(ModelLoadError, match="more than spe reads"):
+    with pytest.raises(ModelLoadError, match=r"bytes, more than the \d+ spe reads"):
         load_model(path)
 
 
@@ -817,15 +818,44 @@ def _audited_predict(folders, pictures):
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
+def _parallel_models(posts):
+    """Models asking for parallel jobs, as a sender can save them (issue 35, items 1 and 5)."""
+    from sklearn.ensemble import BaggingRegressor
+
+    X, y = posts.drop(columns="likes"), posts["likes"]
+    bagging = BaggingRegressor(Ridge(), n_estimators=4, n_jobs=2, random_state=0)
+    features = spe.ImageFeatures(size=(8, 8), faces=False)
+    return {
+        "processes": LikesRegressor(image_model=make_pipeline(features, bagging)).fit(X, y),
+        "threads": LikesRegressor(
+            image_model=make_pipeline(spe.ImageFeatures(size=(8, 8), faces=False, n_jobs=1000), Ridge())
+        ).fit(X, y),
+    }
+
+
 def test_predict_on_every_saved_model_reads_writes_and_runs_nothing_else(every_model, posts32, tmp_path):
-    """Issue 22: predicting reads only the folder and the candidates; no write, network, pickle, process."""
+    """Issue 22: predicting reads only the folder and the candidates; no write, network, pickle, process.
+
+    Issue 35: nor threads beyond spe's own, whatever ``n_jobs`` a folder holds.
+    """
     posts = posts32
     pictures = list(posts["image"].iloc[-3:])
-    report = _audited_predict([folder for _, folder, _ in every_model.values()], pictures)
+    hostile = {
+        name: save_model(model, tmp_path / name) for name, model in _parallel_models(posts.iloc[:-3]).items()
+    }
+    folders = [folder for _, folder, _ in every_model.values()]
+    report = _audited_predict([*folders, *hostile.values()], pictures)
     for name, (_, folder, _) in every_model.items():
         result = report[str(folder)]
         assert result["code"] == 0, (name, result["output"])
         assert result["violations"] == [], (name, result["violations"])
+    own = max(report[str(folder)]["threads"] for folder in folders)
+    for name, folder in hostile.items():
+        result = report[str(folder)]
+        assert result["code"] == 0, (name, result["output"])
+        assert result["violations"] == [], (name, result["violations"])  # no process among them
+        assert result["threads"] <= own, (name, result["threads"], own)
+        assert "set to n_jobs=None" in result["output"]
 
 
 def test_an_embeddings_model_predicts_without_its_weights_file(posts32, tmp_path):
