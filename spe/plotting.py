@@ -127,6 +127,17 @@ def plot_predicted_vs_actual(y_true, y_pred=None, *, ax=None, label="model"):
     return fig
 
 
+def _unscored(row, j):
+    """Why cell ``j`` of a heatmap row has no score, as far as the row shows it.
+
+    A row scored at a smaller x (fewer epochs) and not at this one was
+    stopped on the way: by successive halving (``spe tune --fast`` trains
+    only the best third of the learning rates on to the next epoch count)
+    or by early stopping. Otherwise the setting never scored at all.
+    """
+    return "stopped\nearly" if np.isfinite(row[:j]).any() else "no\nscore"
+
+
 def plot_grid_heatmap(
     cv_results, *, x="param_cnn__epochs", y="param_cnn__learning_rate", score="mean_test_score", ax=None
 ):
@@ -145,6 +156,9 @@ def plot_grid_heatmap(
     Returns
     -------
     matplotlib.figure.Figure
+        A cell without a score (NaN) says why: "stopped early" where the
+        row has a score at a smaller ``x`` (successive halving, early
+        stopping), else "no score".
 
     Examples
     --------
@@ -154,21 +168,24 @@ def plot_grid_heatmap(
     >>> fig = plot_grid_heatmap(results)
     >>> fig.axes[0].get_xlabel()
     'epochs'
+    >>> results["mean_test_score"][2] = float("nan")  # 30 epochs at 1e-3: halving stopped it at 10
+    >>> [text.get_text() for text in plot_grid_heatmap(results).axes[0].texts]
+    ['-800', '-750', '-900', 'stopped\\nearly']
     """
-    table = pd.DataFrame(cv_results).pivot_table(index=y, columns=x, values=score, aggfunc="mean")
+    # dropna=False: a setting without a score keeps its cell, said below, rather than vanish.
+    table = pd.DataFrame(cv_results).pivot_table(
+        index=y, columns=x, values=score, aggfunc="mean", dropna=False
+    )
     fig, (ax,) = _axes(ax)
-    image = ax.imshow(table.to_numpy(dtype=float), cmap="viridis", aspect="auto")
+    values = table.to_numpy(dtype=float)
+    image = ax.imshow(values, cmap="viridis", aspect="auto")
     ax.set_xticks(range(table.shape[1]), [str(v) for v in table.columns])
     ax.set_yticks(range(table.shape[0]), [f"{v:g}" if isinstance(v, float) else str(v) for v in table.index])
-    for (i, j), value in np.ndenumerate(table.to_numpy(dtype=float)):
-        ax.text(
-            j,
-            i,
-            f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}",
-            ha="center",
-            va="center",
-            color="w",
-        )
+    for (i, j), value in np.ndenumerate(values):
+        text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}"
+        if np.isnan(value):  # an empty (white) cell: say why in grey, never "nan" in white
+            text = _unscored(values[i], j)
+        ax.text(j, i, text, ha="center", va="center", color="0.35" if np.isnan(value) else "w")
     ax.set(
         xlabel=x.removeprefix("param_").split("__")[-1].replace("_", " "),
         ylabel=y.removeprefix("param_").split("__")[-1].replace("_", " "),

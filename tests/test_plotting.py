@@ -46,3 +46,15 @@ def test_heatmap_cells_match_results():
     fig = plot_grid_heatmap(results)
     data = fig.axes[0].get_images()[0].get_array()
     np.testing.assert_array_equal(data, [[3.0, 4.0], [1.0, 2.0]])  # rows: learning rates ascending
+
+
+def test_a_heatmap_cell_without_a_score_says_why_in_grey_not_nan_in_white():
+    # spe tune --fast (issue 36): halving stopped 1e-3 after 10 epochs; 1e-4 diverged from the start.
+    results = {
+        "param_cnn__epochs": [10, 30, 10, 30],
+        "param_cnn__learning_rate": [1e-3, 1e-3, 1e-4, 1e-4],
+        "mean_test_score": [1.0, np.nan, np.nan, np.nan],
+    }
+    texts = plot_grid_heatmap(results).axes[0].texts
+    assert [t.get_text() for t in texts] == ["no\nscore", "no\nscore", "1.000", "stopped\nearly"]
+    assert [t.get_color() for t in texts] == ["0.35", "0.35", "w", "0.35"]

@@ -8,11 +8,8 @@ never leaves half-written output.
 import importlib
 import json
 import os
-import shutil
 import sys
 import tempfile
-import textwrap
-from functools import partial
 
 from ._parser import build_parser as _build_parser
 from ._parser import split_actual
@@ -26,141 +23,12 @@ from ._shared import (
     staged_output,
     stdout_gone,
     summary,
-    too_small_for_eyes,
 )
 
 __all__ = ["main"]
 
 
-# -- helpers -----------------------------------------------------------------
-
-
-def compared_models(data, *, size=64, epochs=50, embedding_weights="auto", cache_dir=None, **which):
-    """The models ``spe evaluate --compare`` compares, and the notes on those left out (warnings' text).
-
-    ``which``: :func:`spe.models.candidates`' ``features``, ``cnn`` and ``embeddings`` switches.
-    """
-    import warnings
-
-    from ..models import candidates
-
-    small = too_small_for_eyes(data) if which.get("embeddings", True) else None
-    if small:
-        which = {**which, "embeddings": False}
-    with warnings.catch_warnings(record=True) as notes:
-        warnings.simplefilter("always", UserWarning)  # a left-out row, said once under the table
-        models = candidates(
-            size=size,
-            epochs=epochs,
-            embedding_weights=embedding_weights,
-            cache_dir=cache_dir,
-            # What the post says besides its pixels, where the data has it.
-            post_features={"timestamp", "caption"} <= set(data.columns),
-            **which,
-        )
-    return models, [str(note.message) for note in notes] + ([small] if small else [])
-
-
-def _advance(bar, step):
-    """Move ``bar`` to an :class:`~spe.evaluation.EvaluationProgress` step, naming it beside the bar."""
-    bar.total = step.total
-    bar.n = step.done
-    # Shown at once, not when tqdm's timer next allows: a step (a network's refit) can take minutes.
-    bar.set_postfix_str(step.description, refresh=False)
-    bar.refresh()
-
-
-def run_evaluation(data, models, out, *, label, cv="time", folds=5, refit_every=None, quiet=False, notes=()):
-    """:func:`spe.evaluation.evaluate`, printed and, when ``out`` is a folder, written there with its page.
-
-    ``label`` names the model whose predictions are plotted against the actual likes.
-    """
-    from ..evaluation import evaluate
-    from ..plotting import plot_likes, plot_predicted_vs_actual
-
-    extra = {"refit_every": refit_every} if cv == "walk" else {}
-    # In percent: the count is in models, fractional while one is under way (EvaluationProgress).
-    percent = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
-    with progress(None, "evaluating", quiet, bar_format=percent) as bar:
-        report = evaluate(models, data, cv=cv, n_splits=folds, progress=partial(_advance, bar), **extra)
-    say(_fit_to_terminal(report))
-    for note in notes:
-        say(f"Note: {note}")  # one line each: a note is copied whole, --embedding-weights PATH and all
-    if out is not None:
-        report.to_json(out / "report.json")
-        report.to_csv(out / "report.csv")
-        report.predictions.to_csv(out / "predictions.csv", index=False)
-        (out / "report.txt").write_text(report.to_string() + "\n", encoding="utf-8")
-        save_fig(plot_likes(data), out / "likes.png")
-        save_fig(plot_predicted_vs_actual(report, label=label), out / "predicted_vs_actual.png")
-        from ..report import evaluation_page
-
-        figures = {
-            "Likes over time": out / "likes.png",
-            f"{label}: predicted vs actual": out / "predicted_vs_actual.png",
-        }
-        best = str(report.scores["MAE"].idxmin())
-        if best != label:  # the winner beside the model under evaluation
-            save_fig(plot_predicted_vs_actual(report, label=best), out / "predicted_vs_actual_best.png")
-            figures[f"{best} (lowest MAE): predicted vs actual"] = out / "predicted_vs_actual_best.png"
-        evaluation_page(report, figures=figures, posts=data, intro=summary(data), path=out / "report.html")
-    return report
-
-
-def _width():
-    return shutil.get_terminal_size((100, 24)).columns
-
-
-def _fit_to_terminal(report):
-    """The report's text with its sentences wrapped and its table split to the terminal's width."""
-    width = _width()
-    table = report.scores.to_string(float_format=lambda v: f"{v:,.3f}", na_rep="n/a")
-    narrow = report.scores.to_string(float_format=lambda v: f"{v:,.3f}", na_rep="n/a", line_width=width)
-    text = report.to_string()
-    head, found, tail = text.partition(table)
-    if not found:  # a report that prints otherwise: wrapped line by line
-        head, narrow, tail = text, "", ""
-
-    def wrap(part):
-        return "\n".join(textwrap.fill(line, width) if line else line for line in part.split("\n"))
-
-    return wrap(head) + narrow + wrap(tail)
-
-
-def _evaluate(data, args, out):
-    notes = []
-    if args.compare:
-        models, notes = compared_models(
-            data,
-            size=args.size,
-            epochs=args.epochs,
-            embedding_weights=args.embedding_weights,
-            cache_dir=args.cache_dir,
-        )
-        label = "account's own model"
-    else:
-        models = {"CNN": cnn_pipeline(args.size, args.epochs, args.learning_rate, cache_dir=args.cache_dir)}
-        label = "CNN"
-    return run_evaluation(
-        data,
-        models,
-        out,
-        label=label,
-        cv=args.cv,
-        folds=args.folds,
-        refit_every=args.refit_every,
-        quiet=args.quiet,
-        notes=notes,
-    )
-
-
-def cmd_evaluate(args):
-    with staged_output(args.out, args.command) as out:  # --out refused, if at all, before any work
-        data = load_checked(args.data, args.size, args.cache_dir)
-        _evaluate(data, args, out)
-    if args.out:
-        say(f"Report and plots written to {args.out}")
-    return 0
+# -- spe tune ---------------------------------------------------------------
 
 
 def _grid_tune(data, *, size, epochs, learning_rate, cv, folds, quiet, cache_dir):
@@ -339,7 +207,7 @@ def _lazy(module, name):
 
 
 COMMANDS = {
-    "evaluate": cmd_evaluate,
+    "evaluate": _lazy("._evaluate", "cmd_evaluate"),
     "tune": cmd_tune,
     "fit": _lazy("._next", "cmd_fit"),
     "predict": _lazy("._next", "cmd_predict"),

@@ -140,7 +140,8 @@ def _data_options(p, folds=5, walk=False):
             "--refit-every",
             type=int,
             default=None,
-            help="walk: posts between refits (default: every post; the CNN as often as --folds)",
+            help="walk: posts between refits (default: about 20 refits, the own model's schedule; "
+            "the CNN as often as --folds)",
         )
     p.add_argument("--folds", type=int, default=folds, help=f"cross-validation folds (default {folds})")
     _size_option(p)
@@ -153,9 +154,17 @@ def _evaluate_parser(sub, common):
     p.add_argument("--epochs", type=int, default=50, help="CNN training epochs (default 50)")
     p.add_argument("--learning-rate", type=float, default=None, help="CNN learning rate (default: its own)")
     p.add_argument(
+        "--model",
+        default="auto",
+        metavar="auto|NAME",
+        help="auto (default): the account's own model, the one `spe fit` saves; or a name from "
+        "--compare, e.g. 'CNN on pixels' (the seed's CNN), 'trend x picture'",
+    )
+    p.add_argument(
         "--compare",
         action="store_true",
-        help="compare trend, CNN, image features, embeddings and trend x picture in one table",
+        help="every candidate in one table: the own model, trend, the seed's CNN, image features, "
+        "embeddings, trend x picture (the CNN refitted --folds times, the rest about 20 times)",
     )
     p.add_argument(
         "--embedding-weights",

@@ -8,18 +8,22 @@ imports when their command runs (``_next``: ``fit`` and ``predict``;
 import contextlib
 import os
 import sys
+import threading
 from pathlib import Path
 
 __all__ = [
     "Interrupted",
     "cnn_pipeline",
+    "duration",
     "load_checked",
     "progress",
     "save_fig",
     "say",
     "staged_output",
+    "step_shown",
     "stdout_gone",
     "summary",
+    "ticking",
 ]
 
 
@@ -67,6 +71,57 @@ def progress(total, desc, quiet, **options):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, disable=quiet, file=sys.stderr, leave=False, **options)
+
+
+@contextlib.contextmanager
+def ticking(bar, every=1.0):
+    """Redraw ``bar`` every ``every`` seconds while the block runs: its clock moves during a long step.
+
+    tqdm redraws only when told; a step that reports nothing for minutes
+    (the backbone embedding 674 pictures) would show a clock stopped at
+    00:00, which reads as a hang.
+    """
+    if bar.disable:
+        yield bar
+        return
+    stop = threading.Event()
+
+    def tick():
+        while not stop.wait(every):
+            bar.refresh()
+
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+    try:
+        yield bar
+    finally:
+        stop.set()
+        thread.join()
+
+
+@contextlib.contextmanager
+def step_shown(desc, quiet):
+    """A bar naming one step under way and its time so far, gone when the step ends (``with``)."""
+    with progress(None, desc, quiet, bar_format="{desc} [{elapsed}]") as bar, ticking(bar):
+        yield bar
+
+
+def duration(seconds):
+    """``45 s``, ``3 min 40 s``, ``1 h 5 min``: a time left as a person reads it.
+
+    Examples
+    --------
+    >>> duration(44.6), duration(220), duration(3900), duration(0.2)
+    ('45 s', '3 min 40 s', '1 h 5 min', 'under a second')
+    """
+    if seconds < 0.5:
+        return "under a second"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 @contextlib.contextmanager
@@ -119,22 +174,27 @@ def save_fig(fig, path):
     plt.close(fig)
 
 
-def load_checked(path, size, cache_dir=None):
+def load_checked(path, size, cache_dir=None, quiet=True):
     """Read the posts and decode every image once, before any training.
 
     A bad picture then fails in a second, naming the file, rather than
     minutes into a grid search. The check keeps no decoded set in memory;
     with a cache it fills the cache, from which every fold and ``fit``
-    then read their pictures without decoding them again.
+    then read their pictures without decoding them again. Unless
+    ``quiet``, each step shows a bar on stderr while it runs (a large
+    account's pictures take a while to decode).
     """
     from .. import ImageLoader
+    from .._text import visible
     from ..datasets import load_data
     from ..models._candidates import cache_params as _cache_params
 
-    data = load_data(path)
+    with step_shown(f"reading {visible(str(path))}", quiet):
+        data = load_data(path)
     if "media_dir" in data.attrs:  # a zip's pictures, copied where the user can see them
         say(f"Pictures of {path} are in {data.attrs['media_dir']}")
-    ImageLoader(size=(size, size), n_jobs=-1, **_cache_params(cache_dir)).check(data)
+    with step_shown(f"checking {len(data)} pictures", quiet):
+        ImageLoader(size=(size, size), n_jobs=-1, **_cache_params(cache_dir)).check(data)
     say(summary(data))
     return data
 

@@ -13,6 +13,7 @@ walk-forward machinery in :mod:`spe.model_selection` and :func:`candidates`
 in :mod:`spe.models`; :mod:`spe.evaluation` re-exports them all.
 """
 
+import time
 from numbers import Integral
 
 import numpy as np
@@ -40,7 +41,7 @@ from ..models._baselines import RecentAverageRegressor
 from ..models._candidates import candidates  # noqa: F401  (re-exported)
 from ..models._intervals import check_confidence, interval_scores
 from ._progress import ProgressCounter
-from ._report import EvaluationReport, _picture_note, _summary_notes
+from ._report import EvaluationReport, _picture_note, _summary_notes, headline
 
 __all__ = [
     "EvaluationReport",
@@ -235,9 +236,12 @@ def evaluate(
         of each model's walk, so the count moves while a network trains.
         ``None``: nothing is reported.
     refit_every : int, default=None
-        ``"walk"`` only: posts between refits. ``None`` means every post,
-        and for a model with a Keras network as many refits as ``"time"``
-        has folds; between refits, a model with ``partial_fit`` (the trends,
+        ``"walk"`` only: posts between refits, for every row (1: every
+        post). ``None``: about 20 refits per row, on the refit points of the
+        walk :class:`~spe.AutoLikesRegressor` makes inside ``fit`` (so the
+        account's own model shares its fits across them), and a model with
+        a Keras network as many refits as ``"time"`` has folds; between
+        refits, a model with ``partial_fit`` (the trends,
         :class:`~spe.LikesRegressor`, :class:`~spe.AutoLikesRegressor`)
         still sees the likes of every earlier post.
     confidence : float in (0, 1), default=0.8
@@ -289,6 +293,11 @@ def evaluate(
             walked["actual"], walked[report.scores.index], trend=trend, confidence=confidence
         )
         report.scores = report.scores.join(intervals)
+        names = list(estimator) if isinstance(estimator, dict) else [model_name]
+        recent = f"recent average (k={k})"
+        report.headline = headline(report.scores, walked, names, recent, report.explanation)
+        if report.headline is not None:
+            report.notes.insert(0, report.headline["sentence"])
         return report
     splitter = make_cv(cv, n_splits)
     needed = splitter.get_n_splits() + 1
@@ -384,16 +393,7 @@ def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progres
         trend_name: AutoTrendRegressor(),
         **candidates_,
     }
-    # A network refits as often as the time protocol's folds; the rest every walk.test_size posts.
-    walks = {
-        name: walk.refitting(
-            len(data),
-            refit_every=refit_every or (None if has_network(model) else walk.test_size),
-            refits=walk.n_splits,
-            aligned=False,  # this walk is not nested in another: no refit point to share
-        )
-        for name, model in models.items()
-    }
+    walks = {name: _schedule(walk, len(data), model, refit_every) for name, model in models.items()}
     cache = {}  # each picture decoded and featurized once, whatever the number of refits
     prepared = {name: precompute_pictures(model, X, cache) for name, model in models.items()}
     tick = ProgressCounter(progress, models)
@@ -420,8 +420,11 @@ def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progres
             "actual": y[walked],
         }
     )
+    seconds, started = {}, time.perf_counter()
     for name, pred in zip(models, results):
         predictions[name] = pred[walked]
+        # Each row's cost as measured (in order, one after the other, when in this process).
+        seconds[name], started = time.perf_counter() - started, time.perf_counter()
         if not inner:
             tick(f"{name}, walk forward", 1, 1)
     fold_scores = pd.DataFrame(
@@ -454,4 +457,24 @@ def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progres
         n_samples=len(data),
         notes=notes,
         explanation=explain_selected(candidates_, X, y, prepared=prepared),
+        seconds=seconds if effective_n_jobs(n_jobs) == 1 else None,
     )
+
+
+def _schedule(walk, n_samples, model, refit_every):
+    """The walk of one row: the schedule of the own model's walk inside ``fit``, a network's fewer refits.
+
+    By default every row refits about 20 times, on the refit points of the
+    walk :class:`~spe.AutoLikesRegressor` makes inside ``fit`` (aligned, so
+    the two share their fits), its trend updated with every post in
+    between; a network as often as the walk has folds, each refit training
+    it anew. A :class:`WalkForwardSplit` given with ``test_size`` above 1,
+    or ``refit_every``, sets the posts between refits for every row.
+    """
+    if refit_every is None and walk.test_size > 1:
+        refit_every = walk.test_size
+    if refit_every is not None:
+        return walk.refitting(n_samples, refit_every=refit_every, aligned=False)
+    if has_network(model):
+        return walk.refitting(n_samples, refits=walk.n_splits, aligned=False)
+    return walk.refitting(n_samples)

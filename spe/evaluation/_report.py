@@ -43,6 +43,14 @@ class EvaluationReport:
         :class:`~spe.AutoLikesRegressor` among the models, it is fitted on
         all the posts and its feature effects kept (see
         :mod:`spe.inspection`); ``None`` otherwise.
+    headline : dict or None
+        Walking forward, the answer to "does it beat my recent average?"
+        for the model under evaluation (the account's own model where it
+        is a row, else the only model): :func:`headline`'s figures and
+        ``sentence``, also the first note. ``None`` for other protocols
+        and for several models without the own model.
+    seconds : dict or None
+        Walking forward in this process, each row's measured time.
 
     Examples
     --------
@@ -63,6 +71,8 @@ class EvaluationReport:
     n_samples: int
     notes: list = field(default_factory=list)
     explanation: dict = None
+    headline: dict = None
+    seconds: dict = None
 
     def to_string(self):
         """The report as text: the table, then what it means."""
@@ -83,6 +93,8 @@ class EvaluationReport:
             "fold_scores": json.loads(self.fold_scores.to_json(orient="records")),
             "notes": self.notes,
             "explanation": self.explanation,
+            "headline": self.headline,
+            "seconds": self.seconds,
         }
         Path(path).write_text(json.dumps(payload, indent=2), encoding="utf-8")
 
@@ -91,8 +103,8 @@ class EvaluationReport:
         self.scores.to_csv(path, index_label="model")
 
 
-def _paired_mae_interval(abs_model, abs_base, n_resamples=2000, random_state=0):
-    """95% interval of ``mean(abs_model - abs_base)``: a paired moving-block bootstrap.
+def _blocks(n, n_resamples, random_state):
+    """Indices of ``n_resamples`` moving-block bootstrap samples of ``n`` posts in posting order.
 
     The posts' errors are paired (same posts, same folds) and follow each
     other in posting order; likes drift, so neighbouring differences are
@@ -100,21 +112,165 @@ def _paired_mae_interval(abs_model, abs_base, n_resamples=2000, random_state=0):
     keeps that correlation, where resampling single posts (as
     ``scipy.stats.bootstrap`` does) would give too narrow an interval.
     """
-    diff = np.asarray(abs_model, dtype=np.float64) - np.asarray(abs_base, dtype=np.float64)
-    n = len(diff)
     block = max(1, round(n ** (1 / 3)))
     rng = np.random.RandomState(random_state)
     starts = rng.randint(0, n - block + 1, size=(n_resamples, -(-n // block)))
-    means = diff[(starts[:, :, None] + np.arange(block)).reshape(n_resamples, -1)[:, :n]].mean(axis=1)
+    return (starts[:, :, None] + np.arange(block)).reshape(n_resamples, -1)[:, :n]
+
+
+def _paired_mae_interval(abs_model, abs_base, n_resamples=2000, random_state=0):
+    """95% interval of ``mean(abs_model - abs_base)``: a paired moving-block bootstrap (:func:`_blocks`)."""
+    diff = np.asarray(abs_model, dtype=np.float64) - np.asarray(abs_base, dtype=np.float64)
+    means = diff[_blocks(len(diff), n_resamples, random_state)].mean(axis=1)
     return np.percentile(means, [2.5, 97.5])
+
+
+def fewer_missed(actual, predicted, baseline, *, n_resamples=2000, random_state=0):
+    """How many fewer likes ``predicted`` missed than ``baseline``, in percent, with its 95% interval.
+
+    ``100 * (1 - MAE(predicted) / MAE(baseline))`` over the same posts, in
+    posting order: positive when the model misses fewer likes. The interval
+    resamples the posts' paired errors in blocks (:func:`_blocks`), so the
+    drift of an account's likes does not make it too narrow. The one
+    comparison every command makes against the person's recent average
+    (``spe evaluate``'s first sentence, ``spe fit``'s summary).
+
+    Parameters
+    ----------
+    actual, predicted, baseline : array-like of shape (n_posts,)
+        Posts in posting order.
+    n_resamples : int, default=2000
+    random_state : int, default=0
+
+    Returns
+    -------
+    tuple of float
+        ``(percent, low, high)``; NaN for all three with fewer than 2 posts
+        or a baseline that never misses.
+
+    Examples
+    --------
+    >>> actual = [100, 120, 90, 110, 130, 95, 105, 115]
+    >>> recent = [110, 100, 110, 100, 110, 110, 100, 110]
+    >>> model = [102, 118, 95, 108, 125, 97, 104, 113]
+    >>> percent, low, high = fewer_missed(actual, model, recent)
+    >>> round(percent, 1), bool(0 < low < percent < high)
+    (80.0, True)
+    """
+    actual = np.asarray(actual, dtype=np.float64)
+    model = np.abs(actual - np.asarray(predicted, dtype=np.float64))
+    base = np.abs(actual - np.asarray(baseline, dtype=np.float64))
+    if len(actual) < 2 or not base.sum() > 0:
+        return (np.nan, np.nan, np.nan)
+    index = _blocks(len(actual), n_resamples, random_state)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        resampled = 100 * (1 - model[index].sum(axis=1) / base[index].sum(axis=1))
+    low, high = np.nanpercentile(resampled, [2.5, 97.5])
+    return (float(100 * (1 - model.sum() / base.sum())), float(low), float(high))
+
+
+def against_recent_average(subject, percent, low, high, n_posts):
+    """The answer to "does it beat my recent average?" in one sentence, noise said plainly.
+
+    Parameters
+    ----------
+    subject : str
+        What missed, e.g. "The account's own model".
+    percent, low, high : float
+        :func:`fewer_missed`'s answer.
+    n_posts : int
+        The posts it was measured on.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(against_recent_average("The account's own model", 11.8, 8.1, 15.2, 560))
+    The account's own model missed 11.8% fewer likes than your recent average (95% interval 8% to 15%,
+    over 560 posts walked forward).
+    >>> against_recent_average("The trend", -1.5, -4.0, 2.0, 560)[:95]
+    'The trend missed 1.5% more likes than your recent average, a gap within noise (95% interval -4%'
+    """
+    if not np.isfinite(percent):
+        return f"{subject} could not be compared with your recent average (too few posts walked)."
+    interval = f"95% interval {low:.0f}% to {high:.0f}%, over {n_posts} posts walked forward"
+    size = f"{abs(percent):.1f}% {'fewer' if percent >= 0 else 'more'} likes than your recent average"
+    if low > 0:
+        return f"{subject} missed {size} ({interval})."
+    if high < 0:
+        return f"{subject} missed {size} ({interval}): your recent average is the better guess here."
+    return f"{subject} missed {size}, a gap within noise ({interval}): no better than your recent average."
+
+
+def headline(scores, predictions, names, recent_name, explanation=None):
+    """The first answer of a walked evaluation: does the model under evaluation beat the recent average?
+
+    Parameters
+    ----------
+    scores, predictions : DataFrame
+        A walked :class:`EvaluationReport`'s tables (predictions in posting order).
+    names : list of str
+        The rows under evaluation (not the baselines).
+    recent_name : str
+        The recent average's row.
+    explanation : dict, default=None
+        :func:`~spe.inspection.explain_selected`'s answer: what the own
+        model chooses when fitted on all the posts.
+
+    Returns
+    -------
+    dict or None
+        ``model``, ``percent``, ``low``, ``high`` (:func:`fewer_missed`),
+        ``MAE`` and ``recent MAE``, ``pairwise`` (value, low, high, None
+        where the model never sees a picture), ``coverage`` (of its 80%
+        intervals, None where not measured), ``chosen`` and ``sentence``.
+        None when there is no single model under evaluation.
+    """
+    subject = "account's own model" if "account's own model" in names else None
+    if subject is None and len(names) == 1:
+        subject = names[0]
+    if subject is None:
+        return None
+    percent, low, high = fewer_missed(predictions["actual"], predictions[subject], predictions[recent_name])
+    chosen = explanation.get("selected") if explanation and explanation.get("model") == subject else None
+    sentence = against_recent_average(f"The {subject}", percent, low, high, len(predictions))
+    if chosen is not None:
+        sentence = sentence[:-1] + f"; fitted on all {explanation['n_samples']} posts, as spe fit does, "
+        sentence += f"it chooses {chosen}."
+    row = scores.loc[subject]
+
+    def finite(value):
+        return float(value) if value is not None and np.isfinite(value) else None
+
+    coverage = [c for c in scores.columns if str(c).endswith("% coverage")]
+    return {
+        "model": subject,
+        "percent": finite(percent),
+        "low": finite(low),
+        "high": finite(high),
+        "MAE": finite(row["MAE"]),
+        "recent MAE": finite(scores.loc[recent_name, "MAE"]),
+        "pairwise": [finite(row.get(c)) for c in ("pairwise %", "pairwise % low", "pairwise % high")],
+        "coverage": finite(row[coverage[0]]) if coverage else None,
+        "coverage level": str(coverage[0]).split(" ")[0] if coverage else None,
+        "chosen": chosen,
+        "sentence": sentence,
+    }
 
 
 def _verdict(low, high):
     if high < 0:
-        return "is better than"
+        return "better than"
     if low > 0:
-        return "is worse than"
-    return "shows no measurable difference from"
+        return "worse than"
+    return "no measurable difference from"
+
+
+def _row(name):
+    """A row's name to begin a sentence with: "Image features", "The trend ..." reads as a label."""
+    return name[:1].upper() + name[1:]
 
 
 def _summary_notes(scores, names, mean_name, recent_name, predictions):
@@ -132,8 +288,9 @@ def _summary_notes(scores, names, mean_name, recent_name, predictions):
             low, high = _paired_mae_interval(
                 np.abs(actual - ordered[model_name].to_numpy()), np.abs(actual - ordered[name].to_numpy())
             )
+            # "Image features: better than ...": a row's name is a label, singular or plural.
             notes.append(
-                f"The {model_name} {_verdict(low, high)} the {name}: {figures}; MAE difference "
+                f"{_row(model_name)}: {_verdict(low, high)} the {name}: {figures}; MAE difference "
                 f"{low:+.1f} to {high:+.1f} likes, 95% paired block bootstrap over {len(actual)} "
                 "out-of-fold posts)."
             )

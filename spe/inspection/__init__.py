@@ -9,9 +9,21 @@ says the largest in words, and :func:`feature_importance` gives the
 coefficients for the whole model. A picture model on embeddings has one
 reason, "the picture as a whole"; :func:`closest_posts` says which of the
 account's past posts a picture resembles. See :ref:`reasons`.
+:func:`picture_themes` groups an account's pictures by what the backbone
+sees and says how each group did against the trend, walking forward;
+:func:`theme_of` places new pictures among them.
 """
 
 from ._closest import closest_posts
 from ._explain import feature_importance, picture_contributions, top_reasons
+from ._themes import PictureThemes, picture_themes, theme_of
 
-__all__ = ["closest_posts", "feature_importance", "picture_contributions", "top_reasons"]
+__all__ = [
+    "PictureThemes",
+    "closest_posts",
+    "feature_importance",
+    "picture_contributions",
+    "picture_themes",
+    "theme_of",
+    "top_reasons",
+]

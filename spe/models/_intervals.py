@@ -25,10 +25,10 @@ from sklearn.utils import check_scalar, column_or_1d, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ..model_selection._walk import WalkForwardSplit, picture_skill, precompute_pictures, walk_forward_predict
+from ..model_selection._walk import picture_skill, precompute_pictures, walk_forward_predict
 from ._base import DelegatesToEstimator, _updates
 from ._conformal import ACI_STEP, adapt, calibrate, check_aci_step, check_confidence, interval, posts_needed
-from ._selection import AutoLikesRegressor
+from ._selection import MIN_TRAIN, AutoLikesRegressor, report, reporting, walk_split
 from ._trend import AutoTrendRegressor
 
 __all__ = ["ConformalLikesRegressor", "walk_forward_intervals"]
@@ -173,9 +173,10 @@ class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, Regresso
     trend_ : AutoTrendRegressor
         The trend fitted on all posts: the scale of new posts' intervals.
     walk_ : DataFrame
-        One row per walked post: ``actual`` likes, the estimator's walk-forward
+        One row per walked post, indexed by its row in the ``X`` of
+        :meth:`fit`: ``actual`` likes, the estimator's walk-forward
         prediction (``predicted``) and an :class:`~spe.AutoTrendRegressor`'s
-        (``trend``); :meth:`partial_fit` adds a row per new post.
+        (``trend``); :meth:`partial_fit` adds a row per new post, numbered on.
     picture_skill_ : tuple of float
         ``(rho, low, high)``: :func:`~spe.model_selection.picture_skill` over the
         walked posts; an interval above 0 means the picture part ranked
@@ -215,19 +216,48 @@ class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, Regresso
         """The walked posts and the splitter (an AutoLikesRegressor's own, whose walk is reused)."""
         estimator = self._estimator()
         owner = estimator if isinstance(estimator, AutoLikesRegressor) else self
-        cv = WalkForwardSplit(n_splits=owner.n_splits).refitting(n, refit_every=owner.refit_every)
+        # AutoLikesRegressor's own splitter for every estimator: one smallest account (fewest_posts).
+        cv = walk_split(n, owner.n_splits, owner.refit_every)
         return np.arange(cv.first_train_size(n), n), cv
 
-    def _walk(self, X, y, walked, cv):
+    def fewest_posts(self, walked=None):
+        """The fewest posts :meth:`fit` accepts, or that walk forward over ``walked`` posts.
+
+        Parameters
+        ----------
+        walked : int, default=None
+            Posts to walk forward over; ``None``: what the intervals are
+            calibrated on (10, or what ``confidence`` needs).
+
+        Returns
+        -------
+        int
+
+        Examples
+        --------
+        >>> from spe import AutoTrendRegressor, ConformalLikesRegressor
+        >>> model = ConformalLikesRegressor(AutoTrendRegressor())
+        >>> model.fewest_posts(), model.fewest_posts(walked=22)
+        (15, 30)
+        """
+        if walked is None:
+            walked = max(MIN_CALIBRATION, posts_needed(check_confidence(self.confidence)))
+        return _fewest(self._plan, walked)
+
+    def _walk(self, X, y, walked, cv, progress):
         """Walk-forward predictions over ``walked`` and the estimator fitted on all posts."""
         estimator = self._estimator()
         if isinstance(estimator, AutoLikesRegressor):
-            fitted = clone(estimator).fit(X, y)  # it walks its candidates in fit
+            fitted = clone(estimator).fit(X, y, progress=progress)  # it walks its candidates in fit
             return fitted.walk_predictions_[fitted.selected_].to_numpy(), fitted
-        predicted = walk_forward_predict(precompute_pictures(estimator, X), X, y, cv)[walked]
+        step = f"walking the model forward over {len(walked)} posts"
+        refitted = reporting(progress, step, cv.get_n_splits(y))
+        prepared = precompute_pictures(estimator, X)
+        predicted = walk_forward_predict(prepared, X, y, cv, progress=refitted)[walked]
+        report(progress, f"fitting the model on all {len(y)} posts")
         return predicted, clone(estimator).fit(X, y)
 
-    def fit(self, X, y):
+    def fit(self, X, y, progress=None):
         """Walk the estimator forward, calibrate the intervals, fit it on all posts.
 
         Parameters
@@ -237,6 +267,14 @@ class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, Regresso
             trend reads), ``image`` and what else the estimator reads.
         y : array-like of shape (n_samples,)
             Like counts.
+        progress : callable, default=None
+            Called with a :class:`~spe.models._selection.FitStep` as each
+            step starts and each refit of a walk ends: the trend's walk
+            first (quick: the estimator's walk, the slowest as a rule, is
+            then the last, and its refits time the rest), the estimator's
+            (an :class:`~spe.AutoLikesRegressor` reports each candidate's),
+            the fit on all posts. A keyword of ``fit``, not a parameter: it
+            belongs to one call, so it is neither cloned nor saved.
 
         Returns
         -------
@@ -246,7 +284,8 @@ class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, Regresso
         ------
         ValueError
             If ``confidence`` is not in (0, 1), ``aci_step`` not in (0, 1],
-            or too few posts are walked to calibrate them.
+            or too few posts are walked to calibrate them: the message
+            says how many posts :meth:`fewest_posts` the model needs.
         """
         confidence = check_confidence(self.confidence)
         check_aci_step(self.aci_step)
@@ -258,13 +297,19 @@ class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, Regresso
             raise ValueError(
                 f"ConformalLikesRegressor needs at least {needed} walked posts to calibrate "
                 f"confidence={confidence:g} intervals, after the first stretch of {first}; "
-                f"{len(y)} posts give {len(walked)}. Fit on at least {first + needed} posts "
-                "or lower n_splits."
+                f"{len(y)} posts give {len(walked)}. Fit on at least {self.fewest_posts()} posts"
+                + (" or lower n_splits." if first > MIN_TRAIN else ".")
             )
-        predicted, self.estimator_ = self._walk(X, y, walked, cv)
+        estimator = self._estimator()
+        after = len(estimator._candidates()) if isinstance(estimator, AutoLikesRegressor) else 1
+        step = f"calibrating intervals: walking the trend forward over {len(walked)} posts"
+        refitted = reporting(progress, step, cv.get_n_splits(y), walks_left=after)
+        trend = walk_forward_predict(AutoTrendRegressor(), X, y, cv, progress=refitted)[walked]
+        predicted, self.estimator_ = self._walk(X, y, walked, cv, progress)
         actual = y[walked]
-        trend = walk_forward_predict(AutoTrendRegressor(), X, y, cv)[walked]
-        self.walk_ = pd.DataFrame({"actual": actual, "predicted": predicted, "trend": trend})
+        # Indexed by each walked post's row in X: what the posts before it were (spe fit's recent average).
+        rows = pd.RangeIndex(walked[0], walked[-1] + 1)  # the walked posts follow one another
+        self.walk_ = pd.DataFrame({"actual": actual, "predicted": predicted, "trend": trend}, index=rows)
         self.conformal_ = calibrate(actual - predicted, trend)
         self.adapted_confidence_ = self._adapted(confidence)
         self.trend_ = AutoTrendRegressor().fit(X, y)
@@ -316,7 +361,9 @@ class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, Regresso
         new = pd.DataFrame({"actual": y, "predicted": self.predict(X), "trend": self.trend_.predict(X)})
         super().partial_fit(X, y)
         seen = len(self.walk_)
-        self.walk_ = pd.concat([self.walk_, new], ignore_index=True)
+        # The new posts' rows continue the count of the posts the model has seen.
+        new.index = pd.RangeIndex(self.walk_.index[-1] + 1, self.walk_.index[-1] + 1 + len(new))
+        self.walk_ = pd.concat([self.walk_, new])
         self.conformal_ = calibrate(self.walk_["actual"] - self.walk_["predicted"], self.walk_["trend"])
         if hasattr(self, "adapted_confidence_"):
             confidence = check_confidence(self.confidence)
@@ -366,6 +413,18 @@ class ConformalLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, Regresso
         tags = super().__sklearn_tags__()
         tags.input_tags = get_tags(self._estimator()).input_tags
         return tags
+
+
+def _fewest(plan, walked):
+    """The fewest posts ``n`` for which ``plan(n)`` walks forward over ``walked`` posts."""
+    error = None
+    for n in range(walked + 1, 100 * walked + 10_000):  # the first stretch is a sixth of the posts, or 5
+        try:
+            if len(plan(n)[0]) >= walked:
+                return n
+        except ValueError as exc:  # too few posts for a first stretch at all
+            error = exc
+    raise ValueError(f"no account of up to {n} posts walks forward over {walked}: {error}")
 
 
 def interval_scores(

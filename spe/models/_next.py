@@ -11,7 +11,7 @@ from .._tree import final as _final
 from .._tree import parts
 from ..exceptions import ImageLoadError
 from ..features._loader import ImageLoader
-from ..model_selection._skill import accuracy_of
+from ..model_selection._skill import MIN_STRETCHES, STRETCH, accuracy_of
 from ..model_selection._walk import has_pictures
 
 __all__ = ["next_post_model", "predict_next", "skill_note", "what_was_chosen"]
@@ -146,17 +146,17 @@ def _trend_part(model, X, predicted):
     return np.full(len(X), np.nan)
 
 
-def _reasons(model, X, n):
-    """Top ``n`` feature contributions per picture, or None when the model has no named ones."""
+def _reasons(model, X, n, factor):
+    """Top ``n`` parts of each ``factor`` and the rest, adding up to it (spe.inspection._factor); or None."""
     if n == 0:
         return None
-    from ..inspection._explain import picture_contributions, top_reasons
+    from ..inspection._factor import factor_parts, factor_reasons
 
     try:
-        contributions = picture_contributions(model, X)
+        parts = factor_parts(model, X, factor)
     except (TypeError, ValueError):
         return None
-    return list(top_reasons(contributions, n=n))
+    return list(factor_reasons(parts, n=n))
 
 
 def skill_note(model):
@@ -203,6 +203,8 @@ def skill_note(model):
             "Whether the pictures matter on this account is unknown: this model was fitted without a "
             "walk-forward check (spe fit makes one)."
         )
+    if not np.isfinite(skill[1]):  # too few stretches of walked posts for an interval
+        return _too_few_for_skill(model, 100 * accuracy_of(skill)[0], walked)
     accuracy, low, high = (100 * v for v in accuracy_of(skill))
     measured = (
         f"of two posts a few apart, the one it preferred got more likes relative to the trend in "
@@ -214,9 +216,37 @@ def skill_note(model):
             f"The pictures rank posts better than chance on this account: {measured}. The pictures are "
             "ordered by their picture factor; how reliable that order is: the share of pairs above."
         )
+    # Not "the trend is what to trust": a model chosen for missing fewer likes than the trend
+    # (spe fit's "Chose ...") is worth its likes even where its order of pictures is not.
     return (
         f"The picture part showed no measurable skill on this account when fitted ({measured}): "
-        "the order of the pictures is a tie; the trend is what to trust."
+        f"the order of the pictures is a tie{_against_trend(model)}."
+    )
+
+
+def _against_trend(model):
+    """``, and the trend alone missed fewer likes ...`` where it did walking forward, else nothing."""
+    walk = model.walk_
+    own = float(np.mean(np.abs(walk["actual"] - walk["predicted"])))
+    trend = float(np.mean(np.abs(walk["actual"] - walk["trend"])))
+    if own <= trend:
+        return ""
+    return (
+        f", and the trend alone missed fewer likes walking forward ({trend:.1f} a post, this model {own:.1f})"
+    )
+
+
+def _too_few_for_skill(model, accuracy, walked):
+    """The skill line of a walk too short for an interval: how far it got and what it takes."""
+    needed = STRETCH * (MIN_STRETCHES - 1) + 2  # pairs in MIN_STRETCHES stretches
+    fewest = (
+        f", an account of {model.fewest_posts(walked=needed)} posts" if hasattr(model, "fewest_posts") else ""
+    )
+    return (
+        f"Too few posts to tell whether the pictures rank posts better than chance: of two posts a few "
+        f"apart, the one the model preferred got more likes relative to the trend in {accuracy:.0f}% of "
+        f"pairs, over {walked} posts walked forward, and an interval takes {needed}{fewest}: the order of "
+        "the pictures is a tie."
     )
 
 
@@ -258,9 +288,10 @@ def predict_next(model, images, *, when=None, caption=None, reasons=3):
         likes, ``low`` and ``high`` (the prediction interval, NaN when the
         model has none), ``trend`` (the likes the trend alone expects),
         ``picture factor`` (predicted / trend: 1.12 is "+12% for this
-        picture") and ``reasons``. Ordered by the picture factor when the
-        model's picture part showed skill walking forward (its skill
-        interval above 0), else by the predicted likes. ``attrs`` holds
+        picture") and ``reasons`` (its parts, adding up to its percent).
+        Ordered by the picture factor when the model's picture part
+        showed skill walking forward (its skill interval above 0), else
+        by the predicted likes. ``attrs`` holds
         ``confidence``, ``when``, ``skill`` (:func:`skill_note`),
         ``ranked_by`` (the column that set the order) and ``tie`` (True
         when the order of the pictures is no better than chance).
@@ -296,7 +327,7 @@ def predict_next(model, images, *, when=None, caption=None, reasons=3):
     trend = _trend_part(model, X, predicted)
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = predicted / np.maximum(trend, 1.0)
-    why = _reasons(model, X, reasons)
+    why = _reasons(model, X, reasons, factor)
     table = pd.DataFrame(
         {
             "image": X["image"].to_numpy(),

@@ -1,5 +1,7 @@
 """AutoLikesRegressor: the model an account's own history picks, inside fit."""
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin
@@ -19,11 +21,96 @@ from ._combined import LikesRegressor
 from ._embeddings import backbone_available, embedding_model
 from ._trend import AutoTrendRegressor
 
-__all__ = ["AutoLikesRegressor"]
+__all__ = ["AutoLikesRegressor", "FitStep", "walk_split"]
 
 #: Posts the walk inside ``fit`` trains on first, at least: a picture model learns from the posts
 #: that have a trend before them, and fewer than this leaves it one or two to learn from.
 MIN_TRAIN = 5
+
+
+class FitStep(NamedTuple):
+    """One step of a fit that walks forward, as the ``progress`` callback of its ``fit`` receives it.
+
+    A fit that walks reports each walk's start (``done=0``) and each of its
+    refits as it ends, so a caller timing the calls measures what a refit of
+    each walk costs; steps without refits (featurizing the pictures, the fit
+    on all posts) come with ``total=0``.
+
+    Attributes
+    ----------
+    step : str
+        What is under way, in words, e.g. ``"choosing: walking trend x
+        embeddings forward over 562 posts"``.
+    done, total : int
+        Refits of this walk done and in all.
+    walks_left : int
+        Walks of this fit still to come after this one: none of their
+        refits has been timed yet, so a time left measured from the refits
+        so far would leave them out (and one of them may be the slowest).
+
+    Examples
+    --------
+    >>> FitStep("choosing: walking trend forward over 100 posts", 3, 16, walks_left=2).total
+    16
+    """
+
+    step: str
+    done: int
+    total: int
+    walks_left: int
+
+
+def report(progress, step, done=0, total=0, walks_left=0):
+    """``progress(FitStep(...))``, or nothing when ``progress`` is None."""
+    if progress is not None:
+        progress(FitStep(step, done, total, walks_left))
+
+
+def reporting(progress, step, total, walks_left=0):
+    """Report that the walk ``step`` starts; the ``progress`` of :func:`walk_forward_predict` for its refits.
+
+    ``None`` (nothing reported) without a ``progress``.
+    """
+    if progress is None:
+        return None
+    report(progress, step, 0, total, walks_left)
+
+    def refitted(done, total):
+        report(progress, step, done, total, walks_left)
+
+    return refitted
+
+
+def walk_split(n_samples, n_splits=5, refit_every=None):
+    """The walk a model walks inside ``fit`` over ``n_samples`` posts: a first stretch of at least 5.
+
+    :class:`AutoLikesRegressor` walks its candidates with it and
+    :class:`~spe.ConformalLikesRegressor` calibrates on it, so both walk the
+    same posts (issue 36: on 24 posts they walked 19 and 20, and the fit
+    failed).
+
+    Parameters
+    ----------
+    n_samples : int
+    n_splits : int, default=5
+        Sets the first stretch, as in :class:`~spe.model_selection.WalkForwardSplit`.
+    refit_every : int, default=None
+        Posts between refits; ``None``: about 20 refits.
+
+    Returns
+    -------
+    WalkForwardSplit
+
+    Examples
+    --------
+    >>> cv = walk_split(24)
+    >>> cv.first_train_size(24), cv.get_n_splits(list(range(24)))
+    (5, 19)
+    """
+    walk = WalkForwardSplit(n_splits=n_splits)
+    if walk.first_train_size(n_samples) < MIN_TRAIN:  # few posts: the first stretch would be too short
+        walk = WalkForwardSplit(n_splits=n_splits, min_train_size=MIN_TRAIN)
+    return walk.refitting(n_samples, refit_every=refit_every)
 
 
 def _default_candidates():
@@ -35,6 +122,16 @@ def _default_candidates():
     if backbone_available():  # EfficientNet-Lite0's pooled features at 224 px, PCA, a ridge
         out["trend x embeddings"] = LikesRegressor(image_model=embedding_model(), target="log_ratio")
     return out
+
+
+def _walk_candidates(prepared, X, y, cv, walked, progress):
+    """Every candidate's walk-forward predictions of the ``walked`` posts, each walk reported."""
+    preds = {}
+    for i, (name, model) in enumerate(prepared.items()):
+        step = f"choosing: walking {name} forward over {len(walked)} posts"
+        refitted = reporting(progress, step, cv.get_n_splits(y), len(prepared) - 1 - i)
+        preds[name] = walk_forward_predict(model, X, y, cv, progress=refitted)[walked]
+    return preds
 
 
 class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixin, BaseEstimator):
@@ -185,7 +282,7 @@ class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixi
             )
         return candidates
 
-    def fit(self, X, y):
+    def fit(self, X, y, progress=None):
         """Walk every candidate forward over the posts, keep the best, refit it on all.
 
         Parameters
@@ -195,6 +292,11 @@ class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixi
             candidates read.
         y : array-like of shape (n_samples,)
             Like counts.
+        progress : callable, default=None
+            Called with a :class:`FitStep` as each step starts and each
+            refit of a candidate's walk ends (``spe fit`` shows them). A
+            keyword of ``fit``, not a parameter: it belongs to one call, so
+            it is neither cloned into an evaluation's refits nor saved.
 
         Returns
         -------
@@ -203,19 +305,15 @@ class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixi
         candidates = self._candidates()
         y = column_or_1d(y, dtype=np.float64, warn=True)
         if len(y) <= MIN_TRAIN:
-            raise ValueError(
-                f"AutoLikesRegressor needs at least {MIN_TRAIN + 1} posts to walk its candidates forward "
-                f"(a first stretch of {MIN_TRAIN} and one to predict); got n_samples={len(y)}."
-            )
-        walk = WalkForwardSplit(n_splits=self.n_splits)
-        if walk.first_train_size(len(y)) < MIN_TRAIN:  # few posts: the first stretch would be too short
-            walk = WalkForwardSplit(n_splits=self.n_splits, min_train_size=MIN_TRAIN)
-        cv = walk.refitting(len(y), refit_every=self.refit_every)
-        first = cv.first_train_size(len(y))
-        cache = {}
-        prepared = {name: precompute_pictures(model, X, cache) for name, model in candidates.items()}
-        walked = np.arange(first, len(y))
-        preds = {name: walk_forward_predict(model, X, y, cv)[walked] for name, model in prepared.items()}
+            return self._trend_only(candidates, X, y)
+        cv = walk_split(len(y), self.n_splits, self.refit_every)
+        walked = np.arange(cv.first_train_size(len(y)), len(y))
+        cache, prepared = {}, {}
+        for name, model in candidates.items():
+            if has_pictures(model):
+                report(progress, f"featurizing the pictures for {name}", walks_left=len(candidates))
+            prepared[name] = precompute_pictures(model, X, cache)
+        preds = _walk_candidates(prepared, X, y, cv, walked, progress)
         errors = {name: np.abs(pred - y[walked]) for name, pred in preds.items()}
         self.selection_scores_ = self._scores(candidates, preds, errors, y[walked])
         chosen = self._choose(self.selection_scores_, errors, preds, y[walked])
@@ -224,22 +322,44 @@ class AutoLikesRegressor(DelegatesToEstimator, MetaEstimatorMixin, RegressorMixi
             self.averaged_ = self._alike(chosen, self.selection_scores_, errors, preds, y[walked])
         model = prepared[chosen]
         if len(self.averaged_) > 1:
-            chosen = "mean of " + ", ".join(self.averaged_[:-1]) + " and " + self.averaged_[-1]
-            model = AveragedLikesRegressor([(name, prepared[name]) for name in self.averaged_])
-            # The mean's own walk: the same refits, so its predictions are the mean of the members'.
-            preds[chosen] = geometric_mean_likes(np.column_stack([preds[name] for name in self.averaged_]))
-            errors[chosen] = np.abs(preds[chosen] - y[walked])
-            # Its row, scored as the candidates are (after the choice: it took no part in it).
-            mean = {self.fallback: candidates[self.fallback], chosen: model}
-            row = self._scores(mean, preds, {name: errors[name] for name in mean}, y[walked]).loc[[chosen]]
-            self.selection_scores_ = pd.concat([self.selection_scores_, row])
+            chosen, model = self._mean(candidates, prepared, preds, errors, y[walked])
         self.selected_ = chosen
         self.walk_residuals_ = y[walked] - preds[chosen]
         self.walk_actual_ = y[walked]
         self.walk_predictions_ = pd.DataFrame(preds, index=walked)
+        report(progress, f"fitting {chosen} on all {len(y)} posts")
         # The outer walk of an evaluation may have fitted this very model on these posts already.
         self.estimator_ = fit_shared(model, X, y)
         return self
+
+    def _trend_only(self, candidates, X, y):
+        """Too few posts to walk anything forward (the first refits of a walked evaluation): the trend.
+
+        With nothing walked there is nothing to tell the candidates apart
+        by, and a picture model has no posts with a trend before them to
+        learn from; the trend alone is what the walk picks when no picture
+        model beats it. The scores and walks are empty.
+        """
+        name = "trend" if "trend" in candidates else next(iter(candidates))
+        self.selected_, self.averaged_ = name, [name]
+        self.selection_scores_ = pd.DataFrame({"MAE": pd.Series(dtype=float)})
+        self.walk_residuals_ = self.walk_actual_ = np.empty(0)
+        self.walk_predictions_ = pd.DataFrame(index=pd.RangeIndex(0))
+        self.estimator_ = fit_shared(candidates[name], X, y)
+        return self
+
+    def _mean(self, candidates, prepared, preds, errors, actual):
+        """The mean of ``averaged_``: its name and model; its walk and score row added to the others'."""
+        name = "mean of " + ", ".join(self.averaged_[:-1]) + " and " + self.averaged_[-1]
+        model = AveragedLikesRegressor([(member, prepared[member]) for member in self.averaged_])
+        # The mean's own walk: the same refits, so its predictions are the mean of the members'.
+        preds[name] = geometric_mean_likes(np.column_stack([preds[member] for member in self.averaged_]))
+        errors[name] = np.abs(preds[name] - actual)
+        # Its row, scored as the candidates are (after the choice: it took no part in it).
+        mean = {self.fallback: candidates[self.fallback], name: model}
+        row = self._scores(mean, preds, {key: errors[key] for key in mean}, actual).loc[[name]]
+        self.selection_scores_ = pd.concat([self.selection_scores_, row])
+        return name, model
 
     def _scores(self, candidates, preds, errors, actual):
         rows = {}

@@ -119,7 +119,7 @@ def evaluation_section(
     >>> section.context["table"]["best_by"]
     'MAE'
     """
-    table = score_table(report.scores, "MAE", len(report.predictions))
+    table = _compact(score_table(report.scores, "MAE", len(report.predictions)))
     models = [str(m) for m in report.scores.index]
     predictions = report.predictions
     best = table["best"] if table["best"] in predictions else models[-1]
@@ -140,8 +140,60 @@ def evaluation_section(
         "with_pictures": posts is not None,
         "explanation": getattr(report, "explanation", None),
         "explanation_heading": REPORT_HEADING,
+        "answer": _answer(getattr(report, "headline", None)),
     }
     return Section("evaluation", heading, context, _figures(figures))
+
+
+def _answer(headline):
+    """The page's lead: the first sentence and a few key figures of :func:`spe.evaluation.headline`."""
+    if not headline:
+        return None
+    figures = []
+    if headline["percent"] is not None and headline["low"] is not None:
+        interval = f"95% interval {headline['low']:.0f}% to {headline['high']:.0f}%"
+        fewer = "fewer" if headline["percent"] >= 0 else "more"  # the number beside it stays positive
+        label = f"{fewer} likes missed than your recent average"
+        figures.append((label, f"{abs(headline['percent']):.1f}%", interval))
+    if headline["MAE"] is not None and headline["recent MAE"] is not None:
+        figures.append(
+            (
+                "likes missed per post",
+                _number(headline["MAE"]),
+                f"recent average: {_number(headline['recent MAE'])}",
+            )
+        )
+    pairwise, low, high = headline["pairwise"]
+    if pairwise is not None:
+        interval = f"{low:.0f}% to {high:.0f}%; " if low is not None and high is not None else ""
+        figures.append(("pairs of nearby posts ranked right", f"{pairwise:.0f}%", f"{interval}chance 50%"))
+    if headline["coverage"] is not None:
+        level = headline["coverage level"]
+        figures.append(
+            (f"posts inside their {level} interval", f"{headline['coverage']:.0%}", f"target {level}")
+        )
+    return {"sentence": headline["sentence"], "figures": figures}
+
+
+def _compact(table):
+    """The score table narrow enough for a laptop's window: intervals beside their value, MSE left out.
+
+    ``picture skill`` with its ``low`` and ``high`` columns becomes one
+    column ("0.41 [0.12, 0.65]"), as does ``pairwise %``; MSE is the
+    square of RMSE beside it (all columns stay in report.csv).
+    """
+    columns = table["columns"]
+    keep = [i for i, c in enumerate(columns) if c != "MSE" and not c.endswith((" low", " high"))]
+    for row in table["rows"]:
+        cells = row["cells"]
+        for i, name in enumerate(columns):
+            if f"{name} low" in columns and cells[columns.index(f"{name} low")]["text"] != "n/a":
+                low, high = (cells[columns.index(f"{name} {end}")]["text"] for end in ("low", "high"))
+                cells[i] = {**cells[i], "text": f"{cells[i]['text']} [{low}, {high}]"}
+        row["cells"] = [cells[i] for i in keep]
+    interval = {c: f"{c} [95%]" for c in columns if f"{c} low" in columns}
+    table["columns"] = [interval.get(columns[i], columns[i]) for i in keep]
+    return table
 
 
 def _fold_table(fold_scores):
@@ -240,7 +292,9 @@ def _value(value):
     return str(value)
 
 
-def evaluation_page(report, *, figures=None, posts=None, intro=None, title="spe evaluate", path=None):
+def evaluation_page(
+    report, *, figures=None, posts=None, intro=None, title="spe evaluate", path=None, themes=None
+):
     """The HTML page of an :class:`~spe.evaluation.EvaluationReport`.
 
     What was evaluated and how, the score table with the best row marked,
@@ -257,6 +311,9 @@ def evaluation_page(report, *, figures=None, posts=None, intro=None, title="spe 
     title : str, default="spe evaluate"
     path : path-like, default=None
         Where to write it.
+    themes : PictureThemes, default=None
+        The account's picture themes (:func:`~spe.inspection.picture_themes`),
+        shown after the scores as "What works on this account".
 
     Returns
     -------
@@ -274,7 +331,12 @@ def evaluation_page(report, *, figures=None, posts=None, intro=None, title="spe 
     True
     """
     section = evaluation_section(report, figures=figures, posts=posts, intro=intro)
-    return render_page([section], title=title, subtitle=section.heading, path=path)
+    sections = [section]
+    if themes is not None:
+        from ._themes import themes_section
+
+        sections.append(themes_section(themes))
+    return render_page(sections, title=title, subtitle=section.heading, path=path)
 
 
 def tuning_page(search, *, figures=None, protocol=None, intro=None, title="spe tune", path=None):

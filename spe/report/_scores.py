@@ -23,6 +23,9 @@ HIGHER_IS_BETTER = (
     "picture skill",
     "picture skill low",
     "picture skill high",
+    "pairwise %",
+    "pairwise % low",
+    "pairwise % high",
 )
 _COVERAGE = re.compile(r"(\d+(?:\.\d+)?)% coverage$")
 _WIDTH = re.compile(r"\d+(?:\.\d+)?% width$")

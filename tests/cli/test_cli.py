@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -11,12 +12,16 @@ from PIL import Image
 from spe.cli import main
 
 TINY = ["--size", "8", "--folds", "2"]
+#: `spe evaluate` evaluates the account's own model unless told: these tests are about the network.
+CNN = ["--model", "CNN on pixels"]
 
 
 def test_evaluate_writes_report_and_plots(posts, tmp_path, capsys):
     out = tmp_path / "report"
     assert (
-        main(["--quiet", "evaluate", posts.attrs["directory"], *TINY, "--epochs", "1", "--out", str(out)])
+        main(
+            ["--quiet", "evaluate", posts.attrs["directory"], *TINY, "--epochs", "1", *CNN, "--out", str(out)]
+        )
         == 0
     )
     printed = capsys.readouterr().out
@@ -34,7 +39,7 @@ def test_evaluate_writes_report_and_plots(posts, tmp_path, capsys):
         "mean of training likes",
         "recent average (k=10)",
         "trend chosen on training posts",
-        "CNN",
+        "CNN on pixels",
     }
 
 
@@ -165,7 +170,9 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     ):
         assert (out / name).is_file(), name
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert page.count("<section") == 4 and "Which of four new pictures" in page  # all four parts, one page
+    # All four parts on one page, and what works on the realistic account (its picture themes).
+    assert page.count("<section") == 5 and "Which of four new pictures" in page
+    assert "What works on the realistic account" in page
     for part in ("report.txt", "realistic/report.txt"):  # walked forward, as `spe evaluate` does
         assert "walk-forward" in (out / part).read_text(encoding="utf-8"), part
     assert main(["predict", str(out / "next-model"), str(out / "new_pictures" / "1.jpg")]) == 0
@@ -248,17 +255,19 @@ def test_cache_dir_decodes_once_and_the_saved_model_writes_no_cache(posts, tmp_p
     loader = load_model(tmp_path / "model-cache").estimator_.named_steps["load"]
     assert loader.dtype == "uint8" and loader.cache_dir is None  # a saved model writes no cache
 
-    assert main(["--quiet", "evaluate", folder, *TINY, "--epochs", "1", "--cache-dir", str(cache)]) == 0
+    assert main(["--quiet", "evaluate", folder, *TINY, "--epochs", "1", *CNN, "--cache-dir", str(cache)]) == 0
     assert "CNN" in capsys.readouterr().out
     assert len(list(cache.glob("images-*.npy"))) == 1  # the folds read the account's file, no new one
 
 
 def test_evaluate_progress_moves_while_the_network_trains(posts, capsys):
     # The bar moves after each of the CNN's refits, not once after its whole walk.
-    assert main(["evaluate", posts.attrs["directory"], *TINY, "--epochs", "1"]) == 0
+    assert main(["evaluate", posts.attrs["directory"], *TINY, "--epochs", "1", *CNN]) == 0
     shown = [part for part in capsys.readouterr().err.split("\r") if part.startswith("evaluating")]
-    cnn = [part for part in shown if "CNN, refit" in part]
-    assert "CNN, refit 1/2" in cnn[0] and "CNN, refit 2/2" in cnn[-1] and "100%" in cnn[-1]
+    cnn = [part for part in shown if "CNN on pixels, refit" in part]
+    assert (
+        "CNN on pixels, refit 1/2" in cnn[0] and "CNN on pixels, refit 2/2" in cnn[-1] and "100%" in cnn[-1]
+    )
     assert not any("100%" in part for part in cnn[:-1])
     percents = [int(part.split(":")[1].split("%")[0]) for part in shown]
     assert percents == sorted(percents) and len(set(percents)) > 4
@@ -427,7 +436,7 @@ def test_a_bug_is_not_turned_into_a_user_error(monkeypatch):
 
 
 def test_pictures_too_small_for_the_backbone_leave_its_embeddings_out_with_a_note(posts, tmp_path, capsys):
-    from spe.cli._main import compared_models
+    from spe.cli._evaluate import compared_models
 
     small = posts.attrs["directory"]  # 16 px pictures: the backbone refuses them
     assert main(["fit", small, "--size", "16", "--out", str(tmp_path / "model")]) == 0
@@ -443,3 +452,122 @@ def test_pictures_too_small_for_the_backbone_leave_its_embeddings_out_with_a_not
     named = ["fit", small, "--size", "16", "--model", "embeddings + PCA", "--out", str(tmp_path / "e")]
     assert main(named) == 1
     assert "below 32x32" in capsys.readouterr().err
+
+
+# -- issue 36: spe fit says how far it got; small accounts; one story with spe evaluate ------------
+
+
+def _shown(err):
+    """The texts a bar showed on stderr, in order (each redraw starts with a carriage return)."""
+    return [part.strip() for part in err.split("\r") if part.strip()]
+
+
+def test_fit_shows_each_step_and_refit_and_no_time_left_before_one_is_measured(account, tmp_path, capsys):
+    posts = account(60)
+    args = ["fit", posts.attrs["directory"], "--size", "16", "--model", "trend x picture"]
+    assert main([*args, "--out", str(tmp_path / "model")]) == 0
+    shown = _shown(capsys.readouterr().err)
+    steps = [part.split(" [")[0].split(", refit")[0] for part in shown]
+    for step in (
+        f"reading {posts.attrs['directory']}",
+        "checking 60 pictures",
+        "calibrating intervals: walking the trend forward over 50 posts",
+        "walking the model forward over 50 posts",
+        "fitting the model on all 60 posts",
+        f"saving the model to {tmp_path / 'model'}",
+    ):
+        assert step in steps, (step, sorted(set(steps)))
+    model_walk = [part for part in shown if part.startswith("walking the model forward")]
+    refits = [int(re.search(r"refit (\d+) of (\d+)", part)[1]) for part in model_walk]
+    assert (
+        refits == sorted(refits)
+        and refits[0] == 0
+        and refits[-1] == int(re.search(r"of (\d+)", model_walk[-1])[1])
+    )
+    # A time left only once a refit of the last walk (the slowest one left) has been timed.
+    first_timed = shown.index(next(part for part in model_walk if ", refit 1 of" in part))
+    assert not any("left" in part for part in shown[:first_timed])
+    assert all("left" in part for part in model_walk[1:-1])
+
+    assert main(["--quiet", *args, "--out", str(tmp_path / "quiet")]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    _says_what_evaluate_says(posts, tmp_path / "quiet", out)
+
+
+def _says_what_evaluate_says(posts, folder, out):
+    """The summary compares the walk with the recent average as ``spe evaluate`` does: same posts, same k."""
+    from spe.evaluation._report import against_recent_average, fewer_missed
+    from spe.persistence import load_model
+
+    walk = load_model(folder).walk_
+    likes = posts["likes"].to_numpy(dtype=float)
+    recent = [likes[max(0, row - 10) : row].mean() for row in walk.index]  # the 10 posts before each
+    percent, low, high = fewer_missed(walk["actual"], walk["predicted"], recent)
+    assert against_recent_average("The model", percent, low, high, len(walk)) in out.splitlines()
+    saved = json.loads((folder / "spe.json").read_text())["scores"]["recent average"]
+    assert saved["percent fewer likes missed"] == pytest.approx([percent, low, high])
+    assert saved["k"] == 10 and saved["posts walked"] == len(walk) == 50
+
+
+def test_time_left_is_the_measured_cost_of_the_last_walk_s_refits(monkeypatch):
+    from spe.cli import _next
+    from spe.models._selection import FitStep
+
+    # Read at the start, at each walk's start and at each refit of the last walk: its refits take 30 s.
+    clock = iter([0.0, 1.0, 10.0, 40.0, 70.0])
+    monkeypatch.setattr(_next, "time", type("Clock", (), {"perf_counter": staticmethod(lambda: next(clock))}))
+
+    class Bar:
+        def __init__(self):
+            self.desc, self.shown = "", []
+
+        def set_description_str(self, desc, refresh=False):
+            self.desc = desc
+
+        def set_postfix_str(self, text, refresh=False):
+            self.text = text
+
+        def refresh(self):
+            self.shown.append(f"{self.desc}: {self.text}")
+
+    bar = Bar()
+    shown = _next._FitShown(bar)  # clock 0
+    for done in range(3):  # a quick walk, and one still to come: no time left said
+        shown(FitStep("trend", done, 2, walks_left=1))
+    for done in range(3):
+        shown(FitStep("model", done, 4, walks_left=0))
+    assert bar.shown[:4] == [
+        "trend: refit 0 of 2",
+        "trend: refit 1 of 2",
+        "trend: refit 2 of 2",
+        "model: refit 0 of 4",
+    ]
+    # 30 s a refit measured, times the refits left.
+    assert bar.shown[4:] == [
+        "model: refit 1 of 4, about 1 min 30 s left in this walk",
+        "model: refit 2 of 4, about 1 min 0 s left in this walk",
+    ]
+
+
+@pytest.mark.parametrize("n_posts", [12, 20, 24, 26, 30])
+def test_small_accounts_get_a_model_or_one_line_and_never_nan(account, n_posts, tmp_path, capsys):
+    posts = account(n_posts)
+    model = tmp_path / "model"
+    code = main(["--quiet", "fit", posts.attrs["directory"], "--size", "16", "--out", str(model)])
+    out, err = capsys.readouterr()
+    if n_posts < 15:
+        assert code == 1 and out.count("\n") == 1  # the posts' summary, then one line on stderr
+        assert err.startswith(f"spe: error: {n_posts} posts are too few for spe fit: it needs at least 15.")
+        assert err.count("\n") == 1 and not model.exists()
+        return
+    assert code == 0, err
+    assert "nan" not in (out + err).lower()
+    chosen = out.splitlines()[-4]
+    assert chosen.startswith("Chose ") and "what to trust" not in out
+    recent = out.splitlines()[-3]
+    assert recent.startswith("The account's own model missed ") and "recent average" in recent
+    scores = json.loads((model / "spe.json").read_text(), parse_constant=lambda c: pytest.fail(c))["scores"]
+    assert scores["recent average"]["posts walked"] == scores["posts walked"]
+    assert main(["predict", str(model), *posts["image"].iloc[:3]]) == 0
+    assert "nan" not in capsys.readouterr().out.lower()

@@ -123,6 +123,8 @@ def test_a_tie_is_shown_as_a_tie_with_a_dash_for_no_reasons(model, tmp_path, cap
     assert [r[0] for r in rows] == ["1", "1", "1"] and all(r[-1] == "-" for r in rows)
     page = (out / "report.html").read_text(encoding="utf-8")
     assert 'class="best"' not in page and "all tied" in page
+    # predictions.csv ranks them as the screen and the page do (issue 36: it wrote 1, 2, 3)
+    assert pd.read_csv(out / "predictions.csv")["rank"].tolist() == [1, 1, 1]
     # the terminal's whole likes are the page's
     predicted = rows[0][2]
     assert f"<td>{predicted}</td>" in page and "\u2014" in page
@@ -197,8 +199,12 @@ def test_when_without_offset_in_the_past_or_unused_is_said(model, tmp_path, caps
     assert "If posted next (2025-01-01 18:00 UTC)" in out
     assert "no UTC offset, so it was read as UTC" in out and "is in the past" in out
     assert "does not use the posting time" in out
-    assert main(["predict", str(model), *pictures]) == 0  # no --when: nothing to say about it
-    assert "Note:" not in capsys.readouterr().out
+    # No --when: now, and the one thing to say is how long ago the account last posted (issue 36).
+    assert main(["predict", str(model), *pictures]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Note:")]
+    assert len(notes) == 1 and notes[0].startswith("Note: the account's last post was 2024-04-23; predicting")
+    assert main(["predict", str(model), *pictures, "--when", "2030-01-01T18:00+00:00"]) == 0
+    assert "last post was" not in capsys.readouterr().out
 
 
 # -- issue 26.4: --actual against the interval -------------------------------------------------------
@@ -230,6 +236,67 @@ def test_heic_from_a_phone_is_read_and_ranked(model, tmp_path, capsys):
     assert "IMG_0001.HEIC" in capsys.readouterr().out
 
 
+# -- issue 36, item 5: the small things ------------------------------------------------------------
+
+
+def test_a_report_or_a_pictures_folder_given_as_the_model_says_what_it_is(model, tmp_path, capsys):
+    (picture,) = _pictures(tmp_path, "a.jpg")
+    predicted = tmp_path / "predicted"
+    assert main(["--quiet", "predict", str(model), picture, "--out", str(predicted)]) == 0
+    report = tmp_path / "report"
+    report.mkdir()
+    (report / "report.html").write_text("<html></html>")
+    (report / "report.json").write_text("{}")
+    pictures = tmp_path / "pictures"
+    pictures.mkdir()
+    _pictures(pictures, "1.jpg", "2.jpg")
+    capsys.readouterr()
+    for folder, what in [
+        (predicted, "the output of spe predict"),
+        (report, "a report"),
+        (pictures, "pictures"),
+    ]:
+        assert main(["predict", str(folder), picture]) == 1
+        err = capsys.readouterr().err
+        assert err == (
+            f"spe: error: {folder} is not a model folder (it holds {what}); "
+            "`spe fit DATA --out MODEL_DIR` makes one\n"
+        ), err
+        assert "move that file out" not in err
+
+
+def test_a_count_is_a_count(model, tmp_path, capsys):
+    a, b = _pictures(tmp_path, "a.jpg", "b.jpg")
+    assert main(["predict", str(model), a, b, "--actual", "100"]) == 1
+    assert "--actual has 1 count for 2 images" in capsys.readouterr().err
+    assert main(["predict", str(model), a, "--actual", "100", "120"]) == 1
+    assert "--actual has 2 counts for 1 image:" in capsys.readouterr().err
+
+
+def test_the_demo_says_why_a_setting_was_not_trained():
+    from spe.cli._demo import untrained_note
+    from spe.tuning import TuningResult
+
+    results = {
+        "param_cnn__epochs": np.array([2, 2, 6, 6]),
+        "param_cnn__learning_rate": np.array([1e-3, 1e-4, 1e-3, 1e-4]),
+        "mean_test_score": np.array([-900.0, -950.0, -800.0, np.nan]),  # 1e-4 halved away after 2 epochs
+    }
+    search = TuningResult(cv_results_=results, best_params_={}, best_score_=-800.0)
+    note = untrained_note(search)
+    assert note.startswith(
+        '1 of 4 settings were not trained ("stopped early" in the heatmap): successive halving'
+    )
+    results["mean_test_score"][1] = np.nan  # 1e-4 never scored at all
+    assert untrained_note(search) == "2 of 4 never scored: their training diverged."
+    results["mean_test_score"][[0, 1, 2, 3]] = [-900.0, np.nan, np.nan, -700.0]
+    assert untrained_note(search).endswith(
+        "the others stop there; 1 of 4 never scored: their training diverged."
+    )
+    results["mean_test_score"][:] = -1.0
+    assert untrained_note(search) is None
+
+
 # -- item 7: the small things --------------------------------------------------------------------------
 
 
@@ -251,7 +318,7 @@ def test_tuning_table_in_words_best_first():
 
 
 def test_evaluation_text_fits_the_terminal(posts, monkeypatch):
-    from spe.cli._main import _fit_to_terminal
+    from spe.cli._evaluate import _fit_to_terminal
     from spe.evaluation import evaluate
 
     report = evaluate({"a model with a long name": DummyRegressor()}, posts, cv="time", n_splits=2)
@@ -264,7 +331,7 @@ def test_evaluation_text_fits_the_terminal(posts, monkeypatch):
 
 
 def test_the_winner_is_plotted_beside_the_model_evaluated(posts, tmp_path):
-    from spe.cli._main import run_evaluation
+    from spe.cli._evaluate import run_evaluation
 
     out = tmp_path / "out"
     out.mkdir()

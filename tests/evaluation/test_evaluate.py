@@ -196,16 +196,16 @@ def test_verdicts_only_beyond_the_paired_noise():
         cv="time",
         n_splits=4,
     )
-    notes = {note.split(":")[0] for note in report.notes}
+    notes = {":".join(note.split(":")[:2]) for note in report.notes}
     # The short average follows the trend: clearly better than either baseline.
-    assert "The k=3 is better than the mean of training likes" in notes
-    assert "The k=3 is better than the recent average (k=10)" in notes
+    assert "K=3: better than the mean of training likes" in notes
+    assert "K=3: better than the recent average (k=10)" in notes
     # k=9 against k=10: a lower MAE (by 0.1 likes), but well inside the noise.
     mae = report.scores["MAE"]
     assert mae["k=9"] < mae["recent average (k=10)"]
-    assert "The k=9 shows no measurable difference from the recent average (k=10)" in notes
-    assert "The mean is worse than the recent average (k=10)" in notes
-    assert "The mean shows no measurable difference from the mean of training likes" in notes
+    assert "K=9: no measurable difference from the recent average (k=10)" in notes
+    assert "Mean: worse than the recent average (k=10)" in notes
+    assert "Mean: no measurable difference from the mean of training likes" in notes
 
 
 def _picture(shrink=None):
@@ -239,3 +239,53 @@ def test_a_faint_picture_effect_keeps_its_ranking_once_the_factor_is_shrunk(acco
     s, trend = report.scores, report.scores.loc["trend chosen on training posts", "MAE"]
     assert s.loc["whole", "MAE"] > trend  # an MAE-only choice keeps the trend and calls a tie
     assert s.loc["shrunk", "MAE"] <= 1.01 * trend and s.loc["shrunk", "pairwise %"] > 55
+
+
+# -- issue 36: one answer, on the own model's schedule ---------------------------------
+
+
+def test_a_walk_answers_against_the_recent_average_for_the_model_evaluated(account):
+    from spe.evaluation._report import fewer_missed
+
+    posts = account(80, 8, realistic=True)
+    report = evaluate(RecentAverageRegressor(k=3), posts, model_name="k=3")
+    answer = report.headline
+    walked = report.predictions
+    expected = fewer_missed(walked["actual"], walked["k=3"], walked["recent average (k=10)"])
+    assert (answer["percent"], answer["low"], answer["high"]) == pytest.approx(expected)
+    assert report.notes[0] == answer["sentence"] and "your recent average" in answer["sentence"]
+    assert answer["pairwise"] == [None, None, None]  # it never sees a picture
+    # Several models and no own model among them: no one answer.
+    both = {"k=3": RecentAverageRegressor(k=3), "k=5": RecentAverageRegressor(k=5)}
+    assert evaluate(both, posts).headline is None
+    assert evaluate(RecentAverageRegressor(k=3), posts, cv="time").headline is None
+
+
+def test_fewer_missed_is_zero_for_the_same_predictions_and_says_noise_plainly():
+    from spe.evaluation._report import against_recent_average, fewer_missed
+
+    rng = np.random.RandomState(0)
+    actual = rng.lognormal(4, 0.3, 200)
+    same = fewer_missed(actual, actual * 1.1, actual * 1.1)
+    assert same == (0.0, 0.0, 0.0)
+    noisy = fewer_missed(actual, actual * rng.lognormal(0, 0.2, 200), actual * rng.lognormal(0, 0.2, 200))
+    assert noisy[1] < 0 < noisy[2]
+    assert "a gap within noise" in against_recent_average("The model", *noisy, 200)
+    assert all(np.isnan(fewer_missed([1.0], [1.0], [2.0])))
+    assert "nan" not in against_recent_average("The model", np.nan, np.nan, np.nan, 1)
+
+
+def test_every_row_refits_about_twenty_times_by_default(account):
+    posts = account(200, 8, realistic=True)
+    totals = {}
+
+    def record(step):
+        if ", refit " in step.description:
+            name, counts = step.description.rsplit(", refit ", 1)
+            totals[name] = int(counts.split("/")[1])
+
+    evaluate({"trend x k=3": RecentAverageRegressor(k=3)}, posts, progress=record)
+    assert totals and all(14 <= total <= 28 for total in totals.values()), totals
+    totals.clear()
+    evaluate({"trend x k=3": RecentAverageRegressor(k=3)}, posts, progress=record, refit_every=1)
+    assert set(totals.values()) == {len(posts) - WalkForwardSplit().first_train_size(len(posts))}

@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import Ridge
@@ -324,3 +325,58 @@ def test_saved_model_keeps_its_level_and_an_older_one_keeps_a_fixed_level(posts,
     del loaded.aci_step, loaded.adapted_confidence_
     np.testing.assert_allclose(loaded.predict_interval(X[35:]), fixed.predict_interval(X[35:]))
     np.testing.assert_allclose(loaded.predict_interval(X[35:], 0.9), fixed.predict_interval(X[35:], 0.9))
+
+
+# -- issue 36: small accounts ----------------------------------------------------------------------
+
+
+def _own(size=16):
+    picture = LikesRegressor(
+        image_model=make_pipeline(ImageFeatures(size=(size, size), faces=False), Ridge())
+    )
+    return AutoLikesRegressor({"trend": AutoTrendRegressor(), "trend x picture": picture})
+
+
+@pytest.mark.parametrize("n_posts", [12, 18, 20, 24, 26, 30])
+def test_small_accounts_fit_or_say_in_one_line_how_many_posts_they_need(account, n_posts):
+    # On 24 posts (and 12, 18: a multiple of 6) the own model walked from post 5 and the
+    # intervals from post 4: "All arrays must be of the same length".
+    X, y = _xy(account(n_posts))
+    model = ConformalLikesRegressor(_own())
+    assert model.fewest_posts() == 15
+    if n_posts < 15:
+        with pytest.raises(ValueError, match=f"{n_posts} posts give 7. Fit on at least 15 posts\\.$"):
+            model.fit(X, y)
+        return
+    model.fit(X, y)
+    inner = model.estimator_
+    np.testing.assert_array_equal(model.walk_.index, inner.walk_predictions_.index)  # the same posts
+    np.testing.assert_array_equal(model.walk_["actual"], y[model.walk_.index])
+    if n_posts % 6 == 0:
+        assert model.walk_.index[0] == 5  # the first stretch: at least 5 posts
+
+
+def test_evaluate_walks_the_conformal_own_model_past_its_small_first_refits(account):
+    # The outer walk's first refits fit it on 20, 24, 28 ... posts.
+    report = evaluate(ConformalLikesRegressor(_own()), account(120), cv="walk")
+    assert np.isfinite(report.scores.loc["model", "MAE"])
+
+
+def test_fit_reports_each_walk_and_refit_and_predicts_the_same(posts):
+    X, y = _xy(posts)
+    steps = []
+    model = ConformalLikesRegressor(_own()).fit(X, y, progress=steps.append)
+    alone = ConformalLikesRegressor(_own()).fit(X, y)
+    pd.testing.assert_frame_equal(model.walk_, alone.walk_)
+    names = list(dict.fromkeys(step.step for step in steps))
+    assert names == [
+        "calibrating intervals: walking the trend forward over 30 posts",
+        "featurizing the pictures for trend x picture",
+        "choosing: walking trend forward over 30 posts",
+        "choosing: walking trend x picture forward over 30 posts",
+        f"fitting {model.estimator_.selected_} on all 40 posts",
+    ]
+    walks = [step for step in steps if step.step.startswith(("calibrating", "choosing"))]
+    assert [s.walks_left for s in walks if s.done == 0] == [2, 1, 0]  # the last walk: nothing left untimed
+    first = [s for s in walks if s.step == names[2]]
+    assert [s.done for s in first] == list(range(first[0].total + 1)) and first[0].total > 1

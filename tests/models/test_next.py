@@ -241,3 +241,38 @@ def test_pictures_are_ordered_by_their_factor_only_when_they_showed_skill(posts)
     assert chosen["pairwise accuracy"] == pytest.approx([0.55, 0.475, 0.625])
     assert chosen["pictures ranked"] is False and chosen["skill"] == table.attrs["skill"]
     json.dumps(chosen)  # spe.json stays JSON
+
+
+# -- issue 36: what the skill line says on a short walk, and beside a choice -------------------------
+
+
+def _picture_model(posts, n):
+    from spe import ImageFeatures
+
+    picture = LikesRegressor(image_model=make_pipeline(ImageFeatures(size=(16, 16), faces=False), Ridge()))
+    return ConformalLikesRegressor(picture).fit(posts.drop(columns="likes")[:n], posts["likes"][:n])
+
+
+def test_a_walk_too_short_for_a_skill_interval_says_what_it_takes_and_never_nan(posts):
+    model = _picture_model(posts, 26)  # 20 posts walked: two stretches of 10, too few for an interval
+    assert np.isfinite(model.picture_skill_[0]) and np.isnan(model.picture_skill_[1])
+    note = skill_note(model)
+    assert note.startswith("Too few posts to tell whether the pictures rank posts better than chance")
+    assert "over 20 posts walked forward, and an interval takes 22, an account of 30 posts" in note
+    assert "nan" not in note and note.endswith("the order of the pictures is a tie.")
+    json.dumps(what_was_chosen(model), allow_nan=False)  # spe.json: null, never NaN
+
+
+def test_no_skill_beside_a_model_chosen_for_its_likes_is_no_contradiction(posts):
+    model = _picture_model(posts, 40)
+    model.picture_skill_ = (0.1, -0.05, 0.25)  # ranks no better than chance
+    walk = model.walk_
+    walk["predicted"] = walk["actual"] + 0.5 * (walk["trend"] - walk["actual"])  # misses half the trend's
+    note = skill_note(model)
+    assert note.endswith("the order of the pictures is a tie.") and "trust" not in note
+    walk["predicted"] = walk["actual"] + 2 * (walk["trend"] - walk["actual"])  # misses twice the trend's
+    assert skill_note(model).endswith(
+        "the order of the pictures is a tie, and the trend alone missed fewer likes walking forward "
+        f"({np.mean(np.abs(walk['actual'] - walk['trend'])):.1f} a post, this model "
+        f"{np.mean(np.abs(walk['actual'] - walk['predicted'])):.1f})."
+    )

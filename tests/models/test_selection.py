@@ -148,13 +148,16 @@ def test_of_two_skilful_rankings_the_earlier_is_kept_unless_the_later_ranks_meas
     assert auto._choose(scores, {}, preds, actual) == "weak"
 
 
-def test_a_short_account_walks_from_five_posts_and_fewer_is_a_clear_error(posts):
+def test_a_short_account_walks_from_five_posts_and_fewer_is_the_trend(posts):
     # Fitted on 12 posts the walk's first stretch would be 2 posts: a picture model cannot learn from 1.
     X, y = posts.drop(columns="likes"), posts["likes"].to_numpy(dtype=float)
     model = AutoLikesRegressor(_candidates(16)).fit(X[:12], y[:12])
     assert len(model.walk_actual_) == 12 - 5
-    with pytest.raises(ValueError, match="at least 6 posts.*n_samples=5"):
-        AutoLikesRegressor(_candidates(16)).fit(X[:5], y[:5])
+    # Five posts or fewer (the first refits of a walked evaluation of a small account): nothing
+    # to walk, so the trend alone, every picture the same prediction.
+    tiny = AutoLikesRegressor(_candidates(16)).fit(X[:5], y[:5])
+    assert tiny.selected_ == "trend" and len(tiny.walk_actual_) == 0 and tiny.selection_scores_.empty
+    assert np.ptp(tiny.predict(X[5:9].assign(post_index=6))) == 0
 
 
 def test_evaluate_walks_the_accounts_own_model_on_a_small_account(tmp_path):
@@ -210,3 +213,19 @@ def test_two_models_alike_are_fitted_as_their_mean_unless_average_is_off(posts):
     assert type(model.estimator_).__name__ == "AveragedLikesRegressor"
     assert list(model.estimator_.named_estimators_) == ["a", "b"]
     assert np.allclose(model.predict(X), single.predict(X))  # the mean of a model and its twin
+
+
+def test_fit_reports_each_candidate_s_walk_and_changes_nothing(posts):
+    # issue 36: `spe fit` shows which step and which refit; fit(progress=) is a keyword, not a parameter.
+    X, y = posts.drop(columns="likes"), posts["likes"]
+    steps = []
+    model = AutoLikesRegressor(_candidates(16)).fit(X, y, progress=steps.append)
+    alone = AutoLikesRegressor(_candidates(16)).fit(X, y)
+    assert model.selected_ == alone.selected_ and "progress" not in model.get_params()
+    np.testing.assert_array_equal(model.walk_predictions_, alone.walk_predictions_)
+    walks = {step.step: step for step in steps if step.total}
+    assert list(walks) == [f"choosing: walking {name} forward over 30 posts" for name in _candidates()]
+    assert [step.walks_left for step in walks.values()] == [1, 0]
+    assert all(step.done == step.total for step in walks.values())  # the last report of each walk
+    assert steps[0].step == "featurizing the pictures for trend x image features"
+    assert steps[-1].step == f"fitting {model.selected_} on all 40 posts"

@@ -128,15 +128,21 @@ class Browser:
             seen = len(self.events)
             self.events.append(self._receive())
 
-    def open(self, path, extra=None):
+    def open(self, path, extra=None, width=None):
         """Load a file; return its problems, the URLs it requested, its text and a screenshot.
 
         ``extra``: name to a JavaScript expression, evaluated in the page (its value returned by name).
+        ``width``: the window's width in CSS pixels (a phone's 390, a laptop's 1280); the page's
+        ``overflow`` is then how far its widest element reaches past the window (0: nothing does).
         """
         target = self.send("Target.createTarget", url="about:blank")["targetId"]
         session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         for domain in ("Runtime", "Log", "Network", "Page"):
             self.send(f"{domain}.enable", session)
+        if width is not None:
+            metrics = {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600}
+            self.send("Emulation.setDeviceMetricsOverride", session, **metrics)
+            extra = {**(extra or {}), "overflow": _OVERFLOW}
         url = Path(path).resolve().as_uri()
         self.events.clear()
         self.send("Page.navigate", session, url=url)
@@ -201,6 +207,13 @@ class Browser:
         os.close(self._to_chrome)
         os.close(self._from_chrome)
         shutil.rmtree(self._profile, ignore_errors=True)
+
+
+#: How far the page's content reaches past the window's right edge, in CSS pixels: the page's
+#: own scroll width, and any element's right edge that is not inside a scrolling box.
+_OVERFLOW = """Math.max(0, document.documentElement.scrollWidth - window.innerWidth,
+  ...[...document.body.querySelectorAll('*')].filter(e => !e.closest('.wide, details:not([open])'))
+     .map(e => e.getBoundingClientRect().right - window.innerWidth))"""
 
 
 def _problems(events):
@@ -477,14 +490,13 @@ def test_bold_is_the_best_of_each_column_and_coverage_the_closest_to_its_target(
     assert _bold(html) == {
         "MAE": "30.0",
         "R2": "0.300",
-        "picture skill": "0.300",  # highest, not lowest
-        "picture skill low": "0.150",
-        "picture skill high": "0.430",
+        "picture skill [95%]": "0.300 [0.150, 0.430]",  # highest, not lowest; its interval beside it
         "80% coverage": "0.780",  # closest to 0.80, not the lowest (0.70)
-    }  # no width is bolded
+    }  # no width is bolded, nor the MSE, left out (RMSE beside it, all in report.csv)
     # 0.70 and 0.90 of 100 posts are further from 0.80 than chance explains; 0.78 and 0.83 are not
     assert html.count("&#9888; target 0.80") == 2
-    for term in ("<dt>picture skill</dt>", "<dt>picture skill low, high</dt>", "<dt>80% coverage</dt>"):
+    assert "<th>MSE</th>" not in html and "<th>picture skill low</th>" not in html
+    for term in ("<dt>picture skill</dt>", "<dt>[low, high]</dt>", "<dt>80% coverage</dt>"):
         assert term in html
     assert "<dt>80% width</dt>" in html and "closest to its target" in html
 
@@ -603,6 +615,7 @@ def test_cli_evaluate_writes_a_page_that_opens(posts, tmp_path, browser):
 
     out = tmp_path / "out"
     args = ["--quiet", "evaluate", posts.attrs["directory"], "--size", "8", "--folds", "2", "--epochs", "1"]
+    args += ["--model", "CNN on pixels"]  # the seed's CNN, by name (the default is the own model)
     assert main([*args, "--out", str(out)]) == 0
     page = browser.open(out / "report.html")
     assert (

@@ -1,0 +1,66 @@
+"""The "What works on this account" section, opened in a real browser at a laptop's and a phone's width."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spe.datasets import make_posts
+from spe.inspection import picture_themes
+from spe.report import render_page
+from spe.report._themes import themes_section
+from tests.report import test_pages
+
+browser = test_pages.browser
+
+
+@pytest.fixture(scope="module")
+def themes(tmp_path_factory):
+    """An account of 80 posts whose backbone outputs are drawn (no backbone pass: the page is tested)."""
+    folder = tmp_path_factory.mktemp("account")
+    posts = make_posts(80, directory=folder, image_size=(48, 64), random_state=0)
+    rng = np.random.default_rng(0)
+    centres = rng.gamma(1.0, 1.0, (3, 64))
+    embeddings = np.abs(centres[np.arange(80) % 3] + rng.normal(0, 0.1, (80, 64)))
+    probabilities = rng.dirichlet(np.ones(1000) * 0.01, 80)
+    # a nasty name: the page must show it as text
+    nasty = folder / "<b>x<i>.jpg"
+    Path(posts.loc[0, "image"]).rename(nasty)
+    posts.loc[0, "image"] = str(nasty)
+    return picture_themes(None, posts, embeddings=embeddings, probabilities=probabilities, faces=False)
+
+
+def test_section_lists_themes_best_first_with_thumbnails(themes):
+    section = themes_section(themes, n_pictures=3)
+    rows = section.context["themes"]
+    assert section.kind == "themes" and section.heading == "What works on this account"
+    assert len(rows) == len(themes.themes) and all(1 <= len(r["pictures"]) <= 3 for r in rows)
+    assert all(p["uri"].startswith("data:image/jpeg") for r in rows for p in r["pictures"])
+    assert len(section.context["extremes"]["most"]) == 3 and len(section.context["extremes"]["least"]) == 3
+    html = render_page([themes_section(themes, n_pictures=100)], title="Themes")  # every post shown
+    assert "&lt;b&gt;x&lt;i&gt;.jpg" in html and "<b>x<i>" not in html
+    assert "beat the trend most" in html
+
+
+def test_a_missing_picture_is_said_not_fatal(themes, tmp_path):
+    moved = themes.posts.copy()
+    moved.loc[themes.themes["members"].iloc[0][0], "image"] = str(tmp_path / "gone.jpg")
+    broken = type(themes)(themes.themes, moved, themes.confidence, themes.note)
+    pictures = themes_section(broken, n_pictures=100).context["themes"][0]["pictures"]
+    assert any(p["problem"] and "gone.jpg" in p["problem"] for p in pictures)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_page_in_a_real_browser(browser, themes, tmp_path, width):
+    few = picture_themes(None, themes.posts.head(12).assign(post_index=range(1, 13)))
+    path = tmp_path / "themes.html"
+    render_page(
+        [themes_section(themes), themes_section(few, heading="A small account")], title="Themes", path=path
+    )
+    page = browser.open(path, width=width)
+    assert page["problems"] == [] and page["scripts"] == 0
+    assert page["all_images"] > 10 and page["images"] == page["all_images"]  # every thumbnail loads
+    assert page["overflow"] <= 0, page["overflow"]
+    assert "What works on this account" in page["text"]
+    assert "Themes need at least 30 posts" in page["text"]
+    assert all(url.startswith(("file:", "data:")) for url in page["requests"])
