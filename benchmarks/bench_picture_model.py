@@ -25,6 +25,12 @@ once: the embeddings are computed once per account and embedder and shared
 by every pipeline (and, with ``--store``, kept on disk between runs, by the
 account's name and the embedder's settings).
 
+With ``--together``, one ridge over the embeddings' components, the
+named picture features and the post's own features (issue 37's "one
+penalised model instead of choosing among them"), alone and as the own
+model's only picture candidate, beside the own model as ``spe fit``
+builds it.
+
 With ``--own``, the account's own model (:class:`~spe.AutoLikesRegressor`
 over ``trend``, ``trend x picture`` and ``trend x embeddings``, as
 ``spe.models._candidates`` builds it) walks forward twice, its ``trend x
@@ -45,17 +51,27 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.decomposition import PCA
 from sklearn.linear_model import RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from spe import AutoLikesRegressor, AutoTrendRegressor, EWMARegressor, LikesRegressor, PretrainedEmbedder
+from spe import (
+    AutoLikesRegressor,
+    AutoTrendRegressor,
+    EWMARegressor,
+    ImageFeatures,
+    LikesRegressor,
+    PostFeatures,
+    PretrainedEmbedder,
+)
 from spe.datasets import load_folder, make_posts
 from spe.evaluation import WalkForwardSplit, precompute_pictures, walk_forward_predict
 from spe.model_selection._pictures import _Table, fingerprint
 from spe.models._base import default_alphas, picture_model
-from spe.models._embeddings import embedding_model
+from spe.models._candidates import candidates
+from spe.models._embeddings import EMBEDDING_ALPHAS, embedding_model
 
 PRESETS = {
     "scenes": {"content": "scenes", "image_size": (224, 224)},
@@ -170,6 +186,24 @@ def trend_x(embedder_name, steps):
     return LikesRegressor(image_model=make_pipeline(embedder(embedder_name), *steps), target="log_ratio")
 
 
+def together(embedder_name, post):
+    """One ridge over the embeddings' components, the named picture features and (``post``) the post's.
+
+    The embeddings' components centred, not scaled (as the new pipeline), the
+    named features and the post's standardised; one penalty chosen by RidgeCV.
+    """
+    blocks = [
+        ("embeddings", make_pipeline(embedder(embedder_name), *_new()[:-1]), "image"),
+        ("picture", make_pipeline(ImageFeatures(size=(64, 64)), StandardScaler()), "image"),
+    ]
+    if post:
+        blocks.append(
+            ("post", make_pipeline(PostFeatures(), StandardScaler()), make_column_selector("^(?!image$)"))
+        )
+    steps = make_pipeline(ColumnTransformer(blocks), RidgeCV(alphas=EMBEDDING_ALPHAS))
+    return LikesRegressor(image_model=steps, target="log_ratio")
+
+
 def own_model(embedder_name, steps):
     """The account's own model as ``_candidates`` builds it, its embeddings' image model swapped."""
     return AutoLikesRegressor(
@@ -195,6 +229,17 @@ def account(label, posts, args):
     if args.own:
         models["own model, old"] = own_model(embedders[0], _old())
         models["own model, new"] = own_model(embedders[0], _new())
+    if args.together:
+        post = {"timestamp", "caption"} <= set(X.columns)
+        models["together"] = together(embedders[0], post)
+        # The own model as spe fit builds it (choosing among its candidates), and choosing
+        # only between the trend and the one ridge over everything.
+        models["own model, choosing"] = candidates(size=64, cnn=False, post_features=post)[
+            "account's own model"
+        ]
+        models["own model, together"] = AutoLikesRegressor(
+            {"trend": AutoTrendRegressor(), "trend x everything": together(embedders[0], post)}
+        )
     start = time.perf_counter()
     preds = {
         name: walk_forward_predict(precompute_pictures(m, X, cache), X, y, cv)[walked]
@@ -209,8 +254,9 @@ def account(label, posts, args):
     table = pd.DataFrame.from_dict(rows, orient="index")
     table["vs EWMA"] = table["MAE"] / table.loc["EWMA(0.3)", "MAE"]
     chosen = {}
-    if args.own:
-        for name in ("own model, old", "own model, new"):
+    owns = [m for m in models if m.startswith("own model")]
+    if owns:
+        for name in owns:
             fitted = precompute_pictures(models[name], X, cache).fit(X, y)
             chosen[name] = getattr(fitted, "selected_", None)
     print(f"\n{label}: {n} posts, {len(walked)} walked ({time.perf_counter() - start:.0f} s)")
@@ -251,6 +297,11 @@ def main():
         "--own", action="store_true", help="also the own model, with the old and new pipeline"
     )
     parser.add_argument(
+        "--together",
+        action="store_true",
+        help="also one ridge over embeddings, named picture and post features, alone and in the own model",
+    )
+    parser.add_argument(
         "--store", default=None, help="folder keeping the embeddings between runs (by account and embedder)"
     )
     args = parser.parse_args()
@@ -268,7 +319,7 @@ def main():
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
     print(f"accounts per preset: { {p: len(r) for p, r in results.items()} }")
     for preset, runs in results.items():
-        for name in ("own model, old", "own model, new"):
+        for name in sorted({k for _, c in runs for k in c}):
             picks = [str(c.get(name)) for _, c in runs if c]
             if picks:
                 print(f"  {preset:9s} {name}: " + "; ".join(picks))

@@ -11,6 +11,7 @@ import shutil
 import textwrap
 import time
 
+from ._parser import COMPARED_CNN_REFITS, FOLDS
 from ._shared import (
     duration,
     load_checked,
@@ -21,6 +22,7 @@ from ._shared import (
     summary,
     too_small_for_eyes,
 )
+from ._themes import fit_eyes, fit_themes, sharing
 
 __all__ = ["cmd_evaluate", "compared_models", "evaluated_model", "run_evaluation"]
 
@@ -107,7 +109,12 @@ def run_evaluation(
     # In percent: the count is in models, fractional while one is under way (EvaluationProgress);
     # no time left from counts (tqdm's {remaining}): _Advance says it once measured.
     percent = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}{postfix}]"
-    with progress(None, "evaluating", quiet, bar_format=percent) as bar:
+    eyes = None
+    if out is not None and themes:  # one backbone pass, read by every row's walk and by the themes
+        seeing = "seeing the pictures (one backbone pass)"
+        with progress(None, seeing, quiet, bar_format="{desc} [{elapsed}]"):
+            eyes = fit_eyes(models, data)
+    with sharing(eyes), progress(None, "evaluating", quiet, bar_format=percent) as bar:
         report = evaluate(models, data, cv=cv, n_splits=folds, progress=_Advance(bar), **extra)
     say(_fit_to_terminal(report))
     for note in notes:
@@ -132,19 +139,23 @@ def run_evaluation(
         if best != label:  # the winner beside the model under evaluation
             save_fig(plot_predicted_vs_actual(report, label=best), out / "predicted_vs_actual_best.png")
             figures[f"{best} (lowest MAE): predicted vs actual"] = out / "predicted_vs_actual_best.png"
-        themes = account_themes(data, quiet) if themes else None
+        themes = account_themes(data, quiet, eyes) if themes else None
         evaluation_page(
             report, figures=figures, posts=data, intro=summary(data), path=out / "report.html", themes=themes
         )
     return report
 
 
-def account_themes(data, quiet=False):
-    """The account's picture themes for its page (one backbone pass), their note said once."""
+def account_themes(data, quiet=False, eyes=None):
+    """The account's picture themes for its page, their note said once.
+
+    From ``eyes`` (:func:`~spe.cli._themes.fit_eyes`: the backbone pass the
+    walk read) where given; else one backbone pass of the offline Lite0.
+    """
     from ..inspection import picture_themes
 
     with progress(None, "finding picture themes", quiet, bar_format="{desc} [{elapsed}]"):
-        themes = picture_themes(None, data)
+        themes = fit_themes(eyes, data) if eyes is not None else picture_themes(None, data)
     if len(themes.themes):
         say("\nWhat works on this account (picture themes, each against the trend walked forward):")
         say(str(themes))
@@ -207,10 +218,19 @@ def evaluated_model(data, args):
     return {name: model}, [small] if small else []
 
 
+#: Said under ``--compare``'s table when the CNN walked on fewer refits than the other rows.
+_CNN_REFITS = (
+    "the CNN on pixels was refitted {n} times walking forward ({epochs} epochs each; the other rows about "
+    "20 times), to keep --compare within minutes; --folds {folds} refits it {folds} times, at {folds}/{n} "
+    "of its time"
+)
+
+
 def _evaluate(data, args, out):
     notes = []
     if args.compare and _key(args.model) != "auto":
         raise ValueError(f"--model {args.model!r} evaluates one model and --compare all of them: give one")
+    folds = args.folds
     if args.compare:
         models, notes = compared_models(
             data,
@@ -220,16 +240,20 @@ def _evaluate(data, args, out):
             cache_dir=args.cache_dir,
         )
         label = "account's own model"
+        if folds is None and args.cv == "walk" and "CNN on pixels" in models:
+            folds = COMPARED_CNN_REFITS
+            notes = [*notes, _CNN_REFITS.format(n=folds, epochs=args.epochs, folds=FOLDS)]
     else:
         models, notes = evaluated_model(data, args)
         label = next(iter(models))
+    folds = FOLDS if folds is None else folds
     return run_evaluation(
         data,
         models,
         out,
         label=label,
         cv=args.cv,
-        folds=args.folds,
+        folds=folds,
         refit_every=args.refit_every,
         quiet=args.quiet,
         notes=notes,

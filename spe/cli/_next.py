@@ -9,6 +9,7 @@ import numpy as np
 from .._text import visible
 from ..report._ranking import actual_verdict, is_tie, shown_ranks, skill_line, whole
 from ._shared import duration, load_checked, progress, say, staged_output, ticking, too_small_for_eyes
+from ._themes import fit_eyes, fit_line, fit_themes, predict_themes, sharing
 
 
 def _chosen_line(chosen):
@@ -143,14 +144,23 @@ def cmd_fit(args):
         if small:
             say(f"Note: {small}")
         with fit_steps(args.quiet) as shown:
-            model.fit(data.drop(columns="likes"), data["likes"].to_numpy(), progress=shown)
+            # One backbone pass over the pictures, shared by the model's walk and the themes.
+            shown.show("seeing the pictures (one backbone pass for the model and its themes)")
+            eyes = None if small else fit_eyes(model, data)
+            with sharing(eyes):
+                model.fit(data.drop(columns="likes"), data["likes"].to_numpy(), progress=shown)
             chosen = what_was_chosen(model, args.model)
             recent, chosen["recent average"] = against_recent(model, data, args.model)
+            shown.show("finding the account's picture themes")
+            themes = fit_themes(eyes, data)
             shown.show(f"saving the model to {args.out}")
-            path = save_model(model, args.out, data=data, scores=chosen)
+            saved = None if themes is None else themes.to_data()
+            path = save_model(model, args.out, data=data, scores=chosen, themes=saved)
     say(_chosen_line(chosen))
     say(recent)  # the answer `spe evaluate` gives first: does it beat the recent average?
     say(chosen["skill"])  # picture skill as pairwise accuracy (spe.models.skill_note)
+    if fit_line(themes):
+        say(wrapped(fit_line(themes)))
     say(f"Fitted in {time.perf_counter() - t0:.0f} s; model saved to {path}")
     return 0
 
@@ -183,12 +193,12 @@ def _row_cells(rank, row, actual):
     return cells
 
 
-def wrapped(text):
-    """``text`` wrapped to the terminal's width."""
+def wrapped(text, indent=""):
+    """``text`` wrapped to the terminal's width, its lines after the first indented by ``indent``."""
     import shutil
     import textwrap
 
-    return textwrap.fill(text, shutil.get_terminal_size((100, 24)).columns)
+    return textwrap.fill(text, shutil.get_terminal_size((100, 24)).columns, subsequent_indent=indent)
 
 
 def _ranked_lines(table, actual, width=None):
@@ -209,6 +219,20 @@ def _ranked_lines(table, actual, width=None):
         why = textwrap.wrap(r[-1], max(12, width - indent - 1)) or [""]
         lines.append((left + why[0]).rstrip())
         lines += [" " * indent + more for more in why[1:]]
+    return lines
+
+
+def _theme_lines(table):
+    """Each candidate among the account's themes, one paragraph each (none when the model has no themes)."""
+    if "theme" not in table.columns:
+        return []
+    lines = ["Among the account's own pictures (themes found by spe fit, as the backbone sees them):"]
+    for _, row in table.iterrows():
+        lines.append(
+            f"  {visible(Path(str(row['image'])).name)}: theme {int(row['theme'])}, {row['theme name']}: "
+            f"{row['theme effect']}. The backbone sees {row['shows']}. "
+            f"Closest past posts: {row['closest posts']}."
+        )
     return lines
 
 
@@ -288,6 +312,8 @@ def cmd_predict(args):
         say(f"If posted next ({when:%Y-%m-%d %H:%M} UTC){order}:")
         for line in _ranked_lines(table, args.actual):
             say(line)
+        for line in _theme_lines(table):
+            say(wrapped(line, indent="    "))
         for note in _when_notes(args, model, when):
             say(wrapped(f"Note: {note}"))
         say(skill_line(table))  # one line, right after the table and notes: what the ranking is worth
@@ -324,6 +350,9 @@ def _rank(args):
     # starts a process that would import code from the working folder.
     with parallel_config(backend="threading"):
         table = predict_next(model, list(args.images), when=args.when, caption=args.caption)
+        table, note = predict_themes(args.model, model, table)
+    if note:
+        say(wrapped(f"Note: {note}"))
     if args.actual is not None:
         given = {}
         for image, count in zip(args.images, args.actual):

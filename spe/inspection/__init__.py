@@ -11,12 +11,14 @@ reason, "the picture as a whole"; :func:`closest_posts` says which of the
 account's past posts a picture resembles. See :ref:`reasons`.
 :func:`picture_themes` groups an account's pictures by what the backbone
 sees and says how each group did against the trend, walking forward;
-:func:`theme_of` places new pictures among them.
+:func:`theme_of` places new pictures among them, and :func:`with_themes`
+adds each candidate's theme and closest posts to a ranking.
 """
 
 from ._closest import closest_posts
 from ._explain import feature_importance, picture_contributions, top_reasons
-from ._themes import PictureThemes, picture_themes, theme_of
+from ._theme_of import theme_of, with_themes
+from ._themes import PictureThemes, picture_themes
 
 __all__ = [
     "PictureThemes",
@@ -26,4 +28,5 @@ __all__ = [
     "picture_themes",
     "theme_of",
     "top_reasons",
+    "with_themes",
 ]

@@ -18,8 +18,10 @@ def closest_posts(model, X, past, n=3):
     is the fairest explanation there is: "it looks like these posts of
     yours, which did this well against the trend". Pictures are compared
     by Euclidean distance between their features as the picture model's
-    last step receives them (for ``embeddings -> PCA -> StandardScaler ->
-    ridge``: standardised principal components of the backbone's view).
+    last step receives them (for :func:`~spe.models._embeddings.embedding_model`'s
+    ``embeddings -> PCA -> centring -> ridge``: the principal components of
+    the backbone's view, each at its own variance, so the directions where
+    the account's pictures differ most count most).
 
     Parameters
     ----------

@@ -5,7 +5,7 @@ EfficientNet-Lite0 embeddings, names each group only by what can be
 measured offline (a face and how much of the picture it fills, and the
 ImageNet classes the backbone is confident of), and measures how far its
 posts landed above or below the trend, walking forward, against the
-account's other posts, with a family-wise interval. :func:`theme_of` puts
+account's other posts, with a family-wise interval. :func:`~spe.inspection.theme_of` puts
 new pictures in those groups.
 
 The pictures are embedded once by EfficientNet-Lite0 (the model's own
@@ -31,8 +31,6 @@ an account where pictures do not matter no group stands out, but for
 one chance in ten.
 """
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 from scipy.cluster.hierarchy import fcluster, linkage
@@ -42,7 +40,10 @@ from sklearn.metrics import silhouette_score
 
 from .._tree import parts
 from ..exceptions import ImageLoadError
+from ._theme_data import THEME_COLUMNS, PictureThemes, Projection, effect_words, theme_title
 from ._theme_effects import theme_effects
+
+__all__ = ["PictureThemes", "Projection", "backbone_pass", "effect_words", "picture_themes", "theme_title"]
 
 
 def _eyes():
@@ -60,8 +61,6 @@ def _eyes():
     )
 
 
-__all__ = ["PictureThemes", "picture_themes", "theme_of"]
-
 MIN_POSTS = 30  # fewer: a handful of groups of 8 says nothing
 #: Naming: the first class must hold this mean probability over the theme's posts, the others
 #: ``NEXT_CLASS``; on a real account the backbone's top class had a median probability of 0.16 and
@@ -69,76 +68,8 @@ MIN_POSTS = 30  # fewer: a handful of groups of 8 says nothing
 FIRST_CLASS, NEXT_CLASS = 0.15, 0.10
 #: Face share of the picture (largest face box over picture area) -> how the person is framed.
 FRAMING = ((0.12, "close-up"), (0.03, "half body"), (0.0, "full body"))
-THEME_COLUMNS = (
-    "theme name framing classes n_posts n_walked vs_trend effect low high stands_out members".split()
-)
 FACES_SIZE = (224, 224)  # OpenCV's cascade finds faces of 20 px and up: 2% of the side here
-
-
-@dataclass
-class PictureThemes:
-    """An account's picture themes, as :func:`picture_themes` returns them.
-
-    Attributes
-    ----------
-    themes : DataFrame
-        One row per theme, best effect first: ``theme`` (its number),
-        ``name`` (None where nothing can be said with confidence),
-        ``framing`` (the face label, or None), ``classes`` (top ImageNet
-        classes with their mean probability), ``n_posts``, ``n_walked``
-        (posts with a walked trend), ``vs_trend`` (geometric mean of
-        likes / walked trend, minus 1), ``effect``, ``low``, ``high``
-        (against the account's other posts, see :func:`picture_themes`),
-        ``stands_out`` and ``members`` (row positions in ``posts``).
-    posts : DataFrame
-        One row per post, in ``posts``' order: ``image``, ``likes``,
-        ``theme`` (-1 for a picture that could not be embedded), ``trend``
-        (walked, NaN for the first stretch), ``vs_trend`` (likes / trend),
-        ``top_class`` and ``top_probability``.
-    confidence : float
-        Family-wise: all the themes' intervals hold together with it.
-    note : str or None
-        One line when something kept themes from being found or a picture out.
-    """
-
-    themes: pd.DataFrame
-    posts: pd.DataFrame
-    confidence: float = 0.9
-    note: str | None = None
-    embedder: object = field(default=None, repr=False)
-    projection: object = field(default=None, repr=False)
-    centroids: np.ndarray | None = field(default=None, repr=False)
-    positions: np.ndarray | None = field(default=None, repr=False)
-
-    def lines(self):
-        """The themes in words, best first, one line each (or the note alone).
-
-        Returns
-        -------
-        list of str
-        """
-        out = [self.note] if self.note else []
-        for row in self.themes.itertuples():
-            out.append(f"theme {row.theme}: {theme_title(row)}, {row.n_posts} posts: {effect_words(row)}")
-        return out
-
-    def __str__(self):
-        return "\n".join(self.lines())
-
-
-def theme_title(row):
-    """A theme's name, or what it is shown by when it has none."""
-    return row.name if isinstance(row.name, str) and row.name else "no confident name (see its pictures)"
-
-
-def effect_words(row):
-    """``+13% vs the other posts (90% interval +10% to +17%)``, or "no different from the rest"."""
-    if not np.isfinite(row.effect):
-        return "too few walked posts to measure"
-    span = f"interval {row.low:+.0%} to {row.high:+.0%}"
-    if not row.stands_out:
-        return f"no different from the rest ({row.effect:+.0%}, {span})"
-    return f"{row.effect:+.0%} against the other posts ({span})"
+FACES_PER_THEME = 25
 
 
 def picture_themes(
@@ -220,7 +151,18 @@ def picture_themes(
     positions = np.full((len(posts), space.shape[1]), np.nan)
     positions[usable] = space
     found = (themes.reset_index(drop=True), table, confidence, note)
-    return PictureThemes(*found, embedder, projection, centroids, positions)
+    settings = _settings(embedder, model)
+    return PictureThemes(*found, embedder, projection, centroids, positions, settings)
+
+
+def _settings(embedder, model):
+    """The backbone the themes were found with (``backbone``, ``size``, ``flip``), or None if unknown."""
+    from ..features import PretrainedEmbedder
+
+    eyes = embedder if embedder is not None else model if isinstance(model, PretrainedEmbedder) else None
+    if eyes is None:
+        return None
+    return {"backbone": eyes.backbone, "size": [int(v) for v in eyes.size], "flip": bool(eyes.flip)}
 
 
 def _check_posts(posts):
@@ -302,22 +244,10 @@ def backbone_pass(embedder, pictures):
     return np.asarray(pooled, dtype=np.float64), probabilities / probabilities.sum(axis=1, keepdims=True)
 
 
-class _Projection:
-    """Unit length, then the principal components: the space the themes live in."""
-
-    def __init__(self, pca):
-        self.pca = pca
-
-    def transform(self, embeddings):
-        # On the sphere: the pooled features' length follows contrast and size, not the subject.
-        unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
-        return self.pca.transform(unit)
-
-
 def _space(embeddings, random_state):
     unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
     pca = PCA(min(32, len(unit) - 1, unit.shape[1]), random_state=random_state).fit(unit)
-    projection = _Projection(pca)
+    projection = Projection(pca.mean_, pca.components_)
     return projection, projection.transform(embeddings)
 
 
@@ -370,12 +300,25 @@ def _post_table(posts, theme, trend, probabilities=None):
     return table
 
 
-def _framing(pictures, labels):
-    """Each theme's face label: how most of its pictures frame a face, or None where they disagree."""
+def _framing(pictures, labels, per_theme=FACES_PER_THEME, random_state=0):
+    """Each theme's face label: how most of its pictures frame a face, or None where they disagree.
+
+    Faces are looked for in at most ``per_theme`` pictures of each theme,
+    drawn at random: the label is a majority, which 25 pictures settle as
+    well as 200 (OpenCV's cascade takes about 18 ms a picture, 12 s for
+    674 pictures on one core, more than the rest of the themes together).
+    """
     from ..features import ImageFeatures
 
-    found = ImageFeatures(size=FACES_SIZE, faces=True).fit(pictures).transform(pictures)[:, -2:]
+    rng = np.random.default_rng(random_state)
+    picked = np.concatenate(
+        [rng.permutation(np.flatnonzero(labels == k))[:per_theme] for k in range(labels.max() + 1)]
+    )
+    picked.sort()
+    chosen = [pictures[i] for i in picked]
+    found = ImageFeatures(size=FACES_SIZE, faces=True).fit(chosen).transform(chosen)[:, -2:]
     kind = np.array([framing_of(count, share) for count, share in found], dtype=object)
+    labels = labels[picked]
     out = []
     for k in range(labels.max() + 1):
         members = kind[labels == k]
@@ -414,72 +357,3 @@ def _names(probabilities, labels, framing):
 
 def _empty_themes():
     return pd.DataFrame(columns=THEME_COLUMNS)
-
-
-def theme_of(themes, pictures, *, embeddings=None, probabilities=None, n_closest=3):
-    """Which of the account's themes new pictures belong to (nearest centroid), and what the backbone sees.
-
-    Parameters
-    ----------
-    themes : PictureThemes
-    pictures : list of path-like or DataFrame with an ``image`` column
-    embeddings, probabilities : ndarray, default=None
-        The pictures' backbone outputs, computed before (same backbone).
-    n_closest : int, default=3
-        Past posts returned per picture, closest first, in the themes' space.
-
-    Returns
-    -------
-    DataFrame
-        One row per picture: ``picture`` (position), ``theme``, ``name``,
-        ``effect``, ``low``, ``high``, ``stands_out``, ``words`` (the
-        effect said plainly) and ``top_classes`` (the picture's own three,
-        with probability). ``attrs["closest"]``: ``picture``, ``rank``,
-        ``past post`` (row position in the account), ``image``, ``likes``,
-        ``vs trend`` and ``distance``.
-
-    Examples
-    --------
-    >>> theme_of(themes, ["new.jpg"])  # doctest: +SKIP
-    """
-    if themes.centroids is None:
-        raise ValueError(f"No themes to assign pictures to: {themes.note}")
-    paths = (
-        pictures["image"].astype(str).tolist()
-        if isinstance(pictures, pd.DataFrame)
-        else list(map(str, pictures))
-    )
-    if embeddings is None or probabilities is None:
-        embedder = themes.embedder if themes.embedder is not None else _embedder(None)
-        embeddings, probabilities = backbone_pass(embedder, paths)
-    space = themes.projection.transform(np.asarray(embeddings, dtype=np.float64))
-    nearest = ((space[:, None, :] - themes.centroids[None]) ** 2).sum(-1).argmin(axis=1)
-    columns = ["theme", "name", "effect", "low", "high", "stands_out"]
-    out = themes.themes.set_index("theme").loc[nearest].reset_index()[columns]
-    out.insert(0, "picture", np.arange(len(out)))
-    out["words"] = [effect_words(row) for row in out.itertuples()]
-    names, top = _eyes().imagenet_class_names(), np.argsort(-probabilities, axis=1, kind="stable")[:, :3]
-    out["top_classes"] = [[(names[c], round(float(p[c]), 3)) for c in t] for p, t in zip(probabilities, top)]
-    out.attrs["closest"] = _closest(themes, space, n_closest)
-    return out
-
-
-def _closest(themes, space, n):
-    """The account's posts nearest each new picture in the themes' space."""
-    table = themes.posts
-    known = np.flatnonzero(table["theme"].to_numpy() >= 0)
-    members = themes.positions[known]
-    distance = np.sqrt(((space[:, None, :] - members[None]) ** 2).sum(-1))
-    order = np.argsort(distance, axis=1, kind="stable")[:, :n]
-    past = table.iloc[known[order.ravel()]]
-    return pd.DataFrame(
-        {
-            "picture": np.repeat(np.arange(len(space)), order.shape[1]),
-            "rank": np.tile(np.arange(1, order.shape[1] + 1), len(space)),
-            "past post": known[order.ravel()],
-            "image": past["image"].to_numpy(),
-            "likes": past["likes"].to_numpy(),
-            "vs trend": past["vs_trend"].to_numpy(),
-            "distance": np.take_along_axis(distance, order, axis=1).ravel(),
-        }
-    )

@@ -10,7 +10,7 @@ their trend; :func:`fast_grid_search` tunes a CNN's
 epochs and learning rate (also importable as :mod:`spe.tuning`).
 """
 
-from ._pictures import _PictureCache, _Table, precompute_pictures
+from ._pictures import _PictureCache, _Table, known_pictures, precompute_pictures
 from ._search import TuningResult, check_posting_order, fast_grid_search, limit_threads
 from ._skill import pairwise_accuracy, picture_skill
 from ._walk import WalkForwardSplit, shared_walks, walk_forward_predict
@@ -20,6 +20,7 @@ __all__ = [
     "WalkForwardSplit",
     "check_posting_order",
     "fast_grid_search",
+    "known_pictures",
     "limit_threads",
     "pairwise_accuracy",
     "picture_skill",

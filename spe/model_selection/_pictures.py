@@ -10,6 +10,7 @@ them for pictures a fold has not seen leaks nothing.
 
 import pickle
 import sys
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from sklearn.utils.metaestimators import available_if
 from .._tree import clone, contains, params
 from . import _shared
 
-__all__ = ["has_network", "has_pictures", "precompute_pictures"]
+__all__ = ["has_network", "has_pictures", "known_pictures", "precompute_pictures"]
 
 
 class _Table:
@@ -241,3 +242,51 @@ def precompute_pictures(estimator, X, cache=None):
         return _PictureCache(transformer=obj, table=cache[key])
 
     return _rebuild(estimator, swap)
+
+
+@contextmanager
+def known_pictures(transformer, paths, rows):
+    """Within the block, a picture transformer equal to ``transformer`` reads ``rows`` for ``paths``.
+
+    For output computed before the fit: ``spe fit`` runs the backbone
+    once over the account's pictures, for its themes (which need the
+    ImageNet probabilities too), and the model's walk reads the same
+    embeddings instead of a second pass. Every :func:`precompute_pictures`
+    in the block (:class:`~spe.AutoLikesRegressor`'s candidates, their
+    walks) takes these rows for an equal transformer (same class and
+    parameters); pictures outside ``paths`` still go through it. A
+    :func:`shared_walks` session is opened for the block where none is.
+
+    Parameters
+    ----------
+    transformer : estimator
+        A picture transformer such as :class:`~spe.PretrainedEmbedder` (fitted or not).
+    paths : sequence of str
+    rows : array-like of shape (len(paths), ...)
+        ``transformer``'s output for ``paths``, in their order.
+
+    Yields
+    ------
+    None
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from spe import ImageFeatures
+    >>> from spe.datasets import make_posts
+    >>> posts = make_posts(4, directory=tempfile.mkdtemp(), image_size=(8, 8), random_state=0)
+    >>> features = ImageFeatures(size=(8, 8), faces=False)
+    >>> rows = np.zeros((4, len(features.fit(posts["image"]).get_feature_names_out())))
+    >>> with known_pictures(features, posts["image"].tolist(), rows):
+    ...     model = precompute_pictures(make_pipeline(features, Ridge()), posts)
+    >>> float(abs(model[0].transform(posts["image"])).sum())
+    0.0
+    """
+    key = fingerprint(transformer)
+    with _shared.shared_walks(None):
+        store = getattr(_shared.current(), "pictures", None)
+        if key is not None and store is not None and key not in store:
+            store[key] = _Table([str(p) for p in paths], np.asarray(rows))
+        yield

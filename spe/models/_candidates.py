@@ -80,7 +80,7 @@ def candidates(
     from ..features._loader import ImageLoader
     from ._base import default_alphas, picture_model
     from ._combined import LikesRegressor
-    from ._embeddings import BACKBONE_SIZE, backbone_available, embedding_model
+    from ._embeddings import BACKBONE_SIZE, EMBEDDING_ALPHAS, backbone_available, embedding_model
 
     alphas = default_alphas()
     out = {
@@ -127,11 +127,12 @@ def candidates(
                 size=(side, side) if offline else (max(size, 32), max(size, 32)),
                 random_state=0,
             ),
-            PCA(
-                n_components=0.95, svd_solver="full"
-            ),  # as many as 95% of the variance needs: folds can be small
-            StandardScaler(),
-            RidgeCV(alphas=alphas),
+            # The own model's picture pipeline (spe.models._embeddings.embedding_model), likes
+            # straight from it: components kept at their variance (centred, never whitened),
+            # the penalty from a grid wide enough for them.
+            PCA(n_components=0.9, svd_solver="full"),
+            StandardScaler(with_std=False),
+            RidgeCV(alphas=EMBEDDING_ALPHAS),
         )
         if offline and embedding_weights is not None:
             eyes = LikesRegressor(image_model=embedding_model(embedding_weights), target="log_ratio")

@@ -1,7 +1,8 @@
 """Save and load any fitted spe model without pickle.
 
 :func:`save_model` writes a model folder, :func:`load_model` reads one
-back (also the folders of earlier formats, read by ``old/``). See
+back (also the folders of earlier formats, read by ``old/``), and
+:func:`load_themes` the account's picture themes saved beside it. See
 ``_save_load`` for the folder's contents and guarantees.
 """
 
@@ -13,8 +14,9 @@ from ._save_load import (
     save_model,
 )
 from ._skops_io import Frame, KerasFile
+from ._themes_file import load_themes
 
-__all__ = ["FORMAT_VERSION", "TRUSTED_TYPES", "load_model", "save_model"]
+__all__ = ["FORMAT_VERSION", "TRUSTED_TYPES", "load_model", "load_themes", "save_model"]
 
 # Saved model files name each class by its public home (``spe.persistence.Frame``), not the
 # private module defining it, so that moving code never breaks a saved model.

