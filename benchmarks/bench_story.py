@@ -41,19 +41,31 @@ def _command(name, data, out, size):
 
 
 def _run(name, data, size, code, limit):
-    """Seconds of one command in a fresh process with ``code`` first on the path, or None past ``limit``."""
+    """Seconds of one command in a fresh process with ``code`` first on the path, or None past ``limit``.
+
+    Also its output.
+    """
     env = {**os.environ, "PYTHONPATH": str(code), "TF_CPP_MIN_LOG_LEVEL": "3"}
     with tempfile.TemporaryDirectory() as out:
         args = [sys.executable, "-m", "spe.cli", "--quiet", *_command(name, data, Path(out), size)]
         started = time.perf_counter()
         try:
-            run = subprocess.run(args, env=env, capture_output=True, text=True, timeout=limit)
+            # Run from the output folder: ``python -m`` puts the working folder first on the path,
+            # and from a checkout that would import its spe, whatever PYTHONPATH says.
+            run = subprocess.run(args, env=env, capture_output=True, text=True, timeout=limit, cwd=out)
         except subprocess.TimeoutExpired:
             return None, ""
         seconds = time.perf_counter() - started
     if run.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{run.stderr[-2000:]}")
     return seconds, run.stdout
+
+
+def _which(code):
+    """The ``spe`` package a command run with ``code`` first on the path imports (run from /)."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    find = [sys.executable, "-c", "import spe; print(spe.__file__)"]
+    return subprocess.run(find, env=env, capture_output=True, text=True, cwd="/").stdout.strip()
 
 
 def _account(args, folder):
@@ -75,14 +87,21 @@ def main():
     parser.add_argument("--today", help="another checkout to time beside this one")
     parser.add_argument("--limit", type=float, default=900.0, help="seconds before a command is stopped")
     parser.add_argument("--show", action="store_true", help="print each command's output")
+    parser.add_argument(
+        "--only",
+        default=",".join(GOALS),
+        help=f"the commands to time, comma-separated (default: {', '.join(GOALS)})",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         data = _account(args, folder)
         print(f"account: {data} ({'given' if args.data else f'{args.posts} posts, {args.picture} px JPEGs'})")
         print(f"{os.cpu_count()} cores; commands with --size {args.size}\n")
         codes = {"this checkout": HERE, **({"today": Path(args.today)} if args.today else {})}
+        for label, code in codes.items():
+            print(f"{label}: {_which(code)}")
         rows = []
-        for name in GOALS:
+        for name in args.only.split(","):
             times = {}
             for label, code in codes.items():
                 seconds, output = _run(name, data, args.size, code, args.limit)

@@ -95,7 +95,18 @@ def _row_times(seconds):
 
 
 def run_evaluation(
-    data, models, out, *, label, cv="time", folds=5, refit_every=None, quiet=False, notes=(), themes=True
+    data,
+    models,
+    out,
+    *,
+    label,
+    cv="time",
+    folds=5,
+    refit_every=None,
+    network_refits=None,
+    quiet=False,
+    notes=(),
+    themes=True,
 ):
     """:func:`spe.evaluation.evaluate`, printed and, when ``out`` is a folder, written there with its page.
 
@@ -105,7 +116,7 @@ def run_evaluation(
     from ..evaluation import evaluate
     from ..plotting import plot_likes, plot_predicted_vs_actual
 
-    extra = {"refit_every": refit_every} if cv == "walk" else {}
+    extra = {"refit_every": refit_every, "network_refits": network_refits} if cv == "walk" else {}
     # In percent: the count is in models, fractional while one is under way (EvaluationProgress);
     # no time left from counts (tqdm's {remaining}): _Advance says it once measured.
     percent = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}{postfix}]"
@@ -230,7 +241,7 @@ def _evaluate(data, args, out):
     notes = []
     if args.compare and _key(args.model) != "auto":
         raise ValueError(f"--model {args.model!r} evaluates one model and --compare all of them: give one")
-    folds = args.folds
+    network_refits = None  # as --folds
     if args.compare:
         models, notes = compared_models(
             data,
@@ -240,13 +251,13 @@ def _evaluate(data, args, out):
             cache_dir=args.cache_dir,
         )
         label = "account's own model"
-        if folds is None and args.cv == "walk" and "CNN on pixels" in models:
-            folds = COMPARED_CNN_REFITS
-            notes = [*notes, _CNN_REFITS.format(n=folds, epochs=args.epochs, folds=FOLDS)]
+        if args.folds is None and args.cv == "walk" and "CNN on pixels" in models:
+            network_refits = COMPARED_CNN_REFITS
+            notes = [*notes, _CNN_REFITS.format(n=network_refits, epochs=args.epochs, folds=FOLDS)]
     else:
         models, notes = evaluated_model(data, args)
         label = next(iter(models))
-    folds = FOLDS if folds is None else folds
+    folds = FOLDS if args.folds is None else args.folds
     return run_evaluation(
         data,
         models,
@@ -255,6 +266,7 @@ def _evaluate(data, args, out):
         cv=args.cv,
         folds=folds,
         refit_every=args.refit_every,
+        network_refits=network_refits,
         quiet=args.quiet,
         notes=notes,
     )

@@ -178,6 +178,7 @@ def evaluate(
     progress=None,
     refit_every=None,
     confidence=0.8,
+    network_refits=None,
 ):
     """Cross-validate ``estimator`` and two baselines on the same folds.
 
@@ -257,6 +258,11 @@ def evaluate(
         20 walked posts or fewer). ``"time"`` and ``"kfold"`` leave these
         columns out: their folds have no earlier residuals to calibrate on.
 
+    network_refits : int, default=None
+        ``"walk"`` only, with ``refit_every=None``: refits of a model with a
+        Keras network (each trains it anew); ``None``: ``n_splits``. The
+        other rows and the walked posts stay as ``n_splits`` sets them
+        (``spe evaluate --compare`` refits the seed's CNN 3 times).
     Returns
     -------
     EvaluationReport
@@ -286,7 +292,8 @@ def evaluate(
     confidence = check_confidence(confidence)
     if (isinstance(cv, str) and cv == "walk") or isinstance(cv, WalkForwardSplit):
         walk = cv if isinstance(cv, WalkForwardSplit) else WalkForwardSplit(n_splits=n_splits)
-        report = _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progress, refit_every)
+        schedule = (refit_every, network_refits)
+        report = _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progress, schedule)
         walked = report.predictions
         trend = walked["trend chosen on training posts"]
         intervals = interval_scores(
@@ -374,8 +381,14 @@ def _refit_ticks(tick, name):
 
 
 @shared_walks(None)  # one session for all the models' walks (a model walking inside fit reuses their refits)
-def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progress, refit_every):
-    """:func:`evaluate` with ``cv="walk"``: one walk-forward run per model."""
+def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progress, schedule):
+    """:func:`evaluate` with ``cv="walk"``: one walk-forward run per model.
+
+    ``schedule``: ``(refit_every, network_refits)``, as :func:`evaluate` takes them.
+    """
+    refit_every, network_refits = schedule
+    if network_refits is not None:
+        check_scalar(network_refits, "network_refits", Integral, min_val=1)
     if refit_every is not None:
         check_scalar(refit_every, "refit_every", Integral, min_val=1)
     data = data.reset_index(drop=True)
@@ -393,7 +406,7 @@ def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progres
         trend_name: AutoTrendRegressor(),
         **candidates_,
     }
-    walks = {name: _schedule(walk, len(data), model, refit_every) for name, model in models.items()}
+    walks = {name: _schedule(walk, len(data), model, *schedule) for name, model in models.items()}
     cache = {}  # each picture decoded and featurized once, whatever the number of refits
     prepared = {name: precompute_pictures(model, X, cache) for name, model in models.items()}
     tick = ProgressCounter(progress, models)
@@ -461,14 +474,15 @@ def _evaluate_walk(estimator, data, walk, k, target, model_name, n_jobs, progres
     )
 
 
-def _schedule(walk, n_samples, model, refit_every):
+def _schedule(walk, n_samples, model, refit_every, network_refits=None):
     """The walk of one row: the schedule of the own model's walk inside ``fit``, a network's fewer refits.
 
     By default every row refits about 20 times, on the refit points of the
     walk :class:`~spe.AutoLikesRegressor` makes inside ``fit`` (aligned, so
     the two share their fits), its trend updated with every post in
-    between; a network as often as the walk has folds, each refit training
-    it anew. A :class:`WalkForwardSplit` given with ``test_size`` above 1,
+    between; a network ``network_refits`` times (None: as often as the walk
+    has folds), each refit training it anew, over the same walked posts. A
+    :class:`WalkForwardSplit` given with ``test_size`` above 1,
     or ``refit_every``, sets the posts between refits for every row.
     """
     if refit_every is None and walk.test_size > 1:
@@ -476,5 +490,6 @@ def _schedule(walk, n_samples, model, refit_every):
     if refit_every is not None:
         return walk.refitting(n_samples, refit_every=refit_every, aligned=False)
     if has_network(model):
-        return walk.refitting(n_samples, refits=walk.n_splits, aligned=False)
+        refits = walk.n_splits if network_refits is None else network_refits
+        return walk.refitting(n_samples, refits=refits, aligned=False)
     return walk.refitting(n_samples)

@@ -99,6 +99,7 @@ def test_compare_refits_the_cnn_three_times_and_says_so(account, capsys):
     assert main(args) == 0
     captured = capsys.readouterr()
     assert "CNN on pixels, refit 1/3" in captured.err
+    assert "(first 20 posts;" in captured.out  # every row walks the posts --folds 5 sets, the CNN too
     assert "the CNN on pixels was refitted 3 times walking forward" in captured.out
     assert "--folds 5 refits it 5 times" in captured.out
     # Evaluating the CNN alone keeps its 5 refits, and says nothing of it.

@@ -105,6 +105,26 @@ def test_cnn_pipeline_is_evaluated_on_a_dataframe(posts):
     assert np.isfinite(report.scores.loc["CNN", "MAE"])
 
 
+def test_network_refits_set_the_networks_refits_and_keep_the_walked_posts(posts):
+    pipe = Pipeline(
+        [
+            ("load", ImageLoader(size=(8, 8))),
+            (
+                "cnn",
+                CNNLikesRegressor(epochs=1, batch_size=8, conv_filters=(4,), dense_units=8, random_state=0),
+            ),
+        ]
+    )
+    steps = []
+    report = evaluate({"CNN": pipe}, posts, network_refits=2, progress=steps.append)
+    default = evaluate({"trend": RecentAverageRegressor(k=3)}, posts)
+    assert {str(s) for s in steps if str(s).startswith("CNN, refit")} == {"CNN, refit 1/2", "CNN, refit 2/2"}
+    assert len(report.predictions) == len(default.predictions)  # the same walked posts as n_splits sets
+    assert report.predictions["CNN"].notna().all()
+    with pytest.raises(ValueError, match="network_refits"):
+        evaluate({"CNN": pipe}, posts, network_refits=0)
+
+
 def test_progress_moves_within_each_models_walk(posts):
     # Reported after every refit, not once a model's whole walk is done: a network training
     # for minutes moves the count. In models: each model's refits add up to 1.

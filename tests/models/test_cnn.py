@@ -7,7 +7,14 @@ from sklearn.base import clone, is_regressor
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.dummy import DummyRegressor
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import GridSearchCV, KFold, cross_val_predict, cross_val_score, cross_validate
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    ShuffleSplit,
+    cross_val_predict,
+    cross_val_score,
+    cross_validate,
+)
 from sklearn.pipeline import Pipeline
 
 from spe import CNNLikesRegressor, ImageLoader
@@ -245,14 +252,15 @@ def test_pipeline_memory_decodes_images_once_per_fold(posts, tmp_path, count_dec
 
 @pytest.mark.slow
 def test_default_pipeline_learns_the_sample_data(tmp_path):
-    # The real defaults: 64x64 images, the seed network, 50 epochs.
+    # The real defaults: 64x64 images, the seed network, 50 epochs, on one held-out quarter (3
+    # folds took 3 minutes of the suite; the split's R^2 was 0.60, another seed's 0.48).
     posts = make_posts(200, directory=tmp_path, random_state=0)
     X = ImageLoader().transform(posts["image"])
     y = posts["likes"].to_numpy()
-    cv = KFold(3, shuffle=True, random_state=0)
+    cv = ShuffleSplit(n_splits=1, test_size=0.25, random_state=0)
     cnn = cross_val_score(CNNLikesRegressor(random_state=0), X, y, cv=cv, scoring="r2")
     dummy = cross_val_score(DummyRegressor(), X, y, cv=cv, scoring="r2")
-    print(f"cross-validated R^2: CNN {cnn.round(3)} (mean {cnn.mean():.3f}), mean-guess {dummy.mean():.3f}")
+    print(f"held-out R^2: CNN {cnn.mean():.3f}, mean-guess {dummy.mean():.3f}")
     assert cnn.mean() > 0.3
     assert cnn.mean() > dummy.mean() + 0.3
 
