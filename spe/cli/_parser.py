@@ -15,7 +15,8 @@ __all__ = ["build_parser", "split_actual"]
 #: Folds of ``--cv time``, and refits of a network walking forward (``--cv walk``).
 FOLDS = 5
 #: Refits of the seed's CNN in ``spe evaluate --compare``: 50 epochs each, over 90% of the
-#: command's time at 5 refits (4 min 48 s of 6 min 20 s on a 674-post account, 2 cores).
+#: command's time at 5 refits (5 min 39 s of 7 min 11 s on a 674-post account, 2 cores; 4 min
+#: 39 s in all at 3 refits: benchmarks/bench_story.py).
 COMPARED_CNN_REFITS = 3
 
 _DATA_HELP = (
